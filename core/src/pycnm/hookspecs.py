@@ -1,0 +1,357 @@
+"""The driver contract: one hookspec per call of libnetwork's driver API.
+
+A network driver is a class whose methods carry ``@pycnm.hookimpl`` and are named after these
+specs; it is announced by one entry-point line in the ``pycnm.network_drivers`` group (an IPAM
+driver: ``pycnm.ipam_drivers``). Every call reaches exactly one driver: the core builds one pluggy
+manager per loaded driver (see :mod:`pycnm._relay`), so each driver spec below is ``firstresult``
+and a driver never needs to ask "is this call mine?".
+
+Arguments are keywords named after the remote protocol's fields in snake_case. A driver may accept
+only the arguments it needs (pluggy passes a subset); new arguments added here break no driver.
+Errors are raised as :mod:`pycnm.errors` types; anything else is reported as ``Internal`` naming
+the driver and the call.
+
+Each spec's docstring says: when it is called, its arguments, what it returns, what it may raise,
+and whether it is required ("Required") or optional with a default behaviour ("Optional").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .model import (
+        AddressAllocation,
+        AddressSpaces,
+        Capabilities,
+        DriverConfig,
+        EndpointInterface,
+        IPAMCapabilities,
+        IPAMData,
+        JoinInfo,
+        NetworkSnapshot,
+        PoolAllocation,
+    )
+
+#: The version of this contract. A driver may declare ``pycnm_contract = (1, 0)``; a major
+#: version the core does not speak is refused at load time with an error naming the driver.
+CONTRACT_VERSION = (1, 0)
+
+hookspec = pluggy.HookspecMarker("pycnm")
+
+
+class NetworkDriverSpec:
+    """Network driver calls (``/NetworkDriver.*`` in Docker's remote protocol)."""
+
+    # -------------------------------------------------------------------------------------------
+    # Set-up
+    # -------------------------------------------------------------------------------------------
+
+    @hookspec(firstresult=True)
+    def cnm_config(self, config: DriverConfig) -> None:
+        """Configure the driver once, right after it is loaded and before any other call.
+
+        :param config: the state directory, the prefix for kernel object names, the scope.
+        :returns: nothing.
+        :raises InvalidParameter: when the configuration cannot work.
+
+        Optional (libnetwork's ``driver.Config``; no wire call in the remote protocol).
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_get_capabilities(self) -> Capabilities:
+        """Say where the driver's networks live and reach (``/NetworkDriver.GetCapabilities``).
+
+        :returns: :class:`~pycnm.model.Capabilities`; ``scope`` local or global.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:
+        """Rebuild the driver's in-memory state after the core restarts.
+
+        Called once, right after ``cnm_config``, with every network of this driver the store holds
+        and their endpoints (with the sandbox each is joined to). The driver repairs kernel objects
+        of its own that vanished and removes those it finds with no network or endpoint here.
+        Nothing is sent to a remote plugin: libnetwork restores networks without a driver call.
+
+        :param networks: :class:`~pycnm.model.NetworkSnapshot` items.
+
+        Optional (default: nothing to rebuild).
+        """
+
+    # -------------------------------------------------------------------------------------------
+    # Networks
+    # -------------------------------------------------------------------------------------------
+
+    @hookspec(firstresult=True)
+    def cnm_create_network(
+        self,
+        network_id: str,
+        options: Mapping[str, Any],
+        ipv4_data: Sequence[IPAMData],
+        ipv6_data: Sequence[IPAMData],
+    ) -> None:
+        """Create a network (``/NetworkDriver.CreateNetwork``).
+
+        :param network_id: 64 hex characters.
+        :param options: Docker's keys: ``com.docker.network.generic`` holds the user's ``-o``
+            options; ``com.docker.network.enable_ipv6`` and ``com.docker.network.internal`` are
+            booleans.
+        :param ipv4_data: the pools IPAM gave this network, with their gateways.
+        :param ipv6_data: the same for IPv6 (empty unless IPv6 is enabled).
+        :raises InvalidParameter: for a bad option. :raises Forbidden: for a conflict with what exists.
+
+        Required. On error the driver leaves nothing behind; the core then releases the pools.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_delete_network(self, network_id: str) -> None:
+        """Delete a network that has no endpoints left (``/NetworkDriver.DeleteNetwork``).
+
+        :raises NotFound: for a network the driver does not know.
+
+        Required.
+        """
+
+    # -------------------------------------------------------------------------------------------
+    # Endpoints
+    # -------------------------------------------------------------------------------------------
+
+    @hookspec(firstresult=True)
+    def cnm_create_endpoint(
+        self,
+        network_id: str,
+        endpoint_id: str,
+        interface: EndpointInterface,
+        options: Mapping[str, Any],
+    ) -> EndpointInterface | None:
+        """Create an endpoint on a network (``/NetworkDriver.CreateEndpoint``).
+
+        :param interface: the addresses IPAM assigned and the MAC the user asked for (any may be
+            None).
+        :param options: endpoint options (``com.docker.network.endpoint.macaddress``,
+            ``com.docker.network.portmap``, ...).
+        :returns: None, or an :class:`~pycnm.model.EndpointInterface` carrying only the fields
+            the driver filled in that were empty (typically the MAC it chose). Changing a field
+            the core supplied is an error, and the endpoint is rolled back.
+        :raises NotFound: for an unknown network.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_delete_endpoint(self, network_id: str, endpoint_id: str) -> None:
+        """Delete an endpoint that is not joined (``/NetworkDriver.DeleteEndpoint``).
+
+        :raises NotFound: for an unknown network or endpoint.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_endpoint_oper_info(self, network_id: str, endpoint_id: str) -> Mapping[str, Any]:
+        """Report an endpoint's operational data (``/NetworkDriver.EndpointOperInfo``).
+
+        :returns: a JSON-able mapping, e.g. ``{"com.docker.network.endpoint.macaddress": ...}``.
+
+        Optional (default: an empty mapping).
+        """
+
+    # -------------------------------------------------------------------------------------------
+    # Join and leave
+    # -------------------------------------------------------------------------------------------
+
+    @hookspec(firstresult=True)
+    def cnm_join(
+        self,
+        network_id: str,
+        endpoint_id: str,
+        sandbox_key: str,
+        options: Mapping[str, Any],
+        dst_name: str,
+    ) -> JoinInfo:
+        """Attach an endpoint to a sandbox (``/NetworkDriver.Join``).
+
+        :param sandbox_key: the path of the sandbox's network namespace.
+        :param options: sandbox options (port map, exposed ports).
+        :param dst_name: the name the interface will have in the sandbox (``eth0``, ``eth1``...).
+            A driver may create its interface directly in the namespace at ``sandbox_key`` under
+            this name and say so with ``InterfaceName(created_in_sandbox=True)``; otherwise it
+            creates it in the host namespace and the core moves and renames it.
+        :returns: :class:`~pycnm.model.JoinInfo`: the interface, gateways, static routes.
+            The core, not the driver, sets addresses, routes and the default route in the sandbox.
+        :raises NotFound: for an unknown network or endpoint.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_leave(self, network_id: str, endpoint_id: str) -> None:
+        """Detach an endpoint from its sandbox (``/NetworkDriver.Leave``).
+
+        The driver removes what it made for the join (a veth deleted at its host end takes its
+        peer in the sandbox with it).
+
+        :raises NotFound: for an unknown endpoint; the core ignores it while cleaning up.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_program_external_connectivity(
+        self, network_id: str, endpoint_id: str, options: Mapping[str, Any]
+    ) -> None:
+        """Give the endpoint's sandbox its way out (``/NetworkDriver.ProgramExternalConnectivity``).
+
+        Called after a join for the endpoint that provides the sandbox's default gateway; its
+        options carry the port map to publish.
+
+        Optional (default: nothing to do).
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_revoke_external_connectivity(self, network_id: str, endpoint_id: str) -> None:
+        """Undo :func:`cnm_program_external_connectivity` (``/NetworkDriver.RevokeExternalConnectivity``).
+
+        Optional (default: nothing to do).
+        """
+
+    # -------------------------------------------------------------------------------------------
+    # Cluster discovery
+    # -------------------------------------------------------------------------------------------
+
+    @hookspec(firstresult=True)
+    def cnm_discover_new(self, discovery_type: int, discovery_data: Mapping[str, Any]) -> None:
+        """A node joined the cluster (``/NetworkDriver.DiscoverNew``; type 1 is a node).
+
+        :param discovery_data: ``{"Address": ..., "BindAddress": ..., "Self": bool}``.
+
+        Optional (default: ignored).
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_discover_delete(self, discovery_type: int, discovery_data: Mapping[str, Any]) -> None:
+        """A node left the cluster (``/NetworkDriver.DiscoverDelete``).
+
+        Optional (default: ignored).
+        """
+
+
+class IPAMDriverSpec:
+    """IPAM driver calls (``/IpamDriver.*`` in Docker's remote protocol)."""
+
+    @hookspec(firstresult=True)
+    def ipam_config(self, config: DriverConfig, store: Any) -> None:
+        """Configure the IPAM driver once, right after loading.
+
+        :param store: the core's :class:`~pycnm.store.Store` for this scope, for drivers that
+            keep their allocations in it (the default IPAM does).
+
+        Optional.
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_get_capabilities(self) -> IPAMCapabilities:
+        """Say whether the driver wants the endpoint MAC and a replay of requests at start.
+
+        Optional (default: neither).
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_get_default_address_spaces(self) -> AddressSpaces:
+        """Name the local and global default address spaces (``GetDefaultAddressSpaces``).
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_request_pool(
+        self,
+        address_space: str,
+        pool: str,
+        sub_pool: str,
+        options: Mapping[str, str],
+        v6: bool,
+    ) -> PoolAllocation:
+        """Reserve a pool (``/IpamDriver.RequestPool``).
+
+        :param pool: a CIDR, or "" to let the driver choose one.
+        :param sub_pool: a CIDR inside ``pool`` that addresses are handed out from, or "".
+        :returns: :class:`~pycnm.model.PoolAllocation`.
+        :raises Forbidden: when the pool overlaps one already reserved.
+        :raises Unavailable: when no default pool is left.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_release_pool(self, pool_id: str) -> None:
+        """Release a pool and every address in it (``/IpamDriver.ReleasePool``).
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_request_address(
+        self, pool_id: str, address: str, options: Mapping[str, str]
+    ) -> AddressAllocation | None:
+        """Reserve an address (``/IpamDriver.RequestAddress``).
+
+        :param address: the address wanted, or "" for any free one.
+        :param options: ``RequestAddressType: com.docker.network.gateway`` for a gateway;
+            ``com.docker.network.ipam.serial: true`` to hand addresses out in order rather than
+            lowest-free first.
+        :returns: :class:`~pycnm.model.AddressAllocation`, the address with the pool's prefix; or
+            None from a driver that hands out no addresses (the ``null`` IPAM).
+        :raises Forbidden: when the address is taken. :raises Unavailable: when the pool is full.
+        :raises InvalidParameter: when the address is outside the pool.
+
+        Required.
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_release_address(self, pool_id: str, address: str) -> None:
+        """Release an address (``/IpamDriver.ReleaseAddress``).
+
+        Required.
+        """
+
+
+class HostSpec:
+    """1:N hooks for ``pycnm.plugins``: observers and sources of driver names.
+
+    Plugins may also wrap any driver call above with ``@hookimpl(wrapper=True)``; they may not
+    answer one (the core refuses a plugin that implements a driver call without ``wrapper``).
+    """
+
+    @hookspec
+    def cnm_event(self, kind: str, object_id: str, name: str, attributes: Mapping[str, Any]) -> None:
+        """Observe a change: ``kind`` is e.g. ``network.create``, ``endpoint.join``, ``sandbox.delete``.
+
+        Called after the change is stored. Return values are ignored; an error is logged, never
+        raised to the caller of the change.
+        """
+
+
+#: the driver calls a network driver must answer
+REQUIRED_NETWORK_HOOKS = (
+    "cnm_get_capabilities",
+    "cnm_create_network",
+    "cnm_delete_network",
+    "cnm_create_endpoint",
+    "cnm_delete_endpoint",
+    "cnm_join",
+    "cnm_leave",
+)
+REQUIRED_IPAM_HOOKS = (
+    "ipam_get_default_address_spaces",
+    "ipam_request_pool",
+    "ipam_release_pool",
+    "ipam_request_address",
+    "ipam_release_address",
+)

@@ -1,0 +1,294 @@
+"""The built-in ``default`` IPAM driver.
+
+State lives in the store, so that every process using one state directory (or, for the global
+address space, every host using one cluster store) sees the same allocations:
+
+``ipam/space/<space>``
+    the pools reserved in an address space; a pool request rewrites it under a version guard,
+    so two requests can never take overlapping pools.
+``ipam/bits/<space>/<pool>/<chunk>``
+    one chunk of the pool's address bitmap (:mod:`.bitmap`); absent means all free.
+``ipam/meta/<space>/<pool>``
+    where the next search starts: the lowest chunk that may have a free bit, and the cursor of
+    serial allocation.
+
+An address request reads one chunk, sets one bit and writes it back under the chunk's version:
+a concurrent writer makes the commit fail and the request retries, so no address is handed out
+twice. Memory and store size are one bit per address of the chunks in use, and no Python object
+exists per address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+
+from .. import hookimpl, labels
+from ..errors import Forbidden, InvalidParameter, NotFound, StaleVersion, Unavailable
+from ..model import AddressAllocation, AddressSpaces, IPAMCapabilities, IPNetwork, PoolAllocation, network
+from ..store import Delete, Put, Store
+from . import bitmap, pools
+
+log = logging.getLogger(__name__)
+
+_RETRIES = 64
+
+
+def _json(data: bytes | None, default):
+    return json.loads(data) if data else default
+
+
+def _bounds(pool: IPNetwork) -> tuple[int, int]:
+    """The ordinals that may be handed out: not the network address, nor the IPv4 broadcast."""
+    size = pool.num_addresses
+    if pool.version == 4:
+        return (1, size - 2) if pool.prefixlen <= 30 else (0, size - 1)
+    return (1, size - 1) if pool.prefixlen < 128 else (0, 0)
+
+
+class DefaultIPAM:
+    """Docker's default IPAM: default pools, explicit pools and ranges, first-free or serial."""
+
+    def __init__(self) -> None:
+        self.store: Store | None = None
+        #: networks the host already routes; auto-chosen local pools avoid them (overridable)
+        self.host_networks: Callable[[], Iterable[IPNetwork]] = _host_networks
+
+    # ---- set-up ---------------------------------------------------------------------------------
+
+    @hookimpl
+    def ipam_config(self, config, store) -> None:
+        self.store = store
+
+    @hookimpl
+    def ipam_get_capabilities(self) -> IPAMCapabilities:
+        return IPAMCapabilities()
+
+    @hookimpl
+    def ipam_get_default_address_spaces(self) -> AddressSpaces:
+        return AddressSpaces(pools.LOCAL_DEFAULT, pools.GLOBAL_DEFAULT)
+
+    # ---- pools ----------------------------------------------------------------------------------
+
+    @hookimpl
+    def ipam_request_pool(self, address_space: str, pool: str, sub_pool: str, options: Mapping, v6: bool):
+        if address_space not in (pools.LOCAL_DEFAULT, pools.GLOBAL_DEFAULT):
+            raise NotFound(f"unknown address space {address_space!r}: the default IPAM has"
+                           f" {pools.LOCAL_DEFAULT} and {pools.GLOBAL_DEFAULT}")
+        if sub_pool and not pool:
+            raise InvalidParameter(f"invalid ip-range {sub_pool!r}: an ip-range needs a subnet")
+        want = network(pool, name="subnet") if pool else None
+        sub = network(sub_pool, name="ip-range") if sub_pool else None
+        if want is not None and want.version != (6 if v6 else 4):
+            raise InvalidParameter(f"invalid subnet {pool!r}: expected an IPv{6 if v6 else 4} subnet")
+        if sub is not None and (sub.version != want.version or not sub.subnet_of(want)):
+            raise InvalidParameter(f"invalid ip-range {sub_pool!r}: it is not inside subnet {pool}")
+        key = f"ipam/space/{address_space}"
+        for _ in range(_RETRIES):
+            entry = self.store.get(key)
+            space = _json(entry.value if entry else None, {"pools": {}})
+            taken = [ipaddress.ip_network(p) for p in space["pools"]]
+            if want is not None:
+                for other in taken:
+                    if other.version == want.version and other.overlaps(want):
+                        raise Forbidden(f"subnet {want} overlaps with subnet {other} already in use"
+                                        f" in address space {address_space}")
+                chosen = want
+            else:
+                chosen = self._choose(address_space, v6, taken)
+            space["pools"][str(chosen)] = {"sub": str(sub) if sub else None, "v6": v6}
+            try:
+                self.store.put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version if entry else 0)
+            except StaleVersion:
+                continue
+            data = {}
+            return PoolAllocation(pools.pool_id(address_space, chosen, sub), chosen, data)
+        raise Unavailable(f"address space {address_space} is too busy: gave up after {_RETRIES} attempts")
+
+    def _choose(self, address_space: str, v6: bool, taken: list[IPNetwork]) -> IPNetwork:
+        avoid = list(taken)
+        if address_space == pools.LOCAL_DEFAULT and not v6:
+            avoid += [n for n in self.host_networks() if n.prefixlen > 0]
+        for candidate in pools.defaults(address_space, v6):
+            if not any(o.version == candidate.version and o.overlaps(candidate) for o in avoid):
+                return candidate
+        family = "IPv6" if v6 else "IPv4"
+        raise Unavailable(f"could not find an available, non-overlapping {family} address pool among the"
+                          " defaults to assign to the network; remove unused networks or give --subnet")
+
+    @hookimpl
+    def ipam_release_pool(self, pool_id: str) -> None:
+        space_name, pool, _sub = pools.parse_pool_id(pool_id)
+        key = f"ipam/space/{space_name}"
+        for _ in range(_RETRIES):
+            entry = self.store.get(key)
+            space = _json(entry.value if entry else None, {"pools": {}})
+            if str(pool) not in space["pools"]:
+                raise NotFound(f"pool {pool_id} not found", maskable=True)
+            del space["pools"][str(pool)]
+            ops = [Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version)]
+            base = f"ipam/bits/{space_name}/{pool}/"
+            ops += [Delete(e.key) for e in self.store.list(base)]
+            ops.append(Delete(f"ipam/meta/{space_name}/{pool}"))
+            try:
+                self.store.commit(ops)
+                return
+            except StaleVersion:
+                continue
+        raise Unavailable(f"pool {pool_id}: gave up releasing after {_RETRIES} attempts")
+
+    # ---- addresses ------------------------------------------------------------------------------
+
+    def _pool(self, pool_id: str) -> tuple[str, IPNetwork, IPNetwork | None]:
+        space_name, pool, sub = pools.parse_pool_id(pool_id)
+        entry = self.store.get(f"ipam/space/{space_name}")
+        space = _json(entry.value if entry else None, {"pools": {}})
+        held = space["pools"].get(str(pool))
+        if held is None or held["sub"] != (str(sub) if sub else None):
+            raise NotFound(f"pool {pool_id} not found: request the pool first")
+        return space_name, pool, sub
+
+    @hookimpl
+    def ipam_request_address(self, pool_id: str, address: str, options: Mapping) -> AddressAllocation:
+        space_name, pool, sub = self._pool(pool_id)
+        lo, hi = _bounds(pool)
+        base = int(pool.network_address)
+        if address:
+            wanted = ipaddress.ip_address(str(address).split("/")[0])
+            ordinal = int(wanted) - base if wanted.version == pool.version else -1
+            if not lo <= ordinal <= hi:
+                raise InvalidParameter(f"requested address {address} is out of range of pool {pool}")
+            self._take(space_name, pool, ordinal)
+            return AddressAllocation(ipaddress.ip_interface(f"{wanted}/{pool.prefixlen}"))
+        if sub is not None:
+            lo = max(lo, int(sub.network_address) - base)
+            hi = min(hi, int(sub.broadcast_address) - base)
+        serial = labels.as_bool(options.get(labels.IPAM_SERIAL, False), field=labels.IPAM_SERIAL)
+        ordinal = self._take_any(space_name, pool, lo, hi, serial, whole_pool=sub is None)
+        return AddressAllocation(ipaddress.ip_interface(f"{ipaddress.ip_address(base + ordinal)}/{pool.prefixlen}"))
+
+    @hookimpl
+    def ipam_release_address(self, pool_id: str, address: str) -> None:
+        space_name, pool, _sub = self._pool(pool_id)
+        addr = ipaddress.ip_address(str(address).split("/")[0])
+        ordinal = int(addr) - int(pool.network_address)
+        if addr.version != pool.version or not 0 <= ordinal < pool.num_addresses:
+            raise InvalidParameter(f"address {address} is not in pool {pool}")
+        chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
+        key = self._bits_key(space_name, pool, chunk_index)
+        meta_key = f"ipam/meta/{space_name}/{pool}"
+        for _ in range(_RETRIES):
+            entry = self.store.get(key)
+            if entry is None or not bitmap.is_set(entry.value, bit):
+                raise NotFound(f"address {addr} is not allocated in pool {pool}", maskable=True)
+            ops = [Put(key, bitmap.clear_bit(entry.value, bit), expect=entry.version)]
+            meta_entry = self.store.get(meta_key)
+            meta = _json(meta_entry.value if meta_entry else None, {"hint": 0, "cursor": 0})
+            if chunk_index < meta["hint"]:
+                meta["hint"] = chunk_index
+                ops.append(Put(meta_key, json.dumps(meta).encode(), expect=meta_entry.version if meta_entry else 0))
+            try:
+                self.store.commit(ops)
+                return
+            except StaleVersion:
+                continue
+        raise Unavailable(f"pool {pool}: gave up releasing {addr} after {_RETRIES} attempts")
+
+    # ---- bitmap work ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _bits_key(space_name: str, pool: IPNetwork, chunk_index: int) -> str:
+        return f"ipam/bits/{space_name}/{pool}/{chunk_index:013x}"
+
+    def _take(self, space_name: str, pool: IPNetwork, ordinal: int) -> None:
+        chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
+        key = self._bits_key(space_name, pool, chunk_index)
+        for _ in range(_RETRIES):
+            entry = self.store.get(key)
+            chunk = entry.value if entry else bitmap.EMPTY
+            if bitmap.is_set(chunk, bit):
+                addr = ipaddress.ip_address(int(pool.network_address) + ordinal)
+                raise Forbidden(f"address {addr} is already in use in pool {pool}")
+            try:
+                self.store.put(key, bitmap.set_bit(chunk, bit), expect=entry.version if entry else 0)
+                return
+            except StaleVersion:
+                continue
+        raise Unavailable(f"pool {pool} is too busy: gave up after {_RETRIES} attempts")
+
+    def _take_any(self, space_name: str, pool: IPNetwork, lo: int, hi: int, serial: bool, whole_pool: bool) -> int:
+        meta_key = f"ipam/meta/{space_name}/{pool}"
+        for _ in range(_RETRIES):
+            meta_entry = self.store.get(meta_key)
+            meta = _json(meta_entry.value if meta_entry else None, {"hint": 0, "cursor": 0})
+            if serial:
+                start = meta["cursor"] if lo <= meta["cursor"] <= hi else lo
+                segments = [(start, hi), (lo, start - 1)]
+            else:
+                start = max(lo, meta["hint"] * bitmap.CHUNK_BITS) if whole_pool else lo
+                segments = [(start, hi)]
+            found = None
+            for seg_lo, seg_hi in segments:
+                found = self._search(space_name, pool, seg_lo, seg_hi)
+                if found is not None:
+                    break
+            if found is None:
+                raise Unavailable(f"no available addresses in pool {pool}"
+                                  + ("" if whole_pool else f" range {ipaddress.ip_address(int(pool.network_address) + lo)}-"
+                                     f"{ipaddress.ip_address(int(pool.network_address) + hi)}"))
+            ordinal, entry, chunk = found
+            chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
+            new_chunk = bitmap.set_bit(chunk, bit)
+            ops = [Put(self._bits_key(space_name, pool, chunk_index), new_chunk, expect=entry.version if entry else 0)]
+            new_meta = dict(meta)
+            if serial:
+                new_meta["cursor"] = ordinal + 1
+            elif whole_pool:
+                # every chunk before this one was full; skip them (and this one, if now full)
+                full = bitmap.find_zero(new_chunk, 0, bitmap.CHUNK_BITS) is None
+                new_meta["hint"] = chunk_index + (1 if full else 0)
+            if new_meta != meta:
+                ops.append(Put(meta_key, json.dumps(new_meta).encode(), expect=meta_entry.version if meta_entry else 0))
+            try:
+                self.store.commit(ops)
+                return ordinal
+            except StaleVersion:
+                continue
+        raise Unavailable(f"pool {pool} is too busy: gave up after {_RETRIES} attempts")
+
+    def _search(self, space_name: str, pool: IPNetwork, lo: int, hi: int):
+        """The lowest free ordinal in [lo, hi], with the chunk's entry and bytes it was found in."""
+        if lo > hi:
+            return None
+        first, last = lo // bitmap.CHUNK_BITS, hi // bitmap.CHUNK_BITS
+        for chunk_index in range(first, last + 1):
+            entry = self.store.get(self._bits_key(space_name, pool, chunk_index))
+            chunk = entry.value if entry else bitmap.EMPTY
+            offset = chunk_index * bitmap.CHUNK_BITS
+            start = max(lo - offset, 0)
+            end = min(hi - offset + 1, bitmap.CHUNK_BITS)
+            bit = bitmap.find_zero(chunk, start, end)
+            if bit is not None:
+                return offset + bit, entry, chunk
+        return None
+
+
+def _host_networks() -> list[IPNetwork]:
+    """Networks routed by the host, and its resolvers' addresses (libnetwork avoids both)."""
+    from ..osl import routes
+
+    nets = list(routes.host_networks())
+    try:
+        with open("/etc/resolv.conf") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver":
+                    try:
+                        nets.append(ipaddress.ip_network(parts[1].split("%")[0]))
+                    except ValueError:
+                        pass
+    except OSError:
+        pass
+    return nets

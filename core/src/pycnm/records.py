@@ -1,0 +1,91 @@
+"""What the controller stores about networks, endpoints and sandboxes.
+
+Each record has a ``state``: a change is written as an intention ("creating", "joining", ...)
+before the kernel is touched and as a fact ("ready", "joined") after, so that a controller
+started after a crash knows exactly what to finish or undo.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from attrs import define, field
+
+from .model import IPInterface, IPNetwork, StaticRoute
+
+
+@define
+class PoolRecord:
+    """One pool a network holds, and the addresses it requested for the gateway and aux names."""
+
+    pool_id: str
+    pool: IPNetwork
+    address_space: str
+    sub_pool: IPNetwork | None = None
+    gateway: IPInterface | None = None
+    aux_addresses: dict[str, IPInterface] = field(factory=dict)
+
+
+@define
+class NetworkRecord:
+    id: str
+    name: str
+    driver: str
+    scope: str
+    ipam_driver: str
+    created: str
+    state: str = "creating"
+    options: dict[str, Any] = field(factory=dict)
+    ipam_options: dict[str, str] = field(factory=dict)
+    labels: dict[str, str] = field(factory=dict)
+    internal: bool = False
+    ipv6: bool = False
+    ipv4_pools: list[PoolRecord] = field(factory=list)
+    ipv6_pools: list[PoolRecord] = field(factory=list)
+    #: the IPAM configuration the user asked for (for inspect)
+    requested: list[dict[str, Any]] = field(factory=list)
+
+
+@define
+class EndpointRecord:
+    id: str
+    name: str
+    network_id: str
+    state: str = "creating"
+    address: ipaddress.IPv4Interface | None = None
+    address_ipv6: ipaddress.IPv6Interface | None = None
+    #: pools the addresses came from (released on delete)
+    address_pool: str | None = None
+    address_ipv6_pool: str | None = None
+    mac: str | None = None
+    aliases: list[str] = field(factory=list)
+    options: dict[str, Any] = field(factory=dict)
+    #: made by ``connect()``: deleted again by ``disconnect()`` and with its sandbox
+    anonymous: bool = False
+    sandbox_id: str | None = None
+    dst_name: str | None = None
+    src_name: str | None = None
+    created_in_sandbox: bool = False
+    gateway: ipaddress.IPv4Address | None = None
+    gateway_ipv6: ipaddress.IPv6Address | None = None
+    static_routes: list[StaticRoute] = field(factory=list)
+
+
+@define
+class SandboxRecord:
+    id: str
+    name: str
+    key: str
+    created: str
+    state: str = "creating"
+    hostname: str | None = None
+    domainname: str | None = None
+    dns: list[str] = field(factory=list)
+    dns_search: list[str] = field(factory=list)
+    dns_options: list[str] = field(factory=list)
+    extra_hosts: list[tuple[str, str]] = field(factory=list)
+    host_namespace: bool = False
+    #: endpoint IDs in join order
+    endpoints: list[str] = field(factory=list)
+    gateway_endpoint: str | None = None

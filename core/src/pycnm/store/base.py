@@ -1,0 +1,64 @@
+"""The store interface (see :mod:`pycnm.store`)."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from attrs import frozen
+
+#: a version guard that accepts anything
+ANY = None
+
+
+@frozen
+class Entry:
+    key: str
+    value: bytes
+    version: int
+
+
+@frozen
+class Put:
+    key: str
+    value: bytes
+    expect: int | None = ANY
+
+
+@frozen
+class Delete:
+    key: str
+    expect: int | None = ANY
+
+
+class Store(abc.ABC):
+    """A key-value store with versioned compare-and-swap commits."""
+
+    #: "local" for the embedded store, "global" for the cluster store
+    scope: str = "local"
+
+    @abc.abstractmethod
+    def get(self, key: str) -> Entry | None:
+        """The entry at ``key``, or None."""
+
+    @abc.abstractmethod
+    def list(self, prefix: str) -> list[Entry]:
+        """Every entry whose key starts with ``prefix``, sorted by key."""
+
+    @abc.abstractmethod
+    def commit(self, ops: Sequence[Put | Delete]) -> int:
+        """Apply ``ops`` atomically and durably; return the new revision.
+
+        :raises StaleVersion: a guard failed; nothing was changed.
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release connections."""
+
+    # conveniences ------------------------------------------------------------------------------
+
+    def put(self, key: str, value: bytes, expect: int | None = ANY) -> int:
+        return self.commit([Put(key, value, expect)])
+
+    def delete(self, key: str, expect: int | None = ANY) -> int:
+        return self.commit([Delete(key, expect)])

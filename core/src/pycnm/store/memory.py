@@ -1,0 +1,44 @@
+"""An in-memory store with the same compare-and-swap semantics (tests, benchmarks, embedding)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from ..errors import StaleVersion
+from .base import Delete, Entry, Put, Store
+
+
+class MemoryStore(Store):
+    scope = "local"
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[bytes, int]] = {}
+        self._revision = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Entry | None:
+        hit = self._data.get(key)
+        return Entry(key, hit[0], hit[1]) if hit else None
+
+    def list(self, prefix: str) -> list[Entry]:
+        with self._lock:
+            items = [(k, v) for k, v in self._data.items() if k.startswith(prefix)]
+        return [Entry(k, v[0], v[1]) for k, v in sorted(items)]
+
+    def commit(self, ops: Sequence[Put | Delete]) -> int:
+        with self._lock:
+            for op in ops:
+                if op.expect is None:
+                    continue
+                hit = self._data.get(op.key)
+                have = hit[1] if hit else 0
+                if have != op.expect:
+                    raise StaleVersion(f"store key {op.key!r} changed under us (version {have}, expected {op.expect})")
+            self._revision += 1
+            for op in ops:
+                if isinstance(op, Put):
+                    self._data[op.key] = (op.value, self._revision)
+                else:
+                    self._data.pop(op.key, None)
+            return self._revision

@@ -1,0 +1,104 @@
+"""The bridge driver's kernel objects, over netlink (pyroute2), in the host namespace.
+
+Bridges carry the interface alias ``pycnm:<network ID>``, so that a restarted driver can tell
+its own bridges from anybody else's (Docker's ``br-<id>`` included) before removing orphans.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import socket
+
+from pyroute2 import NetlinkError
+
+from pycnm.errors import Forbidden, Internal, NotFound
+from pycnm.osl import netlink
+
+ALIAS_PREFIX = "pycnm:"
+
+
+def random_mac() -> str:
+    octets = [0x02, 0x42] + [random.randint(0, 255) for _ in range(4)]
+    return ":".join(f"{o:02x}" for o in octets)
+
+
+def index_of(name: str) -> int | None:
+    found = netlink.host().link_lookup(ifname=name)
+    return found[0] if found else None
+
+
+def create_bridge(name: str, network_id: str, mtu: int, addresses) -> int:
+    ipr = netlink.host()
+    if index_of(name) is not None:
+        raise Forbidden(f"bridge name {name} is taken by another link; choose another"
+                        " com.docker.network.bridge.name")
+    try:
+        ipr.link("add", ifname=name, kind="bridge", address=random_mac(), mtu=mtu)
+    except NetlinkError as exc:
+        raise Internal(f"cannot create bridge {name}: {os.strerror(exc.code)}") from None
+    index = index_of(name)
+    try:
+        ipr.link("set", index=index, ifalias=f"{ALIAS_PREFIX}{network_id}")
+        for addr in addresses:
+            family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
+            ipr.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen, family=family)
+        ipr.link("set", index=index, state="up")
+    except NetlinkError as exc:
+        delete_link(name)
+        raise Internal(f"cannot configure bridge {name}: {os.strerror(exc.code)}") from None
+    return index
+
+
+def delete_link(name: str) -> bool:
+    """Delete the link ``name``; False when there was none."""
+    try:
+        netlink.host().link("del", ifname=name)
+        return True
+    except NetlinkError as exc:
+        if exc.code in (errno.ENODEV, errno.ENOENT, errno.EINVAL):
+            return False
+        raise Internal(f"cannot delete link {name}: {os.strerror(exc.code)}") from None
+
+
+def create_veth_into(host_name: str, bridge: str, sandbox_key: str, dst_name: str, mac: str, mtu: int) -> None:
+    """One netlink message: a veth whose peer is born inside the sandbox as ``dst_name``.
+
+    Creating the peer in place avoids moving it later (about 18 ms of kernel waiting here).
+    """
+    master = index_of(bridge)
+    if master is None:
+        raise NotFound(f"bridge {bridge} is gone; delete and re-create the network")
+    try:
+        fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NotFound(f"sandbox namespace {sandbox_key} does not exist") from None
+    try:
+        netlink.host().link(
+            "add", ifname=host_name, kind="veth", master=master, mtu=mtu, state="up",
+            peer={"ifname": dst_name, "net_ns_fd": fd, "address": mac, "mtu": mtu},
+        )
+    except NetlinkError as exc:
+        if exc.code == errno.EEXIST:
+            raise Forbidden(f"cannot create veth {host_name} -> {dst_name}: a link with that name exists") from None
+        raise Internal(f"cannot create veth {host_name} -> {dst_name}: {os.strerror(exc.code)}") from None
+    finally:
+        os.close(fd)
+
+
+def our_bridges() -> dict[str, str]:
+    """Network ID -> bridge name, for every bridge carrying our alias."""
+    found = {}
+    for link in netlink.host().link("dump"):
+        alias = link.get_attr("IFLA_IFALIAS") or ""
+        if alias.startswith(ALIAS_PREFIX):
+            found[alias[len(ALIAS_PREFIX):]] = link.get_attr("IFLA_IFNAME")
+    return found
+
+
+def ports(bridge: str) -> list[str]:
+    master = index_of(bridge)
+    if master is None:
+        return []
+    return [link.get_attr("IFLA_IFNAME") for link in netlink.host().link("dump", master=master)]

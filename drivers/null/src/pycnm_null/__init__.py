@@ -1,0 +1,85 @@
+"""The ``null`` network driver: networks and endpoints that exist only in the store.
+
+A sandbox joined to a null network gets no interface (Docker's ``--network none``). It is also the
+reference driver for authors: every required call of the contract, in the fewest lines, with the
+errors the conformance kit expects (NotFound for what it does not know, Forbidden for conflicts).
+"""
+
+from __future__ import annotations
+
+from pycnm import hookimpl
+from pycnm.errors import Forbidden, NotFound
+from pycnm.model import Capabilities, JoinInfo
+
+pycnm_contract = (1, 0)
+
+
+class NullDriver:
+    """Keeps which networks, endpoints and joins exist, and does nothing else."""
+
+    pycnm_contract = pycnm_contract
+
+    def __init__(self) -> None:
+        self.networks: dict[str, set[str]] = {}  # network ID -> endpoint IDs
+        self.joined: set[str] = set()
+
+    @hookimpl
+    def cnm_get_capabilities(self):
+        return Capabilities(scope="local")
+
+    @hookimpl
+    def cnm_restore(self, networks):
+        for net in networks:
+            self.networks[net.network_id] = {ep.endpoint_id for ep in net.endpoints}
+            self.joined |= {ep.endpoint_id for ep in net.endpoints if ep.sandbox_key}
+
+    @hookimpl
+    def cnm_create_network(self, network_id):
+        if network_id in self.networks:
+            raise Forbidden(f"network {network_id} already exists")
+        self.networks[network_id] = set()
+
+    @hookimpl
+    def cnm_delete_network(self, network_id):
+        if self._network(network_id):
+            raise Forbidden(f"network {network_id} has active endpoints")
+        del self.networks[network_id]
+
+    @hookimpl
+    def cnm_create_endpoint(self, network_id, endpoint_id):
+        endpoints = self._network(network_id)
+        if endpoint_id in endpoints:
+            raise Forbidden(f"endpoint {endpoint_id} already exists")
+        endpoints.add(endpoint_id)
+
+    @hookimpl
+    def cnm_delete_endpoint(self, network_id, endpoint_id):
+        self._endpoint(network_id, endpoint_id)
+        if endpoint_id in self.joined:
+            raise Forbidden(f"endpoint {endpoint_id} is still joined; leave first")
+        self.networks[network_id].discard(endpoint_id)
+
+    @hookimpl
+    def cnm_join(self, network_id, endpoint_id):
+        self._endpoint(network_id, endpoint_id)
+        if endpoint_id in self.joined:
+            raise Forbidden(f"endpoint {endpoint_id} is already joined")
+        self.joined.add(endpoint_id)
+        return JoinInfo()  # no interface, no gateway
+
+    @hookimpl
+    def cnm_leave(self, network_id, endpoint_id):
+        self._endpoint(network_id, endpoint_id)
+        if endpoint_id not in self.joined:
+            raise NotFound(f"endpoint {endpoint_id} is not joined", maskable=True)
+        self.joined.discard(endpoint_id)
+
+    def _network(self, network_id: str) -> set[str]:
+        try:
+            return self.networks[network_id]
+        except KeyError:
+            raise NotFound(f"network {network_id} not found") from None
+
+    def _endpoint(self, network_id: str, endpoint_id: str) -> None:
+        if endpoint_id not in self._network(network_id):
+            raise NotFound(f"endpoint {endpoint_id} not found in network {network_id}")
