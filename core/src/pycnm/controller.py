@@ -258,6 +258,7 @@ class Controller:
             )
         os.makedirs(self.state_dir, exist_ok=True)
         self.store = store or SQLiteStore(os.path.join(self.state_dir, "local.db"))
+        self.instance_id = self._instance_id()
         self._lock = threading.RLock()
         self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
         self._events = EventBus(self._plugins)
@@ -309,17 +310,29 @@ class Controller:
 
     def _driver_config(self, name: str, scope: Scope, kind: str = "network") -> DriverConfig:
         state = os.path.join(self.state_dir, "drivers", kind, name)
-        return DriverConfig(state_dir=state, ifname_prefix=self.ifname_prefix, scope=scope)
+        return DriverConfig(state_dir=state, ifname_prefix=self.ifname_prefix, instance_id=self.instance_id,
+                            scope=scope)
+
+    def _instance_id(self) -> str:
+        """This state directory's identity, made once (12 hex characters)."""
+        entry = self.store.get("meta/instance")
+        if entry is None:
+            try:
+                self.store.put("meta/instance", secrets.token_hex(6).encode(), expect=0)
+            except StaleVersion:
+                pass  # another process made it first
+            entry = self.store.get("meta/instance")
+        return entry.value.decode()
 
     def _snapshots(self, driver: str) -> list[NetworkSnapshot]:
         snaps = []
         for net in self._network_records():
-            if net.driver != driver or net.state != "ready":
+            if net.driver != driver or net.state not in ("ready", "deleting"):
                 continue
             eps = []
+            # every endpoint the driver may have heard of; only "joined" ones count as joined, so
+            # a driver drops what a crash left half-joined and the core then finishes the leave
             for ep in self._endpoint_records(net.id):
-                if ep.state not in ("ready", "joined"):
-                    continue
                 sb = self._load_sandbox(ep.sandbox_id)[0] if ep.sandbox_id and ep.state == "joined" else None
                 eps.append(EndpointSnapshot(
                     ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,

@@ -214,11 +214,14 @@ class DriverConfig:
     """What the core tells every driver once, after loading it (``cnm_config``).
 
     ``ifname_prefix`` is prepended to every kernel object name a driver makes, so that tests and
-    labs can own their objects; ``state_dir`` is where the driver may keep files.
+    labs can own their objects; ``state_dir`` is where the driver may keep files;
+    ``instance_id`` names this pycnm (one state directory): a driver that marks its kernel objects
+    with it can tell them from those of another pycnm on the same host.
     """
 
     state_dir: str
     ifname_prefix: str = ""
+    instance_id: str = ""
     scope: Scope = Scope.LOCAL
     extra: dict[str, Any] = field(factory=dict, converter=_frozen_map)
 

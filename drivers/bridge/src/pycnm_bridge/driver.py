@@ -39,6 +39,7 @@ class BridgeDriver:
 
     def __init__(self) -> None:
         self.prefix = ""
+        self.instance_id = ""
         self.networks: dict[str, cfg.NetworkConfig] = {}
         self.endpoints: dict[str, EndpointState] = {}
 
@@ -47,6 +48,7 @@ class BridgeDriver:
     @hookimpl
     def cnm_config(self, config):
         self.prefix = config.ifname_prefix
+        self.instance_id = config.instance_id
 
     @hookimpl
     def cnm_get_capabilities(self):
@@ -59,14 +61,15 @@ class BridgeDriver:
             self.networks[net.network_id] = net
             if links.index_of(net.bridge_name) is None:
                 log.warning("bridge %s of network %s vanished; re-creating it", net.bridge_name, net.network_id[:12])
-                links.create_bridge(net.bridge_name, net.network_id, net.mtu, net.gateways)
+                links.create_bridge(net.bridge_name, links.alias(self.instance_id, net.network_id), net.mtu,
+                                    net.gateways)
             for ep in snap.endpoints:
                 self.endpoints[ep.endpoint_id] = EndpointState(
                     net.network_id, ep.interface, ep.interface.mac_address or _mac_for(ep.interface),
                     cfg.veth_name(self.prefix, ep.endpoint_id), joined=ep.sandbox_key is not None,
                 )
         # remove what a crash left: our bridges with no network, ports with no joined endpoint
-        for network_id, bridge in links.our_bridges().items():
+        for network_id, bridge in links.our_bridges(self.instance_id).items():
             if network_id not in self.networks:
                 log.warning("removing bridge %s: network %s is not in the store", bridge, network_id[:12])
                 links.delete_link(bridge)
@@ -93,7 +96,7 @@ class BridgeDriver:
                         raise Forbidden(f"cannot create network {network_id[:12]} ({net.bridge_name}): subnet"
                                         f" {mine.pool} conflicts with network {other.network_id[:12]}"
                                         f" ({other.bridge_name}) subnet {theirs.pool}")
-        links.create_bridge(net.bridge_name, network_id, net.mtu, net.gateways)
+        links.create_bridge(net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways)
         self.networks[network_id] = net
 
     @hookimpl

@@ -1,7 +1,8 @@
 """The bridge driver's kernel objects, over netlink (pyroute2), in the host namespace.
 
-Bridges carry the interface alias ``pycnm:<network ID>``, so that a restarted driver can tell
-its own bridges from anybody else's (Docker's ``br-<id>`` included) before removing orphans.
+Bridges carry the interface alias ``pycnm:<instance>:<network ID>``, so that a restarted driver
+can tell its own bridges from anybody else's (Docker's ``br-<id>``, another pycnm's) before
+removing orphans.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ def index_of(name: str) -> int | None:
     return found[0] if found else None
 
 
-def create_bridge(name: str, network_id: str, mtu: int, addresses) -> int:
+def alias(instance_id: str, network_id: str) -> str:
+    return f"{ALIAS_PREFIX}{instance_id}:{network_id}"
+
+
+def create_bridge(name: str, alias_text: str, mtu: int, addresses) -> int:
     ipr = netlink.host()
     if index_of(name) is not None:
         raise Forbidden(f"bridge name {name} is taken by another link; choose another"
@@ -40,7 +45,7 @@ def create_bridge(name: str, network_id: str, mtu: int, addresses) -> int:
         raise Internal(f"cannot create bridge {name}: {os.strerror(exc.code)}") from None
     index = index_of(name)
     try:
-        ipr.link("set", index=index, ifalias=f"{ALIAS_PREFIX}{network_id}")
+        ipr.link("set", index=index, ifalias=alias_text)
         for addr in addresses:
             family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
             ipr.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen, family=family)
@@ -87,13 +92,14 @@ def create_veth_into(host_name: str, bridge: str, sandbox_key: str, dst_name: st
         os.close(fd)
 
 
-def our_bridges() -> dict[str, str]:
-    """Network ID -> bridge name, for every bridge carrying our alias."""
+def our_bridges(instance_id: str) -> dict[str, str]:
+    """Network ID -> bridge name, for every bridge carrying this pycnm instance's alias."""
+    mark = alias(instance_id, "")
     found = {}
     for link in netlink.host().link("dump"):
-        alias = link.get_attr("IFLA_IFALIAS") or ""
-        if alias.startswith(ALIAS_PREFIX):
-            found[alias[len(ALIAS_PREFIX):]] = link.get_attr("IFLA_IFNAME")
+        text = link.get_attr("IFLA_IFALIAS") or ""
+        if text.startswith(mark):
+            found[text[len(mark):]] = link.get_attr("IFLA_IFNAME")
     return found
 
 

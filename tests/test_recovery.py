@@ -1,0 +1,119 @@
+"""A Controller started on a state dir reconciles the kernel with the store, and says what it did."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from pyroute2 import IPRoute
+
+from pycnm.osl import netns
+
+from .helpers import ping
+
+pytestmark = pytest.mark.privileged
+
+CRASHER = textwrap.dedent("""
+    import os, sys
+    import pycnm
+    from pycnm import Controller
+
+    class Crash:
+        # a pycnm.plugins-style wrapper that kills the process right after the driver's call
+        def __init__(self, hook):
+            def crash():
+                yield
+                os._exit(9)
+            setattr(self, hook, pycnm.hookimpl(wrapper=True)(crash))
+
+    state, prefix, hook, step = sys.argv[1:5]
+    crash = Crash(hook)
+    ctl = Controller(state, netns_prefix=prefix + "-", ifname_prefix=prefix, plugins=[])
+    if step == "create_network":
+        ctl.close()
+        ctl = Controller(state, netns_prefix=prefix + "-", ifname_prefix=prefix, plugins=[crash])
+        ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")
+    else:
+        net = ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")
+        sb = ctl.create_sandbox("victim")
+        ctl.close()
+        ctl = Controller(state, netns_prefix=prefix + "-", ifname_prefix=prefix, plugins=[crash])
+        ctl.connect("crashy", "victim")
+    sys.exit(3)  # not reached: the wrapper exits first
+""")
+
+
+def crash_during(tmp_path, prefix, hook, step):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASHER)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "state"), prefix, hook, step],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 9, out.stderr
+
+
+def links_with(prefix):
+    with IPRoute() as ipr:
+        return sorted(link.get_attr("IFLA_IFNAME") for link in ipr.link("dump")
+                      if link.get_attr("IFLA_IFNAME").startswith(prefix))
+
+
+def test_a_crash_after_the_driver_made_the_bridge_is_undone(controller_factory, tmp_path, prefix):
+    crash_during(tmp_path, prefix, "cnm_create_network", "create_network")
+    assert links_with(prefix)  # the crash left the bridge behind
+    ctl = controller_factory()
+    assert any("removing network crashy (left creating)" in line for line in ctl.reconciled)
+    assert ctl.networks() == [] and links_with(prefix) == []
+    assert ctl.store.list("ipam/bits/") == []
+    ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")  # the subnet is free again
+
+
+def test_a_crash_during_join_is_rolled_back(controller_factory, tmp_path, prefix):
+    crash_during(tmp_path, prefix, "cnm_join", "join")
+    ctl = controller_factory()
+    assert any("finishing leave of endpoint victim on crashy (left joining)" in line for line in ctl.reconciled)
+    assert any("removing endpoint" in line or "leave" in line for line in ctl.reconciled)
+    net = ctl.network("crashy")
+    ep = net.endpoint("victim")
+    assert ep.sandbox_id is None
+    assert [n for n in links_with(prefix) if "veth" in n] == []
+    sb = ctl.sandbox("victim")
+    ep.join(sb)
+    assert ping(sb.key, "10.61.0.1")
+
+
+def test_a_sandbox_whose_namespace_vanished_is_dropped(controller_factory):
+    ctl = controller_factory()
+    net = ctl.create_network("n", "bridge", subnet="10.62.0.0/24")
+    sb = ctl.create_sandbox("gone")
+    ctl.connect(net, sb)
+    ctl.close()
+    netns.delete(sb.key)  # someone removed it behind pycnm's back
+    again = controller_factory()
+    assert any("dropping sandbox gone" in line and "namespace is gone" in line for line in again.reconciled)
+    assert again.sandboxes() == []
+    assert again.network("n").endpoints() == []
+    again.network("n").delete()
+
+
+def test_an_orphan_namespace_of_ours_is_removed(controller_factory, prefix):
+    ctl = controller_factory()
+    path = os.path.join(ctl.netns_dir, f"{prefix}-deadbeef0000")
+    netns.create(path)
+    ctl.close()
+    again = controller_factory()
+    assert any(f"removing namespace {path}" in line for line in again.reconciled)
+    assert not os.path.exists(path)
+
+
+def test_a_vanished_bridge_is_recreated(controller_factory):
+    ctl = controller_factory()
+    net = ctl.create_network("n", "bridge", subnet="10.63.0.0/24")
+    bridge = f"{ctl.ifname_prefix}br-{net.id}"[:15]
+    ctl.close()
+    with IPRoute() as ipr:
+        ipr.link("del", ifname=bridge)
+    again = controller_factory()
+    sb = again.create_sandbox("s")
+    again.connect("n", sb)
+    assert ping(sb.key, "10.63.0.1")
