@@ -113,6 +113,8 @@ class NetworkDriverSpec:
     def cnm_delete_network(self, network_id: str) -> None:
         """Delete a network that has no endpoints left (``/NetworkDriver.DeleteNetwork``).
 
+        :param network_id: the network's ID (64 hex characters).
+
         :raises NotFound: for a network the driver does not know.
 
         Required.
@@ -132,6 +134,8 @@ class NetworkDriverSpec:
     ) -> EndpointInterface | None:
         """Create an endpoint on a network (``/NetworkDriver.CreateEndpoint``).
 
+        :param network_id: the network's ID (64 hex characters).
+        :param endpoint_id: the endpoint's ID (64 hex characters).
         :param interface: the addresses IPAM assigned and the MAC the user asked for (any may be
             None).
         :param options: endpoint options (``com.docker.network.endpoint.macaddress``,
@@ -148,6 +152,9 @@ class NetworkDriverSpec:
     def cnm_delete_endpoint(self, network_id: str, endpoint_id: str) -> None:
         """Delete an endpoint that is not joined (``/NetworkDriver.DeleteEndpoint``).
 
+        :param network_id: the network's ID (64 hex characters).
+        :param endpoint_id: the endpoint's ID (64 hex characters).
+
         :raises NotFound: for an unknown network or endpoint.
 
         Required.
@@ -156,6 +163,9 @@ class NetworkDriverSpec:
     @hookspec(firstresult=True)
     def cnm_endpoint_oper_info(self, network_id: str, endpoint_id: str) -> Mapping[str, Any]:
         """Report an endpoint's operational data (``/NetworkDriver.EndpointOperInfo``).
+
+        :param network_id: the network's ID (64 hex characters).
+        :param endpoint_id: the endpoint's ID (64 hex characters).
 
         :returns: a JSON-able mapping, e.g. ``{"com.docker.network.endpoint.macaddress": ...}``.
 
@@ -177,6 +187,8 @@ class NetworkDriverSpec:
     ) -> JoinInfo:
         """Attach an endpoint to a sandbox (``/NetworkDriver.Join``).
 
+        :param network_id: the network's ID.
+        :param endpoint_id: the endpoint's ID.
         :param sandbox_key: the path of the sandbox's network namespace.
         :param options: sandbox options (port map, exposed ports).
         :param dst_name: the name the interface will have in the sandbox (``eth0``, ``eth1``...).
@@ -197,6 +209,9 @@ class NetworkDriverSpec:
         The driver removes what it made for the join (a veth deleted at its host end takes its
         peer in the sandbox with it).
 
+        :param network_id: the network's ID.
+        :param endpoint_id: the endpoint's ID.
+
         :raises NotFound: for an unknown endpoint; the core ignores it while cleaning up.
 
         Required.
@@ -208,8 +223,12 @@ class NetworkDriverSpec:
     ) -> None:
         """Give the endpoint's sandbox its way out (``/NetworkDriver.ProgramExternalConnectivity``).
 
-        Called after a join for the endpoint that provides the sandbox's default gateway; its
-        options carry the port map to publish.
+        Called after a join for the endpoint that provides the sandbox's default gateway.
+
+        :param network_id: the network's ID.
+        :param endpoint_id: the endpoint's ID.
+        :param options: the endpoint's options, with the port map to publish
+            (``com.docker.network.portmap``) and the exposed ports.
 
         Optional (default: nothing to do).
         """
@@ -217,6 +236,9 @@ class NetworkDriverSpec:
     @hookspec(firstresult=True)
     def cnm_revoke_external_connectivity(self, network_id: str, endpoint_id: str) -> None:
         """Undo :func:`cnm_program_external_connectivity` (``/NetworkDriver.RevokeExternalConnectivity``).
+
+        :param network_id: the network's ID.
+        :param endpoint_id: the endpoint's ID.
 
         Optional (default: nothing to do).
         """
@@ -229,6 +251,7 @@ class NetworkDriverSpec:
     def cnm_discover_new(self, discovery_type: int, discovery_data: Mapping[str, Any]) -> None:
         """A node joined the cluster (``/NetworkDriver.DiscoverNew``; type 1 is a node).
 
+        :param discovery_type: 1 for a node (the only type libnetwork forwards).
         :param discovery_data: ``{"Address": ..., "BindAddress": ..., "Self": bool}``.
 
         Optional (default: ignored).
@@ -237,6 +260,9 @@ class NetworkDriverSpec:
     @hookspec(firstresult=True)
     def cnm_discover_delete(self, discovery_type: int, discovery_data: Mapping[str, Any]) -> None:
         """A node left the cluster (``/NetworkDriver.DiscoverDelete``).
+
+        :param discovery_type: 1 for a node.
+        :param discovery_data: as for :func:`cnm_discover_new`.
 
         Optional (default: ignored).
         """
@@ -249,6 +275,7 @@ class IPAMDriverSpec:
     def ipam_config(self, config: DriverConfig, store: Any) -> None:
         """Configure the IPAM driver once, right after loading.
 
+        :param config: the state directory and scope, as for network drivers.
         :param store: the core's :class:`~pycnm.store.Store` for this scope, for drivers that
             keep their allocations in it (the default IPAM does).
 
@@ -280,8 +307,11 @@ class IPAMDriverSpec:
     ) -> PoolAllocation:
         """Reserve a pool (``/IpamDriver.RequestPool``).
 
+        :param address_space: ``LocalDefault``, ``GlobalDefault`` or a space the driver names.
         :param pool: a CIDR, or "" to let the driver choose one.
         :param sub_pool: a CIDR inside ``pool`` that addresses are handed out from, or "".
+        :param options: the user's ``--ipam-opt`` options.
+        :param v6: whether an IPv6 pool is wanted.
         :returns: :class:`~pycnm.model.PoolAllocation`.
         :raises Forbidden: when the pool overlaps one already reserved.
         :raises Unavailable: when no default pool is left.
@@ -293,6 +323,8 @@ class IPAMDriverSpec:
     def ipam_release_pool(self, pool_id: str) -> None:
         """Release a pool and every address in it (``/IpamDriver.ReleasePool``).
 
+        :param pool_id: the ID :func:`ipam_request_pool` returned.
+
         Required.
         """
 
@@ -302,6 +334,7 @@ class IPAMDriverSpec:
     ) -> AddressAllocation | None:
         """Reserve an address (``/IpamDriver.RequestAddress``).
 
+        :param pool_id: the ID :func:`ipam_request_pool` returned.
         :param address: the address wanted, or "" for any free one.
         :param options: ``RequestAddressType: com.docker.network.gateway`` for a gateway;
             ``com.docker.network.ipam.serial: true`` to hand addresses out in order rather than
@@ -318,6 +351,9 @@ class IPAMDriverSpec:
     def ipam_release_address(self, pool_id: str, address: str) -> None:
         """Release an address (``/IpamDriver.ReleaseAddress``).
 
+        :param pool_id: the pool the address came from.
+        :param address: the address, without prefix length.
+
         Required.
         """
 
@@ -331,9 +367,16 @@ class HostSpec:
 
     @hookspec
     def cnm_event(self, kind: str, object_id: str, name: str, attributes: Mapping[str, Any]) -> None:
-        """Observe a change: ``kind`` is e.g. ``network.create``, ``endpoint.join``, ``sandbox.delete``.
+        """Observe a change, after it is stored.
 
-        Called after the change is stored. Return values are ignored; an error is logged, never
+        :param kind: what happened: ``network.create``, ``network.delete``, ``endpoint.create``,
+            ``endpoint.join``, ``endpoint.leave``, ``endpoint.delete``, ``sandbox.create``,
+            ``sandbox.delete``.
+        :param object_id: the ID of the object that changed.
+        :param name: its name.
+        :param attributes: more about it (``network_id``, ``sandbox_id``, ``driver``, ...).
+
+        Return values are ignored; an error is logged, never
         raised to the caller of the change.
         """
 

@@ -1,0 +1,82 @@
+"""The store's compare-and-swap commits, on SQLite and in memory."""
+
+import multiprocessing
+
+import pytest
+
+from pycnm.errors import StaleVersion
+from pycnm.store import Delete, MemoryStore, Put, SQLiteStore
+
+
+@pytest.fixture(params=["sqlite", "memory"])
+def store(request, tmp_path):
+    s = SQLiteStore(str(tmp_path / "s.db")) if request.param == "sqlite" else MemoryStore()
+    yield s
+    s.close()
+
+
+def test_put_get_list_delete(store):
+    store.put("a/1", b"one")
+    store.put("a/2", b"two")
+    store.put("b/1", b"other")
+    assert store.get("a/1").value == b"one"
+    assert [e.key for e in store.list("a/")] == ["a/1", "a/2"]
+    store.delete("a/1")
+    assert store.get("a/1") is None
+
+
+def test_expect_zero_means_must_not_exist(store):
+    store.put("k", b"v", expect=0)
+    with pytest.raises(StaleVersion, match="'k' changed under us"):
+        store.put("k", b"w", expect=0)
+
+
+def test_a_stale_version_changes_nothing(store):
+    v1 = store.put("x", b"1")
+    store.put("x", b"2")
+    with pytest.raises(StaleVersion):
+        store.commit([Put("y", b"new"), Put("x", b"3", expect=v1)])
+    assert store.get("y") is None and store.get("x").value == b"2"
+
+
+def test_versions_grow_and_guard_deletes(store):
+    v1 = store.put("x", b"1")
+    v2 = store.put("x", b"2")
+    assert v2 > v1 and store.get("x").version == v2
+    with pytest.raises(StaleVersion):
+        store.commit([Delete("x", expect=v1)])
+    store.commit([Delete("x", expect=v2)])
+    assert store.get("x") is None
+
+
+def test_sqlite_is_durable_across_reopen(tmp_path):
+    path = str(tmp_path / "d.db")
+    s = SQLiteStore(path)
+    s.put("k", b"kept")
+    s.close()
+    assert SQLiteStore(path).get("k").value == b"kept"
+
+
+def _increment(path, n):
+    store = SQLiteStore(path)
+    for _ in range(n):
+        while True:
+            entry = store.get("counter")
+            try:
+                store.put("counter", str(int(entry.value) + 1).encode(), expect=entry.version)
+                break
+            except StaleVersion:
+                continue
+
+
+def test_sqlite_compare_and_swap_holds_across_processes(tmp_path):
+    path = str(tmp_path / "c.db")
+    SQLiteStore(path).put("counter", b"0")
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_increment, args=(path, 50)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+        assert p.exitcode == 0
+    assert SQLiteStore(path).get("counter").value == b"150"
