@@ -6,11 +6,15 @@ address space, every host using one cluster store) sees the same allocations:
 ``ipam/space/<space>``
     the pools reserved in an address space; a pool request rewrites it under a version guard,
     so two requests can never take overlapping pools.
+``ipam/pools/<space>/<pool>``
+    one pool's own record (its sub-pool), read by every address request: its cost does not
+    grow with the number of pools.
 ``ipam/bits/<space>/<pool>/<chunk>``
     one chunk of the pool's address bitmap (:mod:`.bitmap`); absent means all free.
 ``ipam/meta/<space>/<pool>``
-    where the next search starts: the lowest chunk that may have a free bit, and the cursor of
-    serial allocation.
+    where the next search starts: the lowest ordinal that may be free (everything below it is
+    taken), and the cursor of serial allocation. A first-free request starts its search there,
+    so it never rescans what is known to be full.
 
 An address request reads one chunk, sets one bit and writes it back under the chunk's version:
 a concurrent writer makes the commit fail and the request retries, so no address is handed out
@@ -20,6 +24,7 @@ exists per address.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import logging
@@ -98,9 +103,13 @@ class DefaultIPAM:
                 chosen = want
             else:
                 chosen = self._choose(address_space, v6, taken)
-            space["pools"][str(chosen)] = {"sub": str(sub) if sub else None, "v6": v6}
+            held = {"sub": str(sub) if sub else None, "v6": v6}
+            space["pools"][str(chosen)] = held
             try:
-                self.store.put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version if entry else 0)
+                self.store.commit([
+                    Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version if entry else 0),
+                    Put(f"ipam/pools/{address_space}/{chosen}", json.dumps(held).encode()),
+                ])
             except StaleVersion:
                 continue
             data = {}
@@ -131,7 +140,8 @@ class DefaultIPAM:
             ops = [Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version)]
             base = f"ipam/bits/{space_name}/{pool}/"
             ops += [Delete(e.key) for e in self.store.list(base)]
-            ops.append(Delete(f"ipam/meta/{space_name}/{pool}"))
+            ops.append(Delete(_meta_key(space_name, pool)))
+            ops.append(Delete(f"ipam/pools/{space_name}/{pool}"))
             try:
                 self.store.commit(ops)
                 return
@@ -143,9 +153,8 @@ class DefaultIPAM:
 
     def _pool(self, pool_id: str) -> tuple[str, IPNetwork, IPNetwork | None]:
         space_name, pool, sub = pools.parse_pool_id(pool_id)
-        entry = self.store.get(f"ipam/space/{space_name}")
-        space = _json(entry.value if entry else None, {"pools": {}})
-        held = space["pools"].get(str(pool))
+        entry = self.store.get(f"ipam/pools/{space_name}/{pool}")
+        held = _json(entry.value if entry else None, None)
         if held is None or held["sub"] != (str(sub) if sub else None):
             raise NotFound(f"pool {pool_id} not found: request the pool first")
         return space_name, pool, sub
@@ -167,7 +176,8 @@ class DefaultIPAM:
             hi = min(hi, int(sub.broadcast_address) - base)
         serial = labels.as_bool(options.get(labels.IPAM_SERIAL, False), field=labels.IPAM_SERIAL)
         ordinal = self._take_any(space_name, pool, lo, hi, serial, whole_pool=sub is None)
-        return AddressAllocation(ipaddress.ip_interface(f"{ipaddress.ip_address(base + ordinal)}/{pool.prefixlen}"))
+        iface = ipaddress.IPv4Interface if pool.version == 4 else ipaddress.IPv6Interface
+        return AddressAllocation(iface((base + ordinal, pool.prefixlen)))
 
     @hookimpl
     def ipam_release_address(self, pool_id: str, address: str) -> None:
@@ -178,16 +188,16 @@ class DefaultIPAM:
             raise InvalidParameter(f"address {address} is not in pool {pool}")
         chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
         key = self._bits_key(space_name, pool, chunk_index)
-        meta_key = f"ipam/meta/{space_name}/{pool}"
+        meta_key = _meta_key(space_name, pool)
         for _ in range(_RETRIES):
             entry = self.store.get(key)
             if entry is None or not bitmap.is_set(entry.value, bit):
                 raise NotFound(f"address {addr} is not allocated in pool {pool}", maskable=True)
             ops = [Put(key, bitmap.clear_bit(entry.value, bit), expect=entry.version)]
             meta_entry = self.store.get(meta_key)
-            meta = _json(meta_entry.value if meta_entry else None, {"hint": 0, "cursor": 0})
-            if chunk_index < meta["hint"]:
-                meta["hint"] = chunk_index
+            meta = _json(meta_entry.value if meta_entry else None, {"next": 0, "cursor": 0})
+            if ordinal < meta["next"]:
+                meta["next"] = ordinal
                 ops.append(Put(meta_key, json.dumps(meta).encode(), expect=meta_entry.version if meta_entry else 0))
             try:
                 self.store.commit(ops)
@@ -200,7 +210,7 @@ class DefaultIPAM:
 
     @staticmethod
     def _bits_key(space_name: str, pool: IPNetwork, chunk_index: int) -> str:
-        return f"ipam/bits/{space_name}/{pool}/{chunk_index:013x}"
+        return f"{_bits_prefix(space_name, pool)}{chunk_index:013x}"
 
     def _take(self, space_name: str, pool: IPNetwork, ordinal: int) -> None:
         chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
@@ -219,15 +229,15 @@ class DefaultIPAM:
         raise Unavailable(f"pool {pool} is too busy: gave up after {_RETRIES} attempts")
 
     def _take_any(self, space_name: str, pool: IPNetwork, lo: int, hi: int, serial: bool, whole_pool: bool) -> int:
-        meta_key = f"ipam/meta/{space_name}/{pool}"
+        meta_key = _meta_key(space_name, pool)
         for _ in range(_RETRIES):
             meta_entry = self.store.get(meta_key)
-            meta = _json(meta_entry.value if meta_entry else None, {"hint": 0, "cursor": 0})
+            meta = _json(meta_entry.value if meta_entry else None, {"next": 0, "cursor": 0})
             if serial:
                 start = meta["cursor"] if lo <= meta["cursor"] <= hi else lo
                 segments = [(start, hi), (lo, start - 1)]
             else:
-                start = max(lo, meta["hint"] * bitmap.CHUNK_BITS) if whole_pool else lo
+                start = max(lo, meta["next"]) if whole_pool else lo
                 segments = [(start, hi)]
             found = None
             for seg_lo, seg_hi in segments:
@@ -246,9 +256,7 @@ class DefaultIPAM:
             if serial:
                 new_meta["cursor"] = ordinal + 1
             elif whole_pool:
-                # every chunk before this one was full; skip them (and this one, if now full)
-                full = bitmap.find_zero(new_chunk, 0, bitmap.CHUNK_BITS) is None
-                new_meta["hint"] = chunk_index + (1 if full else 0)
+                new_meta["next"] = ordinal + 1  # the lowest free was taken: all below is taken
             if new_meta != meta:
                 ops.append(Put(meta_key, json.dumps(new_meta).encode(), expect=meta_entry.version if meta_entry else 0))
             try:
@@ -273,6 +281,16 @@ class DefaultIPAM:
             if bit is not None:
                 return offset + bit, entry, chunk
         return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _bits_prefix(space_name: str, pool: IPNetwork) -> str:
+    return f"ipam/bits/{space_name}/{pool}/"
+
+
+@functools.lru_cache(maxsize=4096)
+def _meta_key(space_name: str, pool: IPNetwork) -> str:
+    return f"ipam/meta/{space_name}/{pool}"
 
 
 def _host_networks() -> list[IPNetwork]:

@@ -7,6 +7,7 @@ IPv6 (as current Docker does): a per-host ULA /48, from the machine ID, in /64s.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ def pool_id(address_space: str, pool: IPNetwork, sub_pool: IPNetwork | None) -> 
     return f"{address_space}/{pool}" + (f"/{sub_pool}" if sub_pool is not None else "")
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_pool_id(value: str) -> tuple[str, IPNetwork, IPNetwork | None]:
     parts = value.split("/")
     if len(parts) not in (3, 5):
