@@ -67,7 +67,8 @@ def controller_factory(tmp_path, prefix, no_leaks):
         return ctrl
 
     yield make
-    ctrl = make()
+    # clean up with the newest controller still open (it knows in-process drivers), else a new one
+    ctrl = next((c for c in reversed(made) if not c._closed), None) or make()
     for sb in ctrl.sandboxes():
         sb.delete()
     for net in ctrl.networks():

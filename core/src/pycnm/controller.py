@@ -298,6 +298,24 @@ class Controller:
                 self._network_relays[name] = relay
             return relay
 
+    def register_driver(self, name: str, driver: Any) -> NetworkRelay:
+        """Use ``driver`` (an object with ``@hookimpl`` methods) as network driver ``name``.
+
+        For hosting applications and tests that carry a driver in-process instead of installing
+        a distribution; it goes through the same relay checks as an entry-point driver.
+        """
+        with self._lock:
+            if name in self._network_relays:
+                raise Forbidden(f"network driver {name!r} is already loaded")
+            entry = discovery.DriverEntry(name, discovery.NETWORK_DRIVERS, f"{type(driver).__module__}:"
+                                          f"{type(driver).__qualname__}", "<in-process>", "-")
+            discovery.check_contract(driver, entry)
+            relay = NetworkRelay(driver, entry, self._plugins)
+            relay.config(self._driver_config(name, relay.capabilities.scope))
+            relay.restore(self._snapshots(name))
+            self._network_relays[name] = relay
+            return relay
+
     def ipam_driver(self, name: str) -> IPAMRelay:
         with self._lock:
             relay = self._ipam_relays.get(name)

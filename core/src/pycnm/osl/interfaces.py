@@ -30,6 +30,19 @@ def _fail(what: str, exc: NetlinkError):
     return Internal(f"{what}: {os.strerror(exc.code)}")
 
 
+IFA_F_NODAD = 0x02
+
+
+def add_address(sock, index: int, addr: IPInterface) -> None:
+    """Add ``addr`` to the link; IPv6 addresses skip duplicate address detection, so they are
+    usable at once (IPAM already guarantees they are unique), as libnetwork does."""
+    if addr.version == 4:
+        sock.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen, family=socket.AF_INET)
+    else:
+        sock.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen,
+                  family=socket.AF_INET6, flags=IFA_F_NODAD)
+
+
 def loopback_up(sandbox_key: str) -> None:
     sock = netlink.ns(sandbox_key)
     sock.link("set", index=_index(sock, "lo", sandbox_key), state="up")
@@ -65,8 +78,7 @@ def attach(
         if mac and not created_in_sandbox:
             sock.link("set", index=index, address=mac)
         for addr in addresses:
-            family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
-            sock.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen, family=family)
+            add_address(sock, index, addr)
         sock.link("set", index=index, state="up")
     except NetlinkError as exc:
         raise _fail(f"configuring {dst_name} in sandbox {sandbox_key}", exc) from None

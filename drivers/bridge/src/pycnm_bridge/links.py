@@ -10,12 +10,11 @@ from __future__ import annotations
 import errno
 import os
 import random
-import socket
 
 from pyroute2 import NetlinkError
 
 from pycnm.errors import Forbidden, Internal, NotFound
-from pycnm.osl import netlink
+from pycnm.osl import interfaces, netlink
 
 ALIAS_PREFIX = "pycnm:"
 
@@ -47,8 +46,7 @@ def create_bridge(name: str, alias_text: str, mtu: int, addresses) -> int:
     try:
         ipr.link("set", index=index, ifalias=alias_text)
         for addr in addresses:
-            family = socket.AF_INET if addr.version == 4 else socket.AF_INET6
-            ipr.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen, family=family)
+            interfaces.add_address(ipr, index, addr)
         ipr.link("set", index=index, state="up")
     except NetlinkError as exc:
         delete_link(name)
