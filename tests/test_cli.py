@@ -12,6 +12,12 @@ from .helpers import ping
 pytestmark = pytest.mark.privileged
 
 
+@pytest.fixture(autouse=True)
+def _in_lab(lab):
+    """The bridge driver changes sysctls and nftables: do it in the lab's stand-in host."""
+    return lab
+
+
 @pytest.fixture
 def pycnm(tmp_path, prefix, no_leaks):
     env = dict(os.environ, PYCNM_STATE_DIR=str(tmp_path / "state"), PYCNM_NETNS_PREFIX=f"{prefix}-",

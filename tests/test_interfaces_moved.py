@@ -11,6 +11,12 @@ from .helpers import in_ns, link, ping, routes
 pytestmark = pytest.mark.privileged
 
 
+@pytest.fixture(autouse=True)
+def _in_lab(lab):
+    """The bridge driver changes sysctls and nftables: do it in the lab's stand-in host."""
+    return lab
+
+
 class HostSideVeth:
     """A driver of the classic kind: a veth pair in the host, one end for the sandbox.
 

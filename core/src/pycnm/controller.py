@@ -19,7 +19,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from . import codec, discovery, labels
+from . import codec, discovery, labels, ports
 from ._relay import EventBus, IPAMRelay, NetworkRelay
 from .errors import CNMError, Forbidden, Internal, InvalidParameter, NotFound, StaleVersion
 from .ipam import request as ipam_request
@@ -32,7 +32,7 @@ from .model import (
     Scope,
     mac as parse_mac,
 )
-from .osl import dnsfiles, interfaces, netlink, netns
+from .osl import dnsfiles, interfaces, netlink, netns, nft
 from .records import EndpointRecord, NetworkRecord, PoolRecord, SandboxRecord
 from .store import Delete, Put, SQLiteStore, Store
 
@@ -282,6 +282,7 @@ class Controller:
             return
         self._closed = True
         netlink.reset()
+        nft.reset()
         self.store.close()
 
     # ---- drivers --------------------------------------------------------------------------------
@@ -355,6 +356,7 @@ class Controller:
                 eps.append(EndpointSnapshot(
                     ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
                     sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,
+                    external_connectivity=sb is not None and sb.gateway_endpoint == ep.id,
                 ))
             snaps.append(NetworkSnapshot(net.id, net.options, self._ipam_data(net.ipv4_pools),
                                          self._ipam_data(net.ipv6_pools), eps))
@@ -596,10 +598,12 @@ class Controller:
         mac: str | None = None,
         aliases: Sequence[str] = (),
         options: Mapping[str, Any] | None = None,
+        publish: Sequence[str] = (),
         anonymous: bool = False,
     ) -> Endpoint:
         _check_name("endpoint", name)
         mac = parse_mac(mac)
+        bindings = ports.parse_all(publish)
         with self._lock:
             net, _ = self._load_network(network_id)
             if net.state != "ready":
@@ -609,6 +613,10 @@ class Controller:
             opts = labels_mod.normalize(options)
             if mac:
                 opts[labels_mod.MAC_ADDRESS] = mac
+            if bindings:
+                opts[labels_mod.PORT_MAP] = ports.to_wire(bindings)
+                opts[labels_mod.EXPOSED_PORTS] = [{"Proto": p["Proto"], "Port": p["Port"]}
+                                                  for p in ports.to_wire(bindings)]
             rec = EndpointRecord(id=_new_id(), name=name, network_id=network_id, mac=mac,
                                  aliases=list(aliases), options=opts, anonymous=anonymous)
             key = f"endpoints/{network_id}/{rec.id}"

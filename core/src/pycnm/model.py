@@ -196,6 +196,8 @@ class EndpointSnapshot:
     options: dict[str, Any] = field(factory=dict, converter=_frozen_map)
     sandbox_key: str | None = None
     dst_name: str | None = None
+    #: whether the endpoint holds its sandbox's external connectivity (the gateway endpoint)
+    external_connectivity: bool = False
 
 
 @frozen

@@ -203,12 +203,14 @@ def network_rm(ctx, names, force) -> None:
 @click.option("--alias", multiple=True, help="Network-scoped alias (repeatable).")
 @click.option("--mac-address", default=None, help="MAC address of the interface.")
 @click.option("--driver-opt", multiple=True, help="Driver option KEY=VALUE (repeatable).")
+@click.option("-p", "--publish", multiple=True,
+              help="Publish a port: [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|udp|sctp], ranges allowed (repeatable).")
 @click.pass_context
-def network_connect(ctx, network_name, sandbox, ip, ip6, alias, mac_address, driver_opt) -> None:
+def network_connect(ctx, network_name, sandbox, ip, ip6, alias, mac_address, driver_opt, publish) -> None:
     """Connect a sandbox (name, ID or namespace path) to a network."""
     ctrl = _controller(ctx)
     ctrl.connect(network_name, _sandbox_ref(ctrl, sandbox), ip=ip, ip6=ip6, aliases=list(alias), mac=mac_address,
-                 options=_kv(driver_opt, "driver-opt"))
+                 options=_kv(driver_opt, "driver-opt"), publish=list(publish))
 
 
 @network.command("disconnect")

@@ -8,6 +8,7 @@ namespace is deleted (an open socket keeps a namespace, and the interfaces in it
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict
 
@@ -21,13 +22,24 @@ _open: dict[str, list[IPRoute]] = defaultdict(list)
 _generation: dict[str, int] = defaultdict(int)
 
 
+def current() -> str:
+    """An identity of the namespace this thread is in now (``host`` sockets are cached by it).
+
+    A hosting application, or a test, may run pycnm in a thread that entered another namespace
+    standing in for the host; its "host" objects then live there.
+    """
+    st = os.stat("/proc/thread-self/ns/net")
+    return f"@{st.st_dev}:{st.st_ino}"
+
+
 def host() -> IPRoute:
-    """This thread's socket in the host's (the process's) namespace."""
-    return ns("")
+    """This thread's socket in the namespace the thread is in (pycnm's "host")."""
+    return ns(current())
 
 
 def ns(path: str) -> IPRoute:
-    """This thread's socket in the namespace at ``path`` ("" means the host)."""
+    """This thread's socket in the namespace at ``path`` (an ``@dev:ino`` from :func:`current`
+    means the thread's own)."""
     cache = getattr(_local, "sockets", None)
     if cache is None:
         cache = _local.sockets = {}
@@ -35,7 +47,7 @@ def ns(path: str) -> IPRoute:
     hit = cache.get(path)
     if hit is not None and hit[0] == generation:
         return hit[1]
-    if path:
+    if not path.startswith("@"):
         with netns.entered(path):
             sock = IPRoute()
     else:

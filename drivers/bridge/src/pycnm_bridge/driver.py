@@ -1,17 +1,19 @@
-"""The bridge driver's calls: networks, endpoints, join and leave."""
+"""The bridge driver's calls: networks, endpoints, join and leave, external connectivity."""
 
 from __future__ import annotations
 
 import logging
 
-from attrs import define
+from attrs import define, field
 
-from pycnm import hookimpl, labels
+from pycnm import hookimpl, labels, ports
 from pycnm.errors import Forbidden, NotFound
 from pycnm.model import Capabilities, EndpointInterface, InterfaceName, JoinInfo
+from pycnm.osl import sysctl
 
 from . import config as cfg
-from . import links
+from . import links, portmap
+from .firewall import Firewall, Publication
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +24,9 @@ class EndpointState:
     interface: EndpointInterface
     mac: str
     veth: str
+    bindings: list[ports.PortBinding] = field(factory=list)
     joined: bool = False
+    published: list[Publication] = field(factory=list)
 
 
 def _mac_for(interface: EndpointInterface) -> str:
@@ -33,13 +37,14 @@ def _mac_for(interface: EndpointInterface) -> str:
 
 
 class BridgeDriver:
-    """Docker's bridge networks: layer-2 connectivity through a Linux bridge holding the gateway."""
+    """Docker's bridge networks: a Linux bridge holding the gateway, NAT and isolation in nftables."""
 
     pycnm_contract = (1, 0)
 
     def __init__(self) -> None:
         self.prefix = ""
         self.instance_id = ""
+        self.firewall = Firewall()
         self.networks: dict[str, cfg.NetworkConfig] = {}
         self.endpoints: dict[str, EndpointState] = {}
 
@@ -49,6 +54,7 @@ class BridgeDriver:
     def cnm_config(self, config):
         self.prefix = config.ifname_prefix
         self.instance_id = config.instance_id
+        self.firewall = Firewall(self.prefix)
 
     @hookimpl
     def cnm_get_capabilities(self):
@@ -56,6 +62,8 @@ class BridgeDriver:
 
     @hookimpl
     def cnm_restore(self, networks):
+        in_kernel = self.firewall.publications()
+        wanted_pubs: list[Publication] = []
         for snap in networks:
             net = cfg.parse(snap.network_id, snap.options, snap.ipv4_data, snap.ipv6_data, self.prefix)
             self.networks[net.network_id] = net
@@ -64,10 +72,20 @@ class BridgeDriver:
                 links.create_bridge(net.bridge_name, links.alias(self.instance_id, net.network_id), net.mtu,
                                     net.gateways)
             for ep in snap.endpoints:
-                self.endpoints[ep.endpoint_id] = EndpointState(
+                state = EndpointState(
                     net.network_id, ep.interface, ep.interface.mac_address or _mac_for(ep.interface),
-                    cfg.veth_name(self.prefix, ep.endpoint_id), joined=ep.sandbox_key is not None,
+                    cfg.veth_name(self.prefix, ep.endpoint_id),
+                    bindings=ports.from_wire(ep.options.get(labels.PORT_MAP)), joined=ep.sandbox_key is not None,
                 )
+                self.endpoints[ep.endpoint_id] = state
+                if ep.external_connectivity and state.bindings:
+                    mine = [p for p in in_kernel if p.container_ip in self._ips(state)]
+                    if not mine:  # the table was lost: publish again (ephemeral ports may change)
+                        mine = portmap.resolve(state.bindings, *self._ip_strings(state), wanted_pubs)
+                        log.warning("re-publishing ports of endpoint %s: %s", ep.endpoint_id[:12],
+                                    ", ".join(f"{p.host_port}/{p.proto}" for p in mine))
+                    state.published = mine
+                    wanted_pubs += mine
         # remove what a crash left: our bridges with no network, ports with no joined endpoint
         for network_id, bridge in links.our_bridges(self.instance_id).items():
             if network_id not in self.networks:
@@ -79,6 +97,7 @@ class BridgeDriver:
                 if port not in wanted:
                     log.warning("removing veth %s on %s: no joined endpoint owns it", port, net.bridge_name)
                     links.delete_link(port)
+        self.firewall.rebuild(self.networks.values(), wanted_pubs)
 
     # ---- networks -------------------------------------------------------------------------------
 
@@ -97,6 +116,16 @@ class BridgeDriver:
                                         f" {mine.pool} conflicts with network {other.network_id[:12]}"
                                         f" ({other.bridge_name}) subnet {theirs.pool}")
         links.create_bridge(net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways)
+        try:
+            sysctl.ensure(f"net/ipv6/conf/{net.bridge_name}/accept_ra", "0")
+            if not net.internal:
+                sysctl.ensure("net.ipv4.ip_forward", "1")
+                if net.ipv6:
+                    sysctl.ensure("net.ipv6.conf.all.forwarding", "1")
+            self.firewall.add_network(net)
+        except BaseException:
+            links.delete_link(net.bridge_name)
+            raise
         self.networks[network_id] = net
 
     @hookimpl
@@ -104,6 +133,7 @@ class BridgeDriver:
         net = self._network(network_id)
         if any(ep.network_id == network_id for ep in self.endpoints.values()):
             raise Forbidden(f"network {network_id[:12]} has active endpoints")
+        self.firewall.remove_network(net)
         links.delete_link(net.bridge_name)
         del self.networks[network_id]
 
@@ -111,11 +141,18 @@ class BridgeDriver:
 
     @hookimpl
     def cnm_create_endpoint(self, network_id, endpoint_id, interface, options):
-        self._network(network_id)
+        net = self._network(network_id)
         if endpoint_id in self.endpoints:
             raise Forbidden(f"endpoint {endpoint_id} already exists")
+        bindings = ports.from_wire(options.get(labels.PORT_MAP))
+        if bindings:
+            if net.internal:
+                raise Forbidden(f"cannot publish ports on internal network {net.bridge_name}: an internal network"
+                                " has no traffic beyond its subnet")
+            portmap.check_host_ips(bindings)
         mac = interface.mac_address or _mac_for(interface)
-        self.endpoints[endpoint_id] = EndpointState(network_id, interface, mac, cfg.veth_name(self.prefix, endpoint_id))
+        self.endpoints[endpoint_id] = EndpointState(network_id, interface, mac, cfg.veth_name(self.prefix, endpoint_id),
+                                                    bindings=bindings)
         return None if interface.mac_address else EndpointInterface(mac_address=mac)
 
     @hookimpl
@@ -128,7 +165,17 @@ class BridgeDriver:
     @hookimpl
     def cnm_endpoint_oper_info(self, network_id, endpoint_id):
         ep = self._endpoint(network_id, endpoint_id)
-        return {labels.MAC_ADDRESS: ep.mac}
+        info = {labels.MAC_ADDRESS: ep.mac}
+        if ep.bindings:
+            info[labels.EXPOSED_PORTS] = [{"Proto": ports.PROTOCOLS[b.proto], "Port": b.container_port}
+                                          for b in ep.bindings]
+            info[labels.PORT_MAP] = [
+                {"Proto": ports.PROTOCOLS[p.proto], "IP": p.container_ip, "Port": p.container_port,
+                 "HostIP": p.host_ip or ("0.0.0.0" if p.family == 4 else "::"), "HostPort": p.host_port,
+                 "HostPortEnd": p.host_port}
+                for p in ep.published
+            ]
+        return info
 
     # ---- join and leave -------------------------------------------------------------------------
 
@@ -138,7 +185,8 @@ class BridgeDriver:
         ep = self._endpoint(network_id, endpoint_id)
         if ep.joined:
             raise Forbidden(f"endpoint {endpoint_id[:12]} is already joined")
-        links.create_veth_into(ep.veth, net.bridge_name, sandbox_key, dst_name, ep.mac, net.mtu)
+        links.create_veth_into(ep.veth, net.bridge_name, sandbox_key, dst_name, ep.mac, net.mtu,
+                               isolated=not net.enable_icc)
         ep.joined = True
         gw4 = next((d.gateway.ip for d in net.ipv4 if d.gateway is not None and ep.interface.address is not None
                     and ep.interface.address.ip in d.pool), None)
@@ -155,10 +203,45 @@ class BridgeDriver:
         ep = self._endpoint(network_id, endpoint_id)
         if not ep.joined:
             raise NotFound(f"endpoint {endpoint_id[:12]} is not joined", maskable=True)
+        if ep.published:
+            self._unpublish(ep)
         links.delete_link(ep.veth)  # its peer in the sandbox goes with it
         ep.joined = False
 
+    @hookimpl
+    def cnm_program_external_connectivity(self, network_id, endpoint_id, options):
+        net = self._network(network_id)
+        ep = self._endpoint(network_id, endpoint_id)
+        if net.internal or not ep.bindings or ep.published:
+            return
+        taken = self.firewall.publications()
+        pubs = portmap.resolve(ep.bindings, *self._ip_strings(ep), taken)
+        if any(p.family == 4 and (not p.host_ip or p.host_ip.startswith("127.")) for p in pubs):
+            # the host's own 127.0.0.1 reaches published ports only if the bridge routes loopback sources
+            sysctl.ensure(f"net/ipv4/conf/{net.bridge_name}/route_localnet", "1")
+        self.firewall.publish(pubs)
+        ep.published = pubs
+        links.set_hairpin(ep.veth)
+
+    @hookimpl
+    def cnm_revoke_external_connectivity(self, network_id, endpoint_id):
+        ep = self._endpoint(network_id, endpoint_id)
+        if ep.published:
+            self._unpublish(ep)
+
+    def _unpublish(self, ep: EndpointState) -> None:
+        self.firewall.unpublish(ep.published)
+        ep.published = []
+
     # ---- lookups --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _ip_strings(ep: EndpointState) -> tuple[str | None, str | None]:
+        a, b = ep.interface.address, ep.interface.address_ipv6
+        return (str(a.ip) if a else None, str(b.ip) if b else None)
+
+    def _ips(self, ep: EndpointState) -> set[str]:
+        return {ip for ip in self._ip_strings(ep) if ip}
 
     def _network(self, network_id: str) -> cfg.NetworkConfig:
         try:
