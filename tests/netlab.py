@@ -16,6 +16,7 @@ import sys
 import textwrap
 
 from pycnm.osl import netlink, netns, nft
+from pycnm.testing.hostns import StandInHost
 
 HOST_IP, OUTSIDE_IP = "203.0.113.1", "203.0.113.2"
 USER_TABLE = """table inet userrules {
@@ -29,30 +30,24 @@ class Lab:
         # not "<prefix>-...": that is the controller's namespace prefix, whose orphans it removes
         self.host = f"/run/netns/{prefix}lab-host"
         self.outside = f"/run/netns/{prefix}lab-out"
-        self._own = None
 
     def __enter__(self) -> Lab:
-        netns.create(self.host)
         netns.create(self.outside)
+        self._host = StandInHost(self.host).__enter__()
         fd = os.open(self.outside, os.O_RDONLY)
         try:
-            h = netlink.ns(self.host)
+            h = netlink.host()
             h.link("add", ifname=f"{self.prefix}up", kind="veth", peer={"ifname": "eth0", "net_ns_fd": fd})
         finally:
             os.close(fd)
-        h = netlink.ns(self.host)
         up = h.link_lookup(ifname=f"{self.prefix}up")[0]
         h.addr("add", index=up, address=HOST_IP, prefixlen=24)
         h.link("set", index=up, state="up")
-        h.link("set", index=h.link_lookup(ifname="lo")[0], state="up")
         o = netlink.ns(self.outside)
         eth = o.link_lookup(ifname="eth0")[0]
         o.addr("add", index=eth, address=OUTSIDE_IP, prefixlen=24)
         o.link("set", index=eth, state="up")
         o.link("set", index=o.link_lookup(ifname="lo")[0], state="up")
-        self._own = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
-        with open(self.host) as fh:
-            netns.setns(fh.fileno())
         nft.run(USER_TABLE)
         self.user_rules = self.user_table()
         return self
@@ -71,14 +66,9 @@ class Lab:
             tables = [i["table"]["name"] for i in nft.query("list tables") if "table" in i]
             assert tables == ["userrules"], f"nftables tables left in the host: {tables}"
         finally:
-            here = netlink.current()
-            netns.setns(self._own)
-            os.close(self._own)
-            netlink.forget(here)
-            nft.reset()
-            for path in (self.host, self.outside):
-                netlink.forget(path)
-                netns.delete(path)
+            self._host.__exit__(*exc)
+            netlink.forget(self.outside)
+            netns.delete(self.outside)
 
 
 def sh(key: str, *argv: str, timeout: float = 20) -> subprocess.CompletedProcess:

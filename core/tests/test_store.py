@@ -80,3 +80,30 @@ def test_sqlite_compare_and_swap_holds_across_processes(tmp_path):
         p.join(timeout=120)
         assert p.exitcode == 0
     assert SQLiteStore(path).get("counter").value == b"150"
+
+
+def test_a_transaction_commits_everything_at_once(store):
+    with store.transaction():
+        store.put("t/1", b"a")
+        store.put("t/2", b"b")
+        assert store.get("t/1").value == b"a"  # read your own writes
+    assert [e.key for e in store.list("t/")] == ["t/1", "t/2"]
+
+
+def test_a_failed_transaction_changes_nothing(store):
+    store.put("keep", b"1")
+    with pytest.raises(RuntimeError):
+        with store.transaction():
+            store.put("keep", b"2")
+            store.put("new", b"x")
+            raise RuntimeError("boom")
+    assert store.get("keep").value == b"1" and store.get("new") is None
+
+
+def test_guards_still_hold_inside_a_transaction(store):
+    store.put("g", b"1", expect=0)
+    with store.transaction():
+        with pytest.raises(StaleVersion):
+            store.put("g", b"2", expect=0)
+        store.put("h", b"3")
+    assert store.get("g").value == b"1" and store.get("h").value == b"3"

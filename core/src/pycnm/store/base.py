@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 
 from attrs import frozen
 
@@ -54,6 +55,15 @@ class Store(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Group the commits made inside into one atomic, durable commit (where the store can).
+
+        Guards are still checked by each commit; an exception rolls everything back. Stores that
+        cannot group (a remote one) commit each as it comes.
+        """
+        yield
 
     # conveniences ------------------------------------------------------------------------------
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..errors import StaleVersion
 from .base import Delete, Entry, Put, Store
@@ -15,7 +16,8 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._data: dict[str, tuple[bytes, int]] = {}
         self._revision = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._depth = 0
 
     def get(self, key: str) -> Entry | None:
         hit = self._data.get(key)
@@ -25,6 +27,20 @@ class MemoryStore(Store):
         with self._lock:
             items = [(k, v) for k, v in self._data.items() if k.startswith(prefix)]
         return [Entry(k, v[0], v[1]) for k, v in sorted(items)]
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            saved = (dict(self._data), self._revision) if self._depth == 0 else None
+            self._depth += 1
+            try:
+                yield
+            except BaseException:
+                if saved is not None:
+                    self._data, self._revision = saved
+                raise
+            finally:
+                self._depth -= 1
 
     def commit(self, ops: Sequence[Put | Delete]) -> int:
         with self._lock:

@@ -7,10 +7,11 @@ commit is on disk (fsync'd) before :meth:`commit` returns.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from ..errors import Internal, StaleVersion
 from .base import Delete, Entry, Put, Store
@@ -57,12 +58,35 @@ class SQLiteStore(Store):
         ).fetchall()
         return [Entry(k, bytes(v), ver) for k, v, ver in rows]
 
-    def commit(self, ops: Sequence[Put | Delete]) -> int:
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
         conn = self._conn()
+        depth = getattr(self._local, "depth", 0)
+        if depth == 0:
+            self._begin(conn)
+        self._local.depth = depth + 1
+        try:
+            yield
+        except BaseException:
+            self._local.depth = depth
+            if depth == 0:
+                conn.execute("ROLLBACK")
+            raise
+        self._local.depth = depth
+        if depth == 0:
+            conn.execute("COMMIT")
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise Internal(f"store {self.path}: cannot start a transaction: {exc}") from exc
+
+    def commit(self, ops: Sequence[Put | Delete]) -> int:
+        conn = self._conn()
+        nested = getattr(self._local, "depth", 0) > 0
+        if not nested:
+            self._begin(conn)
         try:
             for op in ops:
                 if op.expect is None:
@@ -84,10 +108,12 @@ class SQLiteStore(Store):
                 else:
                     conn.execute("DELETE FROM kv WHERE key = ?", (op.key,))
             conn.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (rev,))
-            conn.execute("COMMIT")
+            if not nested:
+                conn.execute("COMMIT")
             return rev
         except BaseException:
-            conn.execute("ROLLBACK")
+            if not nested:
+                conn.execute("ROLLBACK")
             raise
 
     def close(self) -> None:

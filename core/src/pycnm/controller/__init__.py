@@ -1,0 +1,277 @@
+"""The Controller: what a hosting application uses to make networks, endpoints and sandboxes.
+
+Every change follows one pattern: validate, write the intention to the store (a record in a
+transient state, guarded by compare-and-swap so two processes cannot both win), do the work in
+IPAM, the driver and the OS layer, then write the result. A failure undoes the work in reverse
+and removes the intention; a crash leaves the intention in the store, and the next Controller on
+the same state directory finishes or undoes it (:meth:`Controller._recover`).
+
+The class is put together from one part per concept: :mod:`.networks`, :mod:`.endpoints`,
+:mod:`.sandboxes`, :mod:`.joins` (join, leave, the default gateway), :mod:`.inspect` and
+:mod:`.recovery`; this module holds construction, drivers, the store and look-ups.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .. import codec, discovery
+from .._relay import EventBus, IPAMRelay, NetworkRelay
+from ..errors import Forbidden, InvalidParameter, NotFound, StaleVersion
+from ..model import DriverConfig, EndpointInterface, EndpointSnapshot, NetworkSnapshot, Scope
+from ..osl import netlink, nft
+from ..records import EndpointRecord, NetworkRecord, SandboxRecord
+from ..store import Put, SQLiteStore, Store
+from ._base import DEFAULT_NETNS_DIR, DEFAULT_NETNS_PREFIX, DEFAULT_STATE_DIR, IFNAME_MAX
+from .endpoints import Endpoints
+from .handles import Endpoint, Network, Sandbox
+from .inspect import Inspect
+from .joins import Joins
+from .networks import Networks
+from .recovery import Recovery
+from .sandboxes import Sandboxes
+
+
+class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
+    """Owns networks, endpoints, sandboxes and addresses, and drives the drivers.
+
+    :param state_dir: where the embedded store and per-sandbox files live (default
+        ``$PYCNM_STATE_DIR`` or ``/var/lib/pycnm``).
+    :param netns_dir: where sandbox namespaces are bind-mounted (default ``/run/netns``, so that
+        ``ip netns exec`` finds them).
+    :param netns_prefix: prefix of sandbox namespace names (default ``pycnm-``).
+    :param ifname_prefix: prefix for every kernel interface drivers create (default none); lets
+        a test or a lab own and recognise its objects.
+    :param store: a :class:`~pycnm.store.Store` to use instead of the SQLite file.
+    """
+
+    def __init__(
+        self,
+        state_dir: str | None = None,
+        *,
+        netns_dir: str | None = None,
+        netns_prefix: str | None = None,
+        ifname_prefix: str | None = None,
+        store: Store | None = None,
+        plugins: Sequence[Any] | None = None,
+    ) -> None:
+        env = os.environ
+        self.state_dir = os.path.abspath(state_dir or env.get("PYCNM_STATE_DIR") or DEFAULT_STATE_DIR)
+        self.netns_dir = netns_dir or env.get("PYCNM_NETNS_DIR") or DEFAULT_NETNS_DIR
+        self.netns_prefix = netns_prefix if netns_prefix is not None else env.get("PYCNM_NETNS_PREFIX", DEFAULT_NETNS_PREFIX)
+        self.ifname_prefix = ifname_prefix if ifname_prefix is not None else env.get("PYCNM_IFNAME_PREFIX", "")
+        if len(self.ifname_prefix) > 6:
+            raise InvalidParameter(
+                f"invalid interface name prefix {self.ifname_prefix!r}: at most 6 characters, since"
+                f" interface names are limited to {IFNAME_MAX} bytes"
+            )
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.store = store or SQLiteStore(os.path.join(self.state_dir, "local.db"))
+        self.instance_id = self._instance_id()
+        self._lock = threading.RLock()
+        self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
+        self._events = EventBus(self._plugins)
+        self._network_relays: dict[str, NetworkRelay] = {}
+        self._ipam_relays: dict[str, IPAMRelay] = {}
+        #: what the last start-up reconciliation did, one line per action
+        self.reconciled: list[str] = []
+        self._closed = False
+        self._recover()
+
+    # ---- context manager ------------------------------------------------------------------------
+
+    def __enter__(self) -> Controller:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        netlink.reset()
+        nft.reset()
+        self.store.close()
+
+    # ---- drivers --------------------------------------------------------------------------------
+
+    def network_driver(self, name: str) -> NetworkRelay:
+        """The relay to network driver ``name``, loaded, configured and restored on first use."""
+        with self._lock:
+            relay = self._network_relays.get(name)
+            if relay is None:
+                driver, entry = discovery.load(discovery.NETWORK_DRIVERS, name)
+                relay = NetworkRelay(driver, entry, self._plugins)
+                relay.config(self._driver_config(name, relay.capabilities.scope))
+                relay.restore(self._snapshots(name))
+                self._network_relays[name] = relay
+            return relay
+
+    def register_driver(self, name: str, driver: Any) -> NetworkRelay:
+        """Use ``driver`` (an object with ``@hookimpl`` methods) as network driver ``name``.
+
+        For hosting applications and tests that carry a driver in-process instead of installing
+        a distribution; it goes through the same relay checks as an entry-point driver.
+        """
+        with self._lock:
+            if name in self._network_relays:
+                raise Forbidden(f"network driver {name!r} is already loaded")
+            entry = discovery.DriverEntry(name, discovery.NETWORK_DRIVERS, f"{type(driver).__module__}:"
+                                          f"{type(driver).__qualname__}", "<in-process>", "-")
+            discovery.check_contract(driver, entry)
+            relay = NetworkRelay(driver, entry, self._plugins)
+            relay.config(self._driver_config(name, relay.capabilities.scope))
+            relay.restore(self._snapshots(name))
+            self._network_relays[name] = relay
+            return relay
+
+    def ipam_driver(self, name: str) -> IPAMRelay:
+        with self._lock:
+            relay = self._ipam_relays.get(name)
+            if relay is None:
+                driver, entry = discovery.load(discovery.IPAM_DRIVERS, name)
+                relay = IPAMRelay(driver, entry, self._plugins)
+                relay.config(self._driver_config(name, Scope.LOCAL, kind="ipam"), self.store)
+                self._ipam_relays[name] = relay
+            return relay
+
+    def _driver_config(self, name: str, scope: Scope, kind: str = "network") -> DriverConfig:
+        state = os.path.join(self.state_dir, "drivers", kind, name)
+        return DriverConfig(state_dir=state, ifname_prefix=self.ifname_prefix, instance_id=self.instance_id,
+                            scope=scope)
+
+    def _instance_id(self) -> str:
+        """This state directory's identity, made once (12 hex characters)."""
+        entry = self.store.get("meta/instance")
+        if entry is None:
+            try:
+                self.store.put("meta/instance", secrets.token_hex(6).encode(), expect=0)
+            except StaleVersion:
+                pass  # another process made it first
+            entry = self.store.get("meta/instance")
+        return entry.value.decode()
+
+    def _snapshots(self, driver: str) -> list[NetworkSnapshot]:
+        snaps = []
+        for net in self._network_records():
+            if net.driver != driver or net.state not in ("ready", "deleting"):
+                continue
+            eps = []
+            # every endpoint the driver may have heard of; only "joined" ones count as joined, so
+            # a driver drops what a crash left half-joined and the core then finishes the leave
+            for ep in self._endpoint_records(net.id):
+                sb = self._load_sandbox(ep.sandbox_id)[0] if ep.sandbox_id and ep.state == "joined" else None
+                eps.append(EndpointSnapshot(
+                    ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
+                    sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,
+                    external_connectivity=sb is not None and sb.gateway_endpoint == ep.id,
+                ))
+            snaps.append(NetworkSnapshot(net.id, net.options, self._ipam_data(net.ipv4_pools),
+                                         self._ipam_data(net.ipv6_pools), eps))
+        return snaps
+
+    # ---- store helpers --------------------------------------------------------------------------
+
+    def _get(self, key: str, cls):
+        entry = self.store.get(key)
+        if entry is None:
+            return None, 0
+        return codec.loads(entry.value, cls), entry.version
+
+    def _network_records(self) -> list[NetworkRecord]:
+        return [codec.loads(e.value, NetworkRecord) for e in self.store.list("networks/")]
+
+    def _endpoint_records(self, network_id: str) -> list[EndpointRecord]:
+        return [codec.loads(e.value, EndpointRecord) for e in self.store.list(f"endpoints/{network_id}/")]
+
+    def _sandbox_records(self) -> list[SandboxRecord]:
+        return [codec.loads(e.value, SandboxRecord) for e in self.store.list("sandboxes/")]
+
+    def _load_network(self, network_id: str) -> tuple[NetworkRecord, int]:
+        rec, ver = self._get(f"networks/{network_id}", NetworkRecord)
+        if rec is None:
+            raise NotFound(f"network {network_id} not found")
+        return rec, ver
+
+    def _load_endpoint(self, network_id: str, endpoint_id: str) -> tuple[EndpointRecord, int]:
+        rec, ver = self._get(f"endpoints/{network_id}/{endpoint_id}", EndpointRecord)
+        if rec is None:
+            raise NotFound(f"endpoint {endpoint_id} not found in network {network_id}")
+        return rec, ver
+
+    def _load_sandbox(self, sandbox_id: str) -> tuple[SandboxRecord, int]:
+        rec, ver = self._get(f"sandboxes/{sandbox_id}", SandboxRecord)
+        if rec is None:
+            raise NotFound(f"sandbox {sandbox_id} not found")
+        return rec, ver
+
+    def _commit(self, ops: list) -> None:
+        try:
+            self.store.commit(ops)
+        except StaleVersion as exc:
+            raise Forbidden(f"{exc}: another process changed it at the same time; try again") from None
+
+    @staticmethod
+    def _put(key: str, record, expect: int | None) -> Put:
+        return Put(key, codec.dumps(record), expect)
+
+    # ---- lookups --------------------------------------------------------------------------------
+
+    def _resolve(self, kind: str, name_or_id: str, names_prefix: str, records) -> str:
+        entry = self.store.get(f"{names_prefix}{name_or_id}")
+        if entry is not None:
+            return entry.value.decode()
+        ids = [r.id for r in records() if r.id.startswith(name_or_id)] if len(name_or_id) >= 1 else []
+        if re.fullmatch(r"[0-9a-f]{1,64}", name_or_id) and len(ids) == 1:
+            return ids[0]
+        if len(ids) > 1:
+            raise InvalidParameter(f"{kind} {name_or_id!r} is ambiguous: {len(ids)} {kind}s have IDs starting so")
+        raise NotFound(f"{kind} {name_or_id} not found")
+
+    def networks(self) -> list[Network]:
+        """Every network, by name."""
+        return sorted((Network(self, r) for r in self._network_records()), key=lambda n: n.name)
+
+    def network(self, name_or_id: str) -> Network:
+        """A network by name, full ID or unique ID prefix."""
+        if isinstance(name_or_id, Network):
+            return name_or_id
+        nid = self._resolve("network", name_or_id, "names/networks/", self._network_records)
+        return Network(self, self._load_network(nid)[0])
+
+    def sandboxes(self) -> list[Sandbox]:
+        return sorted((Sandbox(self, r) for r in self._sandbox_records()), key=lambda s: s.name)
+
+    def sandbox(self, name_or_id: str) -> Sandbox:
+        if isinstance(name_or_id, Sandbox):
+            return name_or_id
+        sid = self._resolve("sandbox", name_or_id, "names/sandboxes/", self._sandbox_records)
+        return Sandbox(self, self._load_sandbox(sid)[0])
+
+    def _endpoints(self, network_id: str) -> list[Endpoint]:
+        return sorted((Endpoint(self, r) for r in self._endpoint_records(network_id)), key=lambda e: e.name)
+
+    def _endpoint(self, network_id: str, name_or_id: str) -> Endpoint:
+        eid = self._resolve("endpoint", name_or_id, f"names/endpoints/{network_id}/",
+                            lambda: self._endpoint_records(network_id))
+        return Endpoint(self, self._load_endpoint(network_id, eid)[0])
+
+    def _sandbox_endpoints(self, sandbox_id: str) -> list[Endpoint]:
+        sb = self._load_sandbox(sandbox_id)[0]
+        out = []
+        for eid in sb.endpoints:
+            for net in self._network_records():
+                rec, _ = self._get(f"endpoints/{net.id}/{eid}", EndpointRecord)
+                if rec is not None:
+                    out.append(Endpoint(self, rec))
+                    break
+        return out
+
+
+__all__ = ["Controller", "Endpoint", "Network", "Sandbox"]

@@ -1,0 +1,168 @@
+"""Creating and deleting endpoints, and their addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import codec, ports
+from .._relay import IPAMRelay
+from ..errors import CNMError, Forbidden, Internal, InvalidParameter, StaleVersion
+from ..model import (
+    EndpointInterface,
+)
+from ..model import (
+    mac as parse_mac,
+)
+from ..records import EndpointRecord, NetworkRecord, SandboxRecord
+from ..store import Delete, Put
+from ._base import (
+    _check_name,
+    _ignore_missing,
+    _new_id,
+    _safely,
+    _valid_ip,
+    labels_mod,
+    log,
+)
+from .handles import Endpoint
+
+
+class Endpoints:
+    """Part of :class:`~pycnm.controller.Controller`."""
+
+    # ---- endpoints ------------------------------------------------------------------------------
+
+    def _create_endpoint(
+        self,
+        network_id: str,
+        name: str,
+        *,
+        ip: str | None = None,
+        ip6: str | None = None,
+        mac: str | None = None,
+        aliases: Sequence[str] = (),
+        options: Mapping[str, Any] | None = None,
+        publish: Sequence[str] = (),
+        anonymous: bool = False,
+    ) -> Endpoint:
+        _check_name("endpoint", name)
+        mac = parse_mac(mac)
+        bindings = ports.parse_all(publish)
+        with self._lock:
+            net, _ = self._load_network(network_id)
+            if net.state != "ready":
+                raise Forbidden(f"network {net.name} is being {net.state.rstrip('ing')}ed; try again")
+            relay = self.network_driver(net.driver)
+            ipam = self.ipam_driver(net.ipam_driver)
+            opts = labels_mod.normalize(options)
+            if mac:
+                opts[labels_mod.MAC_ADDRESS] = mac
+            if bindings:
+                opts[labels_mod.PORT_MAP] = ports.to_wire(bindings)
+                opts[labels_mod.EXPOSED_PORTS] = [{"Proto": p["Proto"], "Port": p["Port"]}
+                                                  for p in ports.to_wire(bindings)]
+            rec = EndpointRecord(id=_new_id(), name=name, network_id=network_id, mac=mac,
+                                 aliases=list(aliases), options=opts, anonymous=anonymous)
+            key = f"endpoints/{network_id}/{rec.id}"
+            name_key = f"names/endpoints/{network_id}/{name}"
+            try:
+                self.store.commit([Put(name_key, rec.id.encode(), 0), self._put(key, rec, 0)])
+            except StaleVersion:
+                raise Forbidden(f"endpoint with name {name} already exists in network {net.name}") from None
+            in_driver = False
+            try:
+                self._allocate_addresses(net, rec, ipam, ip, ip6)
+                self.store.put(key, codec.dumps(rec))
+                given = EndpointInterface(rec.address, rec.address_ipv6, rec.mac)
+                answer = relay.create_endpoint(network_id, rec.id, given, opts)
+                in_driver = True
+                if answer is not None:
+                    for fld in ("address", "address_ipv6", "mac_address"):
+                        mine, theirs = getattr(given, fld), getattr(answer, fld)
+                        if mine is not None and theirs is not None and mine != theirs:
+                            raise Internal(f"driver {net.driver} modified interface {fld} of endpoint {name}"
+                                           f" ({mine} -> {theirs}); rolled back")
+                    rec.address = rec.address or answer.address
+                    rec.address_ipv6 = rec.address_ipv6 or answer.address_ipv6
+                    rec.mac = rec.mac or answer.mac_address
+                rec.state = "ready"
+                self.store.put(key, codec.dumps(rec))
+            except BaseException:
+                if in_driver:
+                    _safely("delete endpoint in driver", relay.delete_endpoint, network_id, rec.id)
+                self._release_addresses(rec, ipam)
+                self.store.commit([Delete(key), Delete(name_key)])
+                raise
+        self._events.emit("endpoint.create", rec.id, name, network_id=network_id)
+        return Endpoint(self, rec)
+
+    def _allocate_addresses(self, net: NetworkRecord, rec: EndpointRecord, ipam: IPAMRelay,
+                            ip: str | None, ip6: str | None) -> None:
+        for pools, wanted, v6 in ((net.ipv4_pools, ip, False), (net.ipv6_pools, ip6, True)):
+            if wanted:
+                want = ipaddress.ip_address(str(wanted).split("/")[0]) if _valid_ip(wanted) else None
+                if want is None:
+                    raise InvalidParameter(f"invalid {'ip6' if v6 else 'ip'} {wanted!r}: not an IP address")
+                if want.version != (6 if v6 else 4):
+                    raise InvalidParameter(f"invalid {'ip6' if v6 else 'ip'} {wanted}: expected an IPv{6 if v6 else 4} address")
+                owner = next((p for p in pools if want in p.pool), None)
+                if owner is None:
+                    raise InvalidParameter(f"invalid address {want}: it is not in any subnet of network {net.name}"
+                                           f" ({', '.join(str(p.pool) for p in pools) or 'none'})")
+                got = ipam.request_address(owner.pool_id, str(want), {})
+                chosen = owner
+            else:
+                got, chosen = None, None
+                for pool in pools:
+                    try:
+                        got = ipam.request_address(pool.pool_id, "", {})
+                        chosen = pool
+                        break
+                    except CNMError as exc:
+                        if pool is pools[-1]:
+                            raise
+                        log.debug("pool %s: %s; trying the next", pool.pool_id, exc)
+            if got is None:
+                continue
+            if v6:
+                rec.address_ipv6, rec.address_ipv6_pool = got.address, chosen.pool_id
+            else:
+                rec.address, rec.address_pool = got.address, chosen.pool_id
+
+    def _release_addresses(self, rec: EndpointRecord, ipam: IPAMRelay) -> None:
+        if rec.address is not None and rec.address_pool:
+            _safely("release address", ipam.release_address, rec.address_pool, str(rec.address.ip))
+        if rec.address_ipv6 is not None and rec.address_ipv6_pool:
+            _safely("release address", ipam.release_address, rec.address_ipv6_pool, str(rec.address_ipv6.ip))
+        rec.address = rec.address_ipv6 = None
+
+    def _delete_endpoint(self, network_id: str, endpoint_id: str, force: bool = False) -> None:
+        with self._lock:
+            rec, version = self._load_endpoint(network_id, endpoint_id)
+            if rec.sandbox_id is not None:
+                if not force:
+                    sb_name = self._sandbox_name(rec.sandbox_id)
+                    raise Forbidden(f"endpoint with name {rec.name} id {rec.id} has active containers"
+                                    f" (sandbox {sb_name}); leave it first or use force")
+                self._leave(network_id, endpoint_id, None)
+                rec, version = self._load_endpoint(network_id, endpoint_id)
+            net, _ = self._load_network(network_id)
+            relay = self.network_driver(net.driver)
+            rec.state = "deleting"
+            self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", rec, version)])
+            _ignore_missing(relay.delete_endpoint, network_id, endpoint_id)
+            self._release_addresses(rec, self.ipam_driver(net.ipam_driver))
+            self.store.commit([Delete(f"endpoints/{network_id}/{endpoint_id}"),
+                               Delete(f"names/endpoints/{network_id}/{rec.name}")])
+        self._events.emit("endpoint.delete", endpoint_id, rec.name, network_id=network_id)
+
+    def _oper_info(self, network_id: str, endpoint_id: str) -> dict[str, Any]:
+        net, _ = self._load_network(network_id)
+        return self.network_driver(net.driver).endpoint_oper_info(network_id, endpoint_id)
+
+    def _sandbox_name(self, sandbox_id: str) -> str:
+        rec, _ = self._get(f"sandboxes/{sandbox_id}", SandboxRecord)
+        return rec.name if rec else sandbox_id[:12]
+

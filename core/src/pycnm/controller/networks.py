@@ -1,0 +1,160 @@
+"""Creating, listing and deleting networks, and their IPAM pools."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import codec
+from .._relay import IPAMRelay
+from ..errors import CNMError, Forbidden, InvalidParameter, StaleVersion
+from ..ipam import request as ipam_request
+from ..model import (
+    IPAMData,
+    Scope,
+)
+from ..records import NetworkRecord, PoolRecord
+from ..store import Delete, Put
+from ._base import (
+    _check_name,
+    _ignore_missing,
+    _label_map,
+    _new_id,
+    _now,
+    _safely,
+    labels_mod,
+    log,
+)
+from .handles import Network
+
+
+class Networks:
+    """Part of :class:`~pycnm.controller.Controller`."""
+
+    # ---- networks -------------------------------------------------------------------------------
+
+    def create_network(
+        self,
+        name: str,
+        driver: str = "bridge",
+        *,
+        subnet: str | Sequence[str] | None = None,
+        gateway: str | Sequence[str] | None = None,
+        ip_range: str | Sequence[str] | None = None,
+        aux_addresses: Mapping[str, str] | None = None,
+        ipam_driver: str | None = None,
+        ipam_options: Mapping[str, str] | None = None,
+        options: Mapping[str, Any] | None = None,
+        labels: Mapping[str, str] | None = None,
+        internal: bool = False,
+        ipv6: bool = False,
+    ) -> Network:
+        """Create a network; returns it. Fails with no trace in the store or the kernel."""
+        _check_name("network", name)
+        requests = ipam_request.build(subnet, ip_range, gateway, aux_addresses)
+        if not ipv6 and any(r.version == 6 for r in requests):
+            raise InvalidParameter("an IPv6 subnet was given but IPv6 is not enabled (ipv6=True, --ipv6)")
+        relay = self.network_driver(driver)
+        if ipam_driver is None:
+            ipam_driver = "null" if driver in ("null", "host") and not requests else "default"
+        ipam = self.ipam_driver(ipam_driver)
+        generic = _label_map(options, "option")
+        driver_options = {labels_mod.GENERIC: labels_mod.normalize(generic), labels_mod.ENABLE_IPV6: bool(ipv6)}
+        if internal:
+            driver_options[labels_mod.INTERNAL] = True
+        record = NetworkRecord(
+            id=_new_id(), name=name, driver=driver, scope=relay.capabilities.scope.value,
+            ipam_driver=ipam_driver, created=_now(), options=driver_options,
+            ipam_options=dict(ipam_options or {}), labels=_label_map(labels, "label"),
+            internal=bool(internal), ipv6=bool(ipv6),
+            requested=[{"Subnet": str(r.subnet), "IPRange": str(r.ip_range) if r.ip_range else None,
+                        "Gateway": str(r.gateway) if r.gateway else None,
+                        "AuxiliaryAddresses": {k: str(v) for k, v in r.aux_addresses.items()}} for r in requests],
+        )
+        key = f"networks/{record.id}"
+        with self._lock:
+            try:
+                self.store.commit([Put(f"names/networks/{name}", record.id.encode(), 0),
+                                   self._put(key, record, 0)])
+            except StaleVersion:
+                raise Forbidden(f"network with name {name} already exists") from None
+            created_in_driver = False
+            try:
+                self._allocate_pools(record, ipam, requests)
+                self.store.put(key, codec.dumps(record))
+                relay.create_network(record.id, record.options, self._ipam_data(record.ipv4_pools),
+                                     self._ipam_data(record.ipv6_pools))
+                created_in_driver = True
+                record.state = "ready"
+                self.store.put(key, codec.dumps(record))
+            except BaseException:
+                if created_in_driver:
+                    _safely("delete network in driver", relay.delete_network, record.id)
+                self._release_pools(record, ipam)
+                self.store.commit([Delete(f"names/networks/{name}"), Delete(key)])
+                raise
+        self._events.emit("network.create", record.id, name, driver=driver)
+        return Network(self, record)
+
+    def _allocate_pools(self, record: NetworkRecord, ipam: IPAMRelay, requests) -> None:
+        spaces = ipam.default_address_spaces()
+        space = spaces.global_default if record.scope == Scope.GLOBAL.value else spaces.local_default
+        v4 = [r for r in requests if r.version == 4] or [ipam_request.PoolRequest()]
+        v6 = [r for r in requests if r.version == 6] or ([ipam_request.PoolRequest()] if record.ipv6 else [])
+        for family_requests, target, is_v6 in ((v4, record.ipv4_pools, False), (v6, record.ipv6_pools, True)):
+            for req in family_requests:
+                alloc = ipam.request_pool(space, str(req.subnet or ""), str(req.ip_range or ""),
+                                          record.ipam_options, is_v6)
+                pool = PoolRecord(alloc.pool_id, alloc.pool, space, sub_pool=req.ip_range)
+                target.append(pool)
+                gw_opts = {labels_mod.REQUEST_ADDRESS_TYPE: labels_mod.GATEWAY_REQUEST}
+                if labels_mod.GATEWAY_REQUEST in alloc.data:
+                    pool.gateway = ipam_request.with_prefix(alloc.data[labels_mod.GATEWAY_REQUEST].split("/")[0],
+                                                            alloc.pool)
+                else:
+                    got = ipam.request_address(alloc.pool_id, str(req.gateway or ""), gw_opts)
+                    pool.gateway = got.address if got is not None else None
+                for aux_name, aux_ip in req.aux_addresses.items():
+                    got = ipam.request_address(alloc.pool_id, str(aux_ip), {})
+                    if got is not None:
+                        pool.aux_addresses[aux_name] = got.address
+
+    def _release_pools(self, record: NetworkRecord, ipam: IPAMRelay) -> None:
+        for pool in record.ipv4_pools + record.ipv6_pools:
+            for addr in [pool.gateway, *pool.aux_addresses.values()]:
+                if addr is not None:
+                    _safely("release address", ipam.release_address, pool.pool_id, str(addr.ip))
+            _safely("release pool", ipam.release_pool, pool.pool_id)
+        record.ipv4_pools, record.ipv6_pools = [], []
+
+    @staticmethod
+    def _ipam_data(pools: list[PoolRecord]) -> list[IPAMData]:
+        return [IPAMData(p.address_space, p.pool, p.gateway, p.aux_addresses) for p in pools]
+
+    def _delete_network(self, network_id: str) -> None:
+        with self._lock:
+            record, version = self._load_network(network_id)
+            endpoints = self._endpoint_records(network_id)
+            if endpoints:
+                raise Forbidden(f"network {record.name} id {record.id} has active endpoints"
+                                f" ({', '.join(e.name for e in endpoints)}); disconnect them first")
+            relay = self.network_driver(record.driver)
+            record.state = "deleting"
+            self._commit([self._put(f"networks/{network_id}", record, version)])
+            _ignore_missing(relay.delete_network, network_id)
+            self._release_pools(record, self.ipam_driver(record.ipam_driver))
+            self.store.commit([Delete(f"networks/{network_id}"), Delete(f"names/networks/{record.name}")])
+        self._events.emit("network.delete", network_id, record.name)
+
+    def prune(self) -> list[str]:
+        """Delete every network with no endpoints; returns their names."""
+        removed = []
+        for net in self.networks():
+            if not self._endpoint_records(net.id):
+                try:
+                    net.delete()
+                    removed.append(net.name)
+                except CNMError as exc:
+                    log.warning("prune: keeping network %s: %s", net.name, exc)
+        return removed
+
