@@ -8,7 +8,7 @@ PYTHON ?= python3
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter
 MEMBERS := core drivers/null drivers/bridge
 
-.PHONY: demo test system venv clean
+.PHONY: demo test bench system venv clean
 
 system:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
@@ -36,6 +36,13 @@ demo: venv
 test: venv
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# Benchmarks (not part of the README's two commands): figures go to docs/benchmarks.md.
+bench: venv
+	$(PIP) install -q matplotlib
+	$(PY) bench/ipam.py --write docs/benchmarks.md
+	$(PY) bench/attach.py -n 100 --write docs/benchmarks.md
+	$(PY) bench/attach.py -n 1000 --write docs/benchmarks.md --plot docs/attach-1000.png
 
 clean:
 	rm -rf $(VENV)

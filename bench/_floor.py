@@ -56,3 +56,55 @@ class Floor:
 
     def close(self) -> None:
         self.sock.close()
+
+
+RTM_NEWADDR, RTM_NEWROUTE = 20, 24
+NLM_F_REPLACE = 0x100
+IFA_LOCAL, IFA_ADDRESS = 2, 1
+RTA_GATEWAY, RTA_OIF = 5, 4
+
+
+def _ifaddr(index: int, prefixlen: int) -> bytes:
+    return struct.pack("BBBBI", socket.AF_INET, prefixlen, 0, 0, index)
+
+
+def _rtmsg() -> bytes:
+    # family, dst_len, src_len, tos, table main, proto static, scope universe, type unicast, flags
+    return struct.pack("BBBBBBBBI", socket.AF_INET, 0, 0, 0, 254, 4, 0, 1, 0)
+
+
+class ConfiguredFloor(Floor):
+    """The floor for a working endpoint: the veth as above (its peer born as index 2), then, in one
+    send from a socket in the namespace, its address, link up and the default route."""
+
+    def add_configured(self, name: str, netns_fd: int, master: int, ns_sock: socket.socket,
+                       address: str, prefixlen: int, gateway: str) -> None:
+        self.seq += 1
+        peer_info = struct.pack("BxHiII", socket.AF_UNSPEC, 0, 2, 0, 0) + _attr(IFLA_IFNAME, b"eth0\0") \
+            + _attr(IFLA_NET_NS_FD, struct.pack("i", netns_fd))
+        linkinfo = _attr(IFLA_INFO_KIND, b"veth\0") + _attr(IFLA_INFO_DATA, _attr(VETH_INFO_PEER, peer_info))
+        body = (_ifinfo(IFF_UP, IFF_UP) + _attr(IFLA_IFNAME, name.encode() + b"\0")
+                + _attr(IFLA_MASTER, struct.pack("I", master)) + _attr(IFLA_LINKINFO, linkinfo))
+        self._call(_message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, self.seq, body))
+        packed = socket.inet_aton(address)
+        flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE
+        batch = (
+            _message(RTM_NEWADDR, flags | NLM_F_EXCL, 1,
+                     _ifaddr(2, prefixlen) + _attr(IFA_LOCAL, packed) + _attr(IFA_ADDRESS, packed))
+            + _message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 2, _ifinfo(IFF_UP, IFF_UP, 2))
+            + _message(RTM_NEWROUTE, flags | NLM_F_REPLACE, 3,
+                       _rtmsg() + _attr(RTA_GATEWAY, socket.inet_aton(gateway)) + _attr(RTA_OIF, struct.pack("i", 2)))
+        )
+        ns_sock.send(batch)
+        acks = 0
+        while acks < 3:
+            reply = ns_sock.recv(65536)
+            offset = 0
+            while offset < len(reply):
+                length, kind = struct.unpack_from("IH", reply, offset)
+                if kind == 2:
+                    error = struct.unpack_from("i", reply, offset + 16)[0]
+                    if error:
+                        raise OSError(-error, os.strerror(-error))
+                    acks += 1
+                offset += length

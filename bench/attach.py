@@ -3,8 +3,10 @@
 Everything runs in one process, side by side, inside a throwaway namespace standing in for the
 host (nothing on the machine itself changes):
 
-- floor: one hand-packed netlink message makes the veth with its peer born in the namespace,
-  enslaved and up; one deletes it (bench/_floor.py);
+- kernel floor: one hand-packed netlink message makes the veth with its peer born in the
+  namespace, enslaved and up; one deletes it (bench/_floor.py), as BENCHMARKS.md defines it;
+- kernel floor, configured: the same, then the peer's address, link up and default route in one
+  send: what a working endpoint needs at the least (its deletion costs more: the peer is up);
 - pycnm: ``Controller.connect`` / ``disconnect`` through the public API (endpoint, IPAM, store,
   veth, addresses, routes, hosts and resolv.conf), on the embedded SQLite store;
 - CNI 1.1 bridge plugin (host-local IPAM, no NAT) and netavark, where installed.
@@ -18,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _floor import Floor  # noqa: E402
+from _floor import ConfiguredFloor, Floor  # noqa: E402
 from _report import write_section  # noqa: E402
 
 from pycnm import Controller  # noqa: E402
@@ -82,6 +85,42 @@ def bench_floor(n: int) -> tuple[list[float], list[float]]:
             detach.append(ms(time.perf_counter() - t))
     finally:
         floor.close()
+        ipr.link("del", index=master)
+        drop_namespaces(paths)
+    return attach, detach
+
+
+def bench_configured_floor(n: int) -> tuple[list[float], list[float]]:
+    ipr = netlink.host()
+    ipr.link("add", ifname=f"{PREFIX}gbr", kind="bridge")
+    master = ipr.link_lookup(ifname=f"{PREFIX}gbr")[0]
+    ipr.addr("add", index=master, address="10.203.0.1", prefixlen=16)
+    ipr.link("set", index=master, state="up")
+    paths = make_namespaces(n, "g")
+    sockets = []
+    for path in paths:  # a socket in each namespace, made before timing (pycnm makes it at sandbox creation)
+        with netns.entered(path):
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)
+        sock.bind((0, 0))
+        sockets.append(sock)
+    floor = ConfiguredFloor()
+    attach, detach = [], []
+    try:
+        for i, (path, sock) in enumerate(zip(paths, sockets)):
+            fd = os.open(path, os.O_RDONLY)
+            t = time.perf_counter()
+            floor.add_configured(f"{PREFIX}gv{i}", fd, master, sock, f"10.203.{i // 250}.{i % 250 + 2}", 16,
+                                 "10.203.0.1")
+            attach.append(ms(time.perf_counter() - t))
+            os.close(fd)
+        for i in range(n):
+            t = time.perf_counter()
+            floor.delete(f"{PREFIX}gv{i}")
+            detach.append(ms(time.perf_counter() - t))
+    finally:
+        floor.close()
+        for sock in sockets:
+            sock.close()
         ipr.link("del", index=master)
         drop_namespaces(paths)
     return attach, detach
@@ -185,16 +224,19 @@ def bench_netavark(n: int, workdir: str) -> tuple[list[float], list[float]] | No
     return attach, detach
 
 
-def table(n: int, results: dict, floor_key: str = "kernel floor") -> str:
-    fa, fd = stats(results[floor_key][0]), stats(results[floor_key][1])
+def table(n: int, results: dict) -> str:
+    floors = [k for k in ("kernel floor", "kernel floor, configured") if k in results]
+    heads = " | ".join(f"attach × {k.replace('kernel ', '')}" for k in floors)
+    dheads = " | ".join(f"detach × {k.replace('kernel ', '')}" for k in floors)
     lines = [f"Attaching then detaching {n} namespaces one by one to one bridge, in one run.", "",
-             "| who | attach median | p95 | × floor | last 10 / first 10 | detach median | p95 | × floor |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"| who | attach median | p95 | {heads} | last 10 / first 10 | detach median | p95 | {dheads} |",
+             "|---|---|---|" + "---|" * len(floors) + "---|---|---|" + "---|" * len(floors)]
     for who, (att, det, *_rest) in results.items():
         a, d = stats(att), stats(det)
-        lines.append(f"| {who} | {a['median']:.2f} ms | {a['p95']:.2f} ms | {a['median'] / fa['median']:.1f}× |"
-                     f" {a['tail_ratio']:.2f}× | {d['median']:.2f} ms | {d['p95']:.2f} ms |"
-                     f" {d['median'] / fd['median']:.2f}× |")
+        ratios = " | ".join(f"{a['median'] / stats(results[k][0])['median']:.1f}×" for k in floors)
+        dratios = " | ".join(f"{d['median'] / stats(results[k][1])['median']:.2f}×" for k in floors)
+        lines.append(f"| {who} | {a['median']:.2f} ms | {a['p95']:.2f} ms | {ratios} | {a['tail_ratio']:.2f}× |"
+                     f" {d['median']:.2f} ms | {d['p95']:.2f} ms | {dratios} |")
     if "pycnm" in results and len(results["pycnm"]) > 2:
         lines += ["", f"pycnm batched teardown (deleting {n} sandboxes in one call):"
                       f" {results['pycnm'][2]:.2f} ms per endpoint."]
@@ -231,6 +273,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work, StandInHost(f"/run/netns/{PREFIX}-host"):
         if "floor" in only:
             results["kernel floor"] = bench_floor(args.n)
+            results["kernel floor, configured"] = bench_configured_floor(args.n)
         if "pycnm" in only:
             results["pycnm"] = bench_pycnm(args.n, os.path.join(work, "state"))
         if "cni" in only:

@@ -263,15 +263,8 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         return Endpoint(self, self._load_endpoint(network_id, eid)[0])
 
     def _sandbox_endpoints(self, sandbox_id: str) -> list[Endpoint]:
+        """The sandbox's endpoints, in join order."""
         sb = self._load_sandbox(sandbox_id)[0]
-        out = []
-        for eid in sb.endpoints:
-            for net in self._network_records():
-                rec, _ = self._get(f"endpoints/{net.id}/{eid}", EndpointRecord)
-                if rec is not None:
-                    out.append(Endpoint(self, rec))
-                    break
-        return out
-
+        return [Endpoint(self, rec) for rec in self._joined_records(sb)]
 
 __all__ = ["Controller", "Endpoint", "Network", "Sandbox"]

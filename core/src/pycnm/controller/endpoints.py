@@ -34,7 +34,11 @@ class Endpoints:
 
     # ---- endpoints ------------------------------------------------------------------------------
 
-    def _create_endpoint(
+    def _create_endpoint(self, network_id: str, name: str, **options: Any) -> Endpoint:
+        rec, _version = self._make_endpoint(network_id, name, **options)
+        return Endpoint(self, rec)
+
+    def _make_endpoint(
         self,
         network_id: str,
         name: str,
@@ -46,7 +50,14 @@ class Endpoints:
         options: Mapping[str, Any] | None = None,
         publish: Sequence[str] = (),
         anonymous: bool = False,
-    ) -> Endpoint:
+        defer_ready: bool = False,
+    ) -> tuple[EndpointRecord, int]:
+        """Create an endpoint; returns its record and store version.
+
+        The name, the addresses and the record are written in one transaction before the driver
+        is asked (one fsync); the record becomes "ready" after it answers, unless ``defer_ready``
+        leaves that to the join that follows (``connect``), which saves a second fsync.
+        """
         _check_name("endpoint", name)
         mac = parse_mac(mac)
         bindings = ports.parse_all(publish)
@@ -68,13 +79,20 @@ class Endpoints:
             key = f"endpoints/{network_id}/{rec.id}"
             name_key = f"names/endpoints/{network_id}/{name}"
             try:
-                self.store.commit([Put(name_key, rec.id.encode(), 0), self._put(key, rec, 0)])
-            except StaleVersion:
-                raise Forbidden(f"endpoint with name {name} already exists in network {net.name}") from None
+                with self.store.transaction():
+                    try:
+                        self.store.commit([Put(name_key, rec.id.encode(), 0), self._put(key, rec, 0)])
+                    except StaleVersion:
+                        raise Forbidden(f"endpoint with name {name} already exists in network {net.name}") from None
+                    self._allocate_addresses(net, rec, ipam, ip, ip6)
+                    version = self.store.put(key, codec.dumps(rec))
+            except BaseException:
+                # the store rolled back; an IPAM driver that keeps its own state did not
+                if ipam.name != "default":
+                    self._release_addresses(rec, ipam)
+                raise
             in_driver = False
             try:
-                self._allocate_addresses(net, rec, ipam, ip, ip6)
-                self.store.put(key, codec.dumps(rec))
                 given = EndpointInterface(rec.address, rec.address_ipv6, rec.mac)
                 answer = relay.create_endpoint(network_id, rec.id, given, opts)
                 in_driver = True
@@ -87,16 +105,18 @@ class Endpoints:
                     rec.address = rec.address or answer.address
                     rec.address_ipv6 = rec.address_ipv6 or answer.address_ipv6
                     rec.mac = rec.mac or answer.mac_address
-                rec.state = "ready"
-                self.store.put(key, codec.dumps(rec))
+                if not defer_ready:
+                    rec.state = "ready"
+                    version = self.store.put(key, codec.dumps(rec))
             except BaseException:
                 if in_driver:
                     _safely("delete endpoint in driver", relay.delete_endpoint, network_id, rec.id)
-                self._release_addresses(rec, ipam)
-                self.store.commit([Delete(key), Delete(name_key)])
+                with self.store.transaction():
+                    self._release_addresses(rec, ipam)
+                    self.store.commit([Delete(key), Delete(name_key)])
                 raise
         self._events.emit("endpoint.create", rec.id, name, network_id=network_id)
-        return Endpoint(self, rec)
+        return rec, version
 
     def _allocate_addresses(self, net: NetworkRecord, rec: EndpointRecord, ipam: IPAMRelay,
                             ip: str | None, ip6: str | None) -> None:
@@ -132,10 +152,9 @@ class Endpoints:
                 rec.address, rec.address_pool = got.address, chosen.pool_id
 
     def _release_addresses(self, rec: EndpointRecord, ipam: IPAMRelay) -> None:
-        if rec.address is not None and rec.address_pool:
-            _safely("release address", ipam.release_address, rec.address_pool, str(rec.address.ip))
-        if rec.address_ipv6 is not None and rec.address_ipv6_pool:
-            _safely("release address", ipam.release_address, rec.address_ipv6_pool, str(rec.address_ipv6.ip))
+        for address, pool in ((rec.address, rec.address_pool), (rec.address_ipv6, rec.address_ipv6_pool)):
+            if address is not None and pool:
+                _safely("release address", _ignore_missing, ipam.release_address, pool, str(address.ip))
         rec.address = rec.address_ipv6 = None
 
     def _delete_endpoint(self, network_id: str, endpoint_id: str, force: bool = False) -> None:
@@ -146,17 +165,22 @@ class Endpoints:
                     sb_name = self._sandbox_name(rec.sandbox_id)
                     raise Forbidden(f"endpoint with name {rec.name} id {rec.id} has active containers"
                                     f" (sandbox {sb_name}); leave it first or use force")
-                self._leave(network_id, endpoint_id, None)
-                rec, version = self._load_endpoint(network_id, endpoint_id)
+                self._leave(network_id, endpoint_id, None, then_delete=True)
+                return
             net, _ = self._load_network(network_id)
-            relay = self.network_driver(net.driver)
             rec.state = "deleting"
             self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", rec, version)])
-            _ignore_missing(relay.delete_endpoint, network_id, endpoint_id)
+            self._finish_delete_endpoint(net, network_id, endpoint_id)
+        self._events.emit("endpoint.delete", endpoint_id, rec.name, network_id=network_id)
+
+    def _finish_delete_endpoint(self, net: NetworkRecord, network_id: str, endpoint_id: str) -> None:
+        """The driver forgets the endpoint; then its addresses and records go in one transaction."""
+        rec, _ = self._load_endpoint(network_id, endpoint_id)
+        _ignore_missing(self.network_driver(net.driver).delete_endpoint, network_id, endpoint_id)
+        with self.store.transaction():
             self._release_addresses(rec, self.ipam_driver(net.ipam_driver))
             self.store.commit([Delete(f"endpoints/{network_id}/{endpoint_id}"),
                                Delete(f"names/endpoints/{network_id}/{rec.name}")])
-        self._events.emit("endpoint.delete", endpoint_id, rec.name, network_id=network_id)
 
     def _oper_info(self, network_id: str, endpoint_id: str) -> dict[str, Any]:
         net, _ = self._load_network(network_id)

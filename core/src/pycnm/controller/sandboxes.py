@@ -83,43 +83,76 @@ class Sandboxes:
         return Sandbox(self, rec)
 
     def _write_dns_files(self, sb: SandboxRecord, endpoints: list[EndpointRecord]) -> None:
+        """Write the sandbox's hosts and resolv.conf, each only when its content changes."""
         directory = self._sandbox_dir(sb.id)
         addresses = [str(a.ip) for ep in endpoints for a in (ep.address, ep.address_ipv6) if a is not None]
-        dnsfiles.write(os.path.join(directory, "hosts"),
-                       dnsfiles.hosts(sb.hostname, sb.domainname, addresses, sb.extra_hosts))
-        try:
-            with open("/etc/resolv.conf") as fh:
-                host_text = fh.read()
-        except OSError:
-            host_text = ""
+        _write_if_changed(os.path.join(directory, "hosts"),
+                          dnsfiles.hosts(sb.hostname, sb.domainname, addresses, sb.extra_hosts), dnsfiles.write)
+        host_text = _host_resolv_conf()
         ipv6 = any(ep.address_ipv6 is not None for ep in endpoints)
         if sb.host_namespace:
             text = host_text
         else:
             text = dnsfiles.resolv_conf(host_text, dns=sb.dns, dns_search=sb.dns_search,
                                         dns_options=sb.dns_options, ipv6=ipv6)
-        dnsfiles.write_resolv_conf(os.path.join(directory, "resolv.conf"), text)
+        _write_if_changed(os.path.join(directory, "resolv.conf"), text, dnsfiles.write_resolv_conf)
 
     def delete_sandboxes(self, sandboxes: Sequence[Sandbox | str]) -> None:
-        """Delete many sandboxes (their endpoints leave first)."""
-        for sb in sandboxes:
-            handle = sb if isinstance(sb, Sandbox) else self.sandbox(sb)
-            self._delete_sandbox(handle.id)
+        """Delete sandboxes; their endpoints leave, and those ``connect`` made are deleted.
+
+        The namespaces go first, all of them: the kernel then destroys every interface in them in
+        one batch (one RCU grace period for all), so the drivers' leaves find their veths gone
+        instead of waiting for each deletion.
+        """
+        with self._lock:
+            records = [self._load_sandbox((sb if isinstance(sb, Sandbox) else self.sandbox(sb)).id)
+                       for sb in sandboxes]
+            with self.store.transaction():
+                for rec, version in records:
+                    rec.state = "deleting"
+                    self._commit([self._put(f"sandboxes/{rec.id}", rec, version)])
+            for rec, _ in records:
+                if not rec.host_namespace:
+                    netlink.forget(rec.key)
+                    _ignore_missing(netns.delete, rec.key)
+            # one transaction for the rest: the sandboxes are durably "deleting" already, so a
+            # crash in here rolls back to a state that recovery finishes
+            with self.store.transaction():
+                for rec, _ in records:
+                    for endpoint_ref in reversed(rec.endpoints):
+                        network_id, endpoint_id = endpoint_ref.split("/")
+                        ep, _ = self._load_endpoint(network_id, endpoint_id)
+                        self._leave(network_id, endpoint_id, rec.id, then_delete=ep.anonymous)
+                    self.store.commit([Delete(f"sandboxes/{rec.id}"), Delete(f"names/sandboxes/{rec.name}")])
+            for rec, _ in records:
+                _remove_tree(self._sandbox_dir(rec.id))
+                self._events.emit("sandbox.delete", rec.id, rec.name)
 
     def _delete_sandbox(self, sandbox_id: str) -> None:
-        with self._lock:
-            rec, _ = self._load_sandbox(sandbox_id)
-            for ep in reversed(self._sandbox_endpoints(sandbox_id)):
-                self._leave(ep.network_id, ep.id, sandbox_id)
-                if ep.record.anonymous:
-                    self._delete_endpoint(ep.network_id, ep.id)
-            rec, version = self._load_sandbox(sandbox_id)
-            rec.state = "deleting"
-            self._commit([self._put(f"sandboxes/{sandbox_id}", rec, version)])
-            if not rec.host_namespace:
-                netlink.forget(rec.key)
-                _ignore_missing(netns.delete, rec.key)
-            _remove_tree(self._sandbox_dir(sandbox_id))
-            self.store.commit([Delete(f"sandboxes/{sandbox_id}"), Delete(f"names/sandboxes/{rec.name}")])
-        self._events.emit("sandbox.delete", sandbox_id, rec.name)
+        self.delete_sandboxes([sandbox_id])
 
+
+def _write_if_changed(path: str, text: str, write) -> None:
+    try:
+        with open(path) as fh:
+            if fh.read() == text:
+                return
+    except OSError:
+        pass
+    write(path, text)
+
+
+_resolv_cache: dict[str, tuple[float, str]] = {}
+
+
+def _host_resolv_conf(path: str = "/etc/resolv.conf") -> str:
+    """The host's resolv.conf, re-read only when it changes."""
+    try:
+        mtime = os.stat(path).st_mtime
+    except OSError:
+        return ""
+    hit = _resolv_cache.get(path)
+    if hit is None or hit[0] != mtime:
+        with open(path) as fh:
+            hit = _resolv_cache[path] = (mtime, fh.read())
+    return hit[1]

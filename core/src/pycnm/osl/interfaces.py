@@ -44,8 +44,9 @@ def add_address(sock, index: int, addr: IPInterface) -> None:
 
 
 def loopback_up(sandbox_key: str) -> None:
-    sock = netlink.ns(sandbox_key)
-    sock.link("set", index=_index(sock, "lo", sandbox_key), state="up")
+    """Set the sandbox's loopback up (it is always index 1 in a new namespace). This also opens
+    the socket later joins into the sandbox will use."""
+    netlink.batch(sandbox_key, lambda batch: batch.link_set(1, up=True))
 
 
 def attach(
@@ -56,13 +57,14 @@ def attach(
     created_in_sandbox: bool,
     addresses: Sequence[IPInterface],
     mac: str | None = None,
+    gateways: Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
 ) -> int:
-    """Bring the interface into the sandbox as ``dst_name``, address it and set it up.
+    """Bring the interface into the sandbox as ``dst_name``, address it, set it up and, given
+    ``gateways``, point the default routes at them.
 
     Where the driver made it in the host namespace it is moved and renamed in one netlink message.
-    Returns its index in the sandbox.
+    The rest goes to the kernel as one batch. Returns its index in the sandbox.
     """
-    sock = netlink.ns(sandbox_key)
     if not created_in_sandbox:
         host = netlink.host()
         index = _index(host, src_name, "the host namespace")
@@ -73,13 +75,21 @@ def attach(
             raise _fail(f"moving {src_name} into sandbox {sandbox_key} as {dst_name}", exc) from None
         finally:
             os.close(fd)
-    index = _index(sock, dst_name, f"sandbox {sandbox_key}")
-    try:
+    index = netlink.index(sandbox_key, dst_name)
+    if index is None:
+        raise NotFound(f"interface {dst_name} not found in sandbox {sandbox_key}")
+
+    def requests(batch: netlink.Requests) -> None:
         if mac and not created_in_sandbox:
-            sock.link("set", index=index, address=mac)
+            batch.link_set(index, address=mac)
         for addr in addresses:
-            add_address(sock, index, addr)
-        sock.link("set", index=index, state="up")
+            batch.addr_add(index, addr.ip, addr.network.prefixlen)
+        batch.link_set(index, up=True)
+        for gw in gateways:
+            batch.default_route(index, gw)
+
+    try:
+        netlink.batch(sandbox_key, requests)
     except NetlinkError as exc:
         raise _fail(f"configuring {dst_name} in sandbox {sandbox_key}", exc) from None
     return index
@@ -110,9 +120,9 @@ def names(sandbox_key: str) -> list[str]:
     return [link.get("ifname") for link in netlink.ns(sandbox_key).link("dump")]
 
 
-def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute]) -> None:
+def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute], index: int | None = None) -> None:
     sock = netlink.ns(sandbox_key)
-    index = _index(sock, dst_name, f"sandbox {sandbox_key}")
+    index = index or _index(sock, dst_name, f"sandbox {sandbox_key}")
     for route in routes:
         spec = {"dst": str(route.destination), "oif": index}
         if route.route_type == RouteType.NEXTHOP and route.next_hop is not None:
@@ -125,14 +135,14 @@ def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute]) -
             raise _fail(f"adding route {route.destination} in sandbox {sandbox_key}", exc) from None
 
 
-def set_default_gateway(sandbox_key: str, dst_name: str, gateway: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+def set_default_gateway(sandbox_key: str, dst_name: str, gateway: ipaddress.IPv4Address | ipaddress.IPv6Address,
+                        index: int | None = None) -> None:
     """Point the sandbox's default route of ``gateway``'s family at ``gateway`` via ``dst_name``."""
-    sock = netlink.ns(sandbox_key)
-    index = _index(sock, dst_name, f"sandbox {sandbox_key}")
-    dst = "0.0.0.0/0" if gateway.version == 4 else "::/0"
-    family = socket.AF_INET if gateway.version == 4 else socket.AF_INET6
+    index = index or netlink.index(sandbox_key, dst_name)
+    if index is None:
+        raise NotFound(f"interface {dst_name} not found in sandbox {sandbox_key}")
     try:
-        sock.route("replace", dst=dst, gateway=str(gateway), oif=index, family=family)
+        netlink.batch(sandbox_key, lambda batch: batch.default_route(index, gateway))
     except NetlinkError as exc:
         raise _fail(f"setting default gateway {gateway} in sandbox {sandbox_key}", exc) from None
 

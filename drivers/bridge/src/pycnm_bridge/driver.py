@@ -47,6 +47,7 @@ class BridgeDriver:
         self.firewall = Firewall()
         self.networks: dict[str, cfg.NetworkConfig] = {}
         self.endpoints: dict[str, EndpointState] = {}
+        self.bridge_index: dict[str, int] = {}
 
     # ---- set-up ---------------------------------------------------------------------------------
 
@@ -115,7 +116,8 @@ class BridgeDriver:
                         raise Forbidden(f"cannot create network {network_id[:12]} ({net.bridge_name}): subnet"
                                         f" {mine.pool} conflicts with network {other.network_id[:12]}"
                                         f" ({other.bridge_name}) subnet {theirs.pool}")
-        links.create_bridge(net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways)
+        self.bridge_index[network_id] = links.create_bridge(
+            net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways)
         try:
             sysctl.ensure(f"net/ipv6/conf/{net.bridge_name}/accept_ra", "0")
             if not net.internal:
@@ -136,6 +138,7 @@ class BridgeDriver:
         self.firewall.remove_network(net)
         links.delete_link(net.bridge_name)
         del self.networks[network_id]
+        self.bridge_index.pop(network_id, None)
 
     # ---- endpoints ------------------------------------------------------------------------------
 
@@ -185,8 +188,13 @@ class BridgeDriver:
         ep = self._endpoint(network_id, endpoint_id)
         if ep.joined:
             raise Forbidden(f"endpoint {endpoint_id[:12]} is already joined")
-        links.create_veth_into(ep.veth, net.bridge_name, sandbox_key, dst_name, ep.mac, net.mtu,
-                               isolated=not net.enable_icc)
+        try:
+            links.create_veth_into(ep.veth, self._bridge_index(net), sandbox_key, dst_name, ep.mac, net.mtu,
+                                   isolated=not net.enable_icc, ipv6=net.ipv6)
+        except NotFound:  # the bridge was re-created under another index: look it up once more
+            self.bridge_index.pop(network_id, None)
+            links.create_veth_into(ep.veth, self._bridge_index(net), sandbox_key, dst_name, ep.mac, net.mtu,
+                                   isolated=not net.enable_icc, ipv6=net.ipv6)
         ep.joined = True
         gw4 = next((d.gateway.ip for d in net.ipv4 if d.gateway is not None and ep.interface.address is not None
                     and ep.interface.address.ip in d.pool), None)
@@ -234,6 +242,16 @@ class BridgeDriver:
         ep.published = []
 
     # ---- lookups --------------------------------------------------------------------------------
+
+    def _bridge_index(self, net: cfg.NetworkConfig) -> int:
+        index = self.bridge_index.get(net.network_id)
+        if index is None:
+            index = links.index_of(net.bridge_name)
+            if index is None:
+                raise NotFound(f"bridge {net.bridge_name} is gone; restart pycnm to re-create it, or delete and"
+                               " re-create the network")
+            self.bridge_index[net.network_id] = index
+        return index
 
     @staticmethod
     def _ip_strings(ep: EndpointState) -> tuple[str | None, str | None]:
