@@ -188,3 +188,16 @@ def test_ipv6_dual_stack_gets_forwarding_and_a_default_route(lab, lab_controller
     eb = lab_controller.connect(net, b)
     assert ping(a.key, eb.address_ipv6.ip, timeout=3)
     assert sysctl.read("net.ipv6.conf.all.forwarding") == "1"
+
+
+def test_host_binding_ipv4_is_the_default_address_of_published_ports(lab, lab_controller):
+    net = lab_controller.create_network("hb", "bridge", subnet="10.116.0.0/24",
+                                        options={"com.docker.network.bridge.host_binding_ipv4": HOST_IP})
+    sb = lab_controller.create_sandbox("s")
+    ep = lab_controller.connect(net, sb, publish=["8085:80"])
+    assert ep.oper_info()["com.docker.network.portmap"][0]["HostIP"] == HOST_IP
+    with Server(sb.key, "0.0.0.0", 80):
+        assert connect(lab.outside, HOST_IP, 8085) == f"hello from {OUTSIDE_IP}"
+        assert connect(lab.host, "127.0.0.1", 8085) is None  # bound to one address only
+    with pytest.raises(InvalidParameter, match="host_binding_ipv4"):
+        lab_controller.create_network("hb2", "bridge", options={"host_binding_ipv4": "nope"})

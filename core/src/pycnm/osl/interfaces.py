@@ -60,7 +60,8 @@ def attach(
     gateways: Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
 ) -> int:
     """Bring the interface into the sandbox as ``dst_name``, address it, set it up and, given
-    ``gateways``, point the default routes at them.
+    ``gateways``, point the default routes at them. Without an IPv6 address it gets no IPv6
+    link-local address either.
 
     Where the driver made it in the host namespace it is moved and renamed in one netlink message.
     The rest goes to the kernel as one batch. Returns its index in the sandbox.
@@ -82,6 +83,10 @@ def attach(
     def requests(batch: netlink.Requests) -> None:
         if mac and not created_in_sandbox:
             batch.link_set(index, address=mac)
+        if not any(addr.version == 6 for addr in addresses):
+            # an IPv4-only endpoint gets no IPv6 link-local address (as current Docker): its
+            # multicast would otherwise reach every port of the network, at a cost growing with them
+            batch.link_ipv6_off(dst_name)
         for addr in addresses:
             batch.addr_add(index, addr.ip, addr.network.prefixlen)
         batch.link_set(index, up=True)

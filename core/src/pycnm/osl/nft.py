@@ -60,21 +60,17 @@ def _ctx():
         lib.nft_ctx_buffer_error(ctx)
         lib.nft_ctx_output_set_flags(ctx, _OUTPUT_JSON)
         cache[key] = ctx
-        with _lib_lock:
-            _all.append((cache, key, ctx))
     return lib, ctx
 
 
-_all: list = []
-
-
 def reset() -> None:
-    """Free every thread's contexts: each holds a netlink socket that keeps its namespace alive."""
-    with _lib_lock:
-        items, _all[:] = list(_all), []
-    for cache, key, ctx in items:
-        cache.pop(key, None)
-        _lib.nft_ctx_free(ctx)
+    """Free this thread's contexts (each holds a netlink socket that keeps its namespace alive).
+
+    Only this thread's: freeing a context another thread may be using would be a use-after-free.
+    """
+    cache = getattr(_local, "contexts", None) or {}
+    for key in list(cache):
+        _lib.nft_ctx_free(cache.pop(key))
 
 
 def run(script: str) -> str:

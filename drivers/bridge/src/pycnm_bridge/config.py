@@ -27,6 +27,8 @@ class NetworkConfig:
     ipv6: bool
     enable_icc: bool
     enable_ip_masquerade: bool
+    #: the host address published ports bind to when a port gives none ("" for every address)
+    host_binding_ipv4: str
     ipv4: tuple[IPAMData, ...]
     ipv6_pools: tuple[IPAMData, ...]
 
@@ -67,6 +69,15 @@ def parse(
         raise InvalidParameter(f"invalid mtu {generic.get(labels.MTU)!r}: expected a whole number") from None
     if not MTU_MIN <= mtu <= MTU_MAX:
         raise InvalidParameter(f"invalid mtu {mtu}: it must be between {MTU_MIN} and {MTU_MAX}")
+    binding = str(generic.get(labels.BRIDGE_HOST_BINDING_IPV4) or "")
+    if binding:
+        try:
+            address = ipaddress.ip_address(binding)
+        except ValueError:
+            raise InvalidParameter(f"invalid host_binding_ipv4 {binding!r}: expected an IPv4 address") from None
+        if address.version != 4:
+            raise InvalidParameter(f"invalid host_binding_ipv4 {binding!r}: expected an IPv4 address")
+        binding = "" if address.is_unspecified else str(address)
     return NetworkConfig(
         network_id=network_id,
         bridge_name=name,
@@ -76,6 +87,7 @@ def parse(
         enable_icc=labels.as_bool(generic.get(labels.BRIDGE_ENABLE_ICC, True), field=labels.BRIDGE_ENABLE_ICC),
         enable_ip_masquerade=labels.as_bool(generic.get(labels.BRIDGE_ENABLE_IP_MASQUERADE, True),
                                             field=labels.BRIDGE_ENABLE_IP_MASQUERADE),
+        host_binding_ipv4=binding,
         ipv4=tuple(d for d in ipv4_data if d.pool.prefixlen > 0),
         ipv6_pools=tuple(ipv6_data),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import attrs
 from attrs import define, field
 
 from pycnm import hookimpl, labels, ports
@@ -40,6 +41,8 @@ class BridgeDriver:
     """Docker's bridge networks: a Linux bridge holding the gateway, NAT and isolation in nftables."""
 
     pycnm_contract = (1, 0)
+    pycnm_conformance = {"interface": True, "gateway": True, "connectivity": True, "static_mac": True,
+                         "mtu": True, "ipv6": True}
 
     def __init__(self) -> None:
         self.prefix = ""
@@ -148,6 +151,8 @@ class BridgeDriver:
         if endpoint_id in self.endpoints:
             raise Forbidden(f"endpoint {endpoint_id} already exists")
         bindings = ports.from_wire(options.get(labels.PORT_MAP))
+        if net.host_binding_ipv4:  # Docker: the network's default host address for ports that name none
+            bindings = [attrs.evolve(b, host_ip=b.host_ip or net.host_binding_ipv4) for b in bindings]
         if bindings:
             if net.internal:
                 raise Forbidden(f"cannot publish ports on internal network {net.bridge_name}: an internal network"

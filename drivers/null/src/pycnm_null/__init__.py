@@ -18,6 +18,8 @@ class NullDriver:
     """Keeps which networks, endpoints and joins exist, and does nothing else."""
 
     pycnm_contract = pycnm_contract
+    #: what the conformance kit may hold it to: nothing beyond the contract's lifecycle and errors
+    pycnm_conformance: dict = {}
 
     def __init__(self) -> None:
         self.networks: dict[str, set[str]] = {}  # network ID -> endpoint IDs
