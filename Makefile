@@ -6,7 +6,7 @@ PIP   := $(VENV)/bin/pip
 PYTHON ?= python3
 # Debian packages: command they provide
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter
-MEMBERS := core drivers/null drivers/bridge contrib/macvlan
+MEMBERS := core drivers/null drivers/bridge drivers/remote contrib/macvlan contrib/docker-plugin
 
 .PHONY: demo test bench system venv clean
 

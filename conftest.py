@@ -62,7 +62,8 @@ def controller_factory(tmp_path, prefix, no_leaks):
     state = tmp_path / "state"
 
     def make(**kwargs):
-        ctrl = Controller(str(state), netns_prefix=f"{prefix}-", ifname_prefix=prefix, plugins=[], **kwargs)
+        kwargs.setdefault("plugins", [])
+        ctrl = Controller(str(state), netns_prefix=f"{prefix}-", ifname_prefix=prefix, **kwargs)
         made.append(ctrl)
         return ctrl
 

@@ -17,6 +17,7 @@ SECTIONS = (
     ("Network driver calls", hookspecs.NetworkDriverSpec),
     ("IPAM driver calls", hookspecs.IPAMDriverSpec),
     ("Plugin hooks (pycnm.plugins)", hookspecs.HostSpec),
+    ("Driver sources (pycnm.plugins)", hookspecs.DriverSourceSpec),
 )
 
 

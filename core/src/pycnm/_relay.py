@@ -52,6 +52,7 @@ class _Relay:
         pm.add_hookspecs(hookspecs.NetworkDriverSpec)
         pm.add_hookspecs(hookspecs.IPAMDriverSpec)
         pm.add_hookspecs(hookspecs.HostSpec)
+        pm.add_hookspecs(hookspecs.DriverSourceSpec)
         try:
             pm.register(driver, name=f"driver:{entry.name}")
             for plugin in plugins:
@@ -206,10 +207,18 @@ class EventBus:
     def __init__(self, plugins: Sequence[Any]) -> None:
         self.pm = pluggy.PluginManager("pycnm")
         self.pm.add_hookspecs(hookspecs.HostSpec)
+        self.pm.add_hookspecs(hookspecs.DriverSourceSpec)
         self.pm.add_hookspecs(hookspecs.NetworkDriverSpec)
         self.pm.add_hookspecs(hookspecs.IPAMDriverSpec)
         for plugin in plugins:
             self.pm.register(plugin)
+
+    def driver_for(self, name: str, kind: str) -> Any:
+        """A driver called ``name`` from a plugin's source (e.g. a Docker plugin), or None."""
+        return self.pm.hook.cnm_driver_for(name=name, kind=kind)
+
+    def discovered(self, kind: str) -> list[dict[str, str]]:
+        return [dict(item) for found in self.pm.hook.cnm_discover_drivers(kind=kind) for item in (found or ())]
 
     def emit(self, kind: str, object_id: str, name: str, **attributes: Any) -> None:
         try:

@@ -381,6 +381,28 @@ class HostSpec:
         """
 
 
+class DriverSourceSpec:
+    """1:N hooks for ``pycnm.plugins`` that bring drivers from elsewhere than entry points
+    (pycnm-remote: Docker plugins found by their sockets and spec files)."""
+
+    @hookspec
+    def cnm_discover_drivers(self, kind: str) -> Sequence[Mapping[str, str]]:
+        """List the drivers this source can provide, for ``pycnm driver ls``.
+
+        :param kind: ``network`` or ``ipam``.
+        :returns: items ``{"name": ..., "source": ...}`` (the source says where it was found).
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_driver_for(self, name: str, kind: str) -> Any:
+        """Provide the driver called ``name`` when no entry point has that name.
+
+        :param name: what the user typed after ``-d`` (or ``--ipam-driver``).
+        :param kind: ``network`` or ``ipam``.
+        :returns: a driver object (with ``@hookimpl`` methods), or None if this source has none.
+        """
+
+
 #: the driver calls a network driver must answer
 REQUIRED_NETWORK_HOOKS = (
     "cnm_get_capabilities",

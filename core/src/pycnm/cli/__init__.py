@@ -355,6 +355,13 @@ def driver_ls(fmt, scope) -> None:
         for entry in discovery.installed(group):
             rows.append({"Name": entry.name, "Kind": kind, "Distribution": entry.distribution,
                          "Version": entry.version, "Scope": _scope_of(entry) if scope and kind == "network" else ""})
+    from .._relay import EventBus
+
+    bus = EventBus(discovery.load_plugins())
+    for kind in ("network", "ipam"):
+        for item in bus.discovered(kind):
+            rows.append({"Name": item["name"], "Kind": "remote" if kind == "network" else "remote-ipam",
+                         "Distribution": item.get("source", ""), "Version": "", "Scope": ""})
     if fmt == "json":
         for row in rows:
             click.echo(json.dumps(row))

@@ -106,7 +106,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         with self._lock:
             relay = self._network_relays.get(name)
             if relay is None:
-                driver, entry = discovery.load(discovery.NETWORK_DRIVERS, name)
+                driver, entry = self._load_driver(discovery.NETWORK_DRIVERS, name, "network")
                 relay = NetworkRelay(driver, entry, self._plugins)
                 relay.config(self._driver_config(name, relay.capabilities.scope))
                 relay.restore(self._snapshots(name))
@@ -135,11 +135,25 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         with self._lock:
             relay = self._ipam_relays.get(name)
             if relay is None:
-                driver, entry = discovery.load(discovery.IPAM_DRIVERS, name)
+                driver, entry = self._load_driver(discovery.IPAM_DRIVERS, name, "ipam")
                 relay = IPAMRelay(driver, entry, self._plugins)
                 relay.config(self._driver_config(name, Scope.LOCAL, kind="ipam"), self.store)
                 self._ipam_relays[name] = relay
             return relay
+
+    def _load_driver(self, group: str, name: str, kind: str):
+        """An entry point's driver, or else one a plugin's source provides (a Docker plugin)."""
+        try:
+            return discovery.load(group, name)
+        except NotFound:
+            driver = self._events.driver_for(name, kind)
+            if driver is None:
+                raise
+            source = getattr(driver, "pycnm_source", None) or {}
+            entry = discovery.DriverEntry(name, group, source.get("address", "?"),
+                                          source.get("distribution", "?"), source.get("version", "-"))
+            discovery.check_contract(driver, entry)
+            return driver, entry
 
     def _driver_config(self, name: str, scope: Scope, kind: str = "network") -> DriverConfig:
         state = os.path.join(self.state_dir, "drivers", kind, name)

@@ -37,7 +37,7 @@ KIT_SUBNETS = "10.250.{n}.0/24"
 class Kit:
     """One test's world: a stand-in host with an uplink, a Controller, the driver under test."""
 
-    def __init__(self, name: str, obj: str | None, state_dir: str) -> None:
+    def __init__(self, name: str, obj: str | None, state_dir: str, before=None, claims=None) -> None:
         self.name = name
         self.prefix = "k" + secrets.token_hex(2)[:3]
         self.host = StandInHost(f"/run/netns/{self.prefix}kithost")
@@ -49,8 +49,11 @@ class Kit:
             self._make_uplink()
             self._before = self._kernel()
             self.state_dir, self.obj = state_dir, obj
+            self.cleanups: list = []
+            if before is not None:
+                before(self)
             self._start()
-            self.claims = Claims.of(self.relay.driver)
+            self.claims = Claims(**claims) if claims is not None else Claims.of(self.relay.driver)
         except BaseException:
             self._teardown_host()
             raise
@@ -58,7 +61,8 @@ class Kit:
     def _start(self) -> None:
         from ..controller import Controller
 
-        self.ctl = Controller(self.state_dir, netns_prefix=f"{self.prefix}-", ifname_prefix=self.prefix, plugins=[])
+        self.ctl = Controller(self.state_dir, netns_prefix=f"{self.prefix}-", ifname_prefix=self.prefix,
+                              plugins=getattr(self, "extra_plugins", []))
         if self.obj:
             module, _, attr = self.obj.partition(":")
             self.ctl.register_driver(self.name, getattr(importlib.import_module(module), attr)())
@@ -147,6 +151,8 @@ class Kit:
         except CNMError as exc:
             problems.append(f"clean-up through the core failed: {exc}")
         self.ctl.close()
+        for cleanup in reversed(self.cleanups):
+            cleanup()
         links, spaces, tables = self._kernel()
         links -= self._before[0]
         tables -= self._before[2]
@@ -189,6 +195,12 @@ class DriverFixtures:
 
     cnm_driver_name: str | None = None
     cnm_driver_object: str | None = None
+    #: claims to hold the driver to, for drivers that cannot declare them (a remote plugin)
+    cnm_claims: dict | None = None
+
+    def cnm_before_driver(self, kit: Kit) -> None:
+        """Called in the stand-in host before the driver loads (start what serves it, say);
+        append undo steps to ``kit.cleanups``."""
 
     @pytest.fixture
     def kit(self, request: pytest.FixtureRequest, tmp_path):
@@ -203,7 +215,7 @@ class DriverFixtures:
             except pytest.FixtureLookupError:
                 pytest.skip("no driver under test: set cnm_driver_name, or run with -p pycnm.testing.plugin"
                             " --pycnm-driver NAME")
-        kit = Kit(spec[0], spec[1], str(tmp_path / "state"))
+        kit = Kit(spec[0], spec[1], str(tmp_path / "state"), before=self.cnm_before_driver, claims=self.cnm_claims)
         yield kit
         problems = kit.close()
         if problems:
