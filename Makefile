@@ -4,15 +4,19 @@ VENV  ?= .venv
 PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 PYTHON ?= python3
-# Debian packages: command they provide
-SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter
+# Debian packages: the command (or absolute path) each provides. docker.io and busybox-static are
+# for the tests that drive a real dockerd (its services are not started by the install here).
+SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
+	busybox-static:/bin/busybox
 MEMBERS := core drivers/null drivers/bridge drivers/remote contrib/macvlan contrib/docker-plugin
 
 .PHONY: demo test bench system venv clean
 
 system:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
-	  command -v "$${pair#*:}" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; \
+	  cmd="$${pair#*:}"; \
+	  if [ "$${cmd#/}" != "$$cmd" ]; then [ -x "$$cmd" ] || missing="$$missing $${pair%%:*}"; \
+	  else command -v "$$cmd" >/dev/null 2>&1 || missing="$$missing $${pair%%:*}"; fi; \
 	done; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \

@@ -3,6 +3,7 @@ can be told to fail one: hang, answer 500, bad JSON, wrong types, or die mid-cal
 
 import json
 import os
+import shutil
 import socket
 import threading
 import time
@@ -257,6 +258,7 @@ def _serve_for_kit(kit, name, driver):
 
     def stop():
         plugin.close()
+        shutil.rmtree(directory, ignore_errors=True)
         if old is None:
             os.environ.pop("PYCNM_PLUGIN_SOCKET_DIRS", None)
         else:

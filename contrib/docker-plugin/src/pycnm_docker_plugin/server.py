@@ -66,11 +66,12 @@ class PluginServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
     def __init__(self, path: str, service: PluginService) -> None:
         self.service = service
+        self.path = path
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         if os.path.exists(path):
             os.unlink(path)
         super().__init__(path, Handler)
         os.chmod(path, 0o660)
-        self.path = path
 
     def server_close(self) -> None:
         super().server_close()
@@ -82,7 +83,6 @@ class PluginServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
 
 def serve(service: PluginService, socket_path: str, ready: threading.Event | None = None) -> PluginServer:
     """Start serving in a thread; returns the server (``shutdown()`` then ``server_close()`` stop it)."""
-    os.makedirs(os.path.dirname(socket_path), exist_ok=True)
     server = PluginServer(socket_path, service)
     threading.Thread(target=server.serve_forever, name="pycnm-docker-plugin", daemon=True).start()
     if ready is not None:
