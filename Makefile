@@ -7,7 +7,7 @@ PYTHON ?= python3
 # Debian packages: the command (or absolute path) each provides. docker.io and busybox-static are
 # for the tests that drive a real dockerd (its services are not started by the install here).
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
-	busybox-static:/bin/busybox
+	busybox-static:/bin/busybox etcd-server:etcd
 MEMBERS := core drivers/null drivers/bridge drivers/remote contrib/macvlan contrib/docker-plugin
 
 .PHONY: demo test bench system venv clean
@@ -28,7 +28,7 @@ $(VENV)/.installed: system $(foreach m,$(MEMBERS),$(m)/pyproject.toml) pyproject
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q "pytest>=8" "hypothesis>=6" "hatchling>=1.20"
-	$(PIP) install -q $(foreach m,$(MEMBERS),-e ./$(m))
+	$(PIP) install -q $(foreach m,$(MEMBERS),-e ./$(m)) "etcd3gw>=2.4"
 	touch $@
 
 venv: $(VENV)/.installed

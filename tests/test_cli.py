@@ -105,3 +105,18 @@ def test_prune_removes_networks_without_endpoints(pycnm):
     out = pycnm("network", "prune", "-f").stdout
     assert out.splitlines() == ["Deleted Networks:", "idle"]
     assert pycnm("network", "ls", "--format", "json").stdout.count("\n") == 1
+
+
+def test_connect_publishes_ports_from_the_command_line(pycnm, prefix):
+    from pycnm_bridge.firewall import Firewall, Publication
+
+    pycnm("network", "create", "--subnet", "10.34.0.0/24", "pubnet")
+    pycnm("sandbox", "create", "web")
+    pycnm("network", "connect", "-p", "8090:80", "-p", "9000-9001:90-91/udp", "pubnet", "web")
+    published = set(Firewall(prefix).publications())
+    assert {Publication("tcp", "", 8090, "10.34.0.2", 80), Publication("udp", "", 9000, "10.34.0.2", 90),
+            Publication("udp", "", 9001, "10.34.0.2", 91)} == published
+    bad = pycnm("network", "connect", "-p", "70000:80", "pubnet", "web", ok=False)
+    assert bad.returncode == 1 and "ports are 1 to 65535" in bad.stderr
+    pycnm("network", "disconnect", "pubnet", "web")
+    assert Firewall(prefix).publications() == []
