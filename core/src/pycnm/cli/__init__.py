@@ -63,6 +63,27 @@ def _emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=4))
 
 
+def _remove_each(ctx: click.Context, names: Sequence[str], force: bool, remove: Callable[[str], None]) -> None:
+    """docker's ``rm`` habit: print each name removed, report each failure, go on, exit 1 if any
+    failed; with ``force`` a name that does not exist is no failure."""
+    from ..errors import NotFound
+
+    failed = False
+    for name in names:
+        try:
+            remove(name)
+            click.echo(name)
+        except NotFound as exc:
+            if not force:
+                click.echo(f"Error: {exc}", err=True)
+                failed = True
+        except CNMError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            failed = True
+    if failed:
+        ctx.exit(1)
+
+
 def _check_format(fmt: str | None) -> str:
     if fmt in (None, "", "table"):
         return "table"
@@ -176,23 +197,8 @@ def network_inspect(ctx, names, fmt) -> None:
 @click.pass_context
 def network_rm(ctx, names, force) -> None:
     """Remove networks; prints each removed name."""
-    from ..errors import NotFound
-
     ctrl = _controller(ctx)
-    failed = False
-    for name in names:
-        try:
-            ctrl.network(name).delete()
-            click.echo(name)
-        except NotFound as exc:
-            if not force:
-                click.echo(f"Error: {exc}", err=True)
-                failed = True
-        except CNMError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed = True
-    if failed:
-        ctx.exit(1)
+    _remove_each(ctx, names, force, lambda name: ctrl.network(name).delete())
 
 
 @network.command("connect")
@@ -317,23 +323,8 @@ def sandbox_inspect(ctx, names) -> None:
 @click.pass_context
 def sandbox_rm(ctx, names, force) -> None:
     """Remove sandboxes (their endpoints leave first)."""
-    from ..errors import NotFound
-
     ctrl = _controller(ctx)
-    failed = False
-    for name in names:
-        try:
-            ctrl.sandbox(name).delete()
-            click.echo(name)
-        except NotFound as exc:
-            if not force:
-                click.echo(f"Error: {exc}", err=True)
-                failed = True
-        except CNMError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            failed = True
-    if failed:
-        ctx.exit(1)
+    _remove_each(ctx, names, force, lambda name: ctrl.sandbox(name).delete())
 
 
 # ---- driver --------------------------------------------------------------------------------------

@@ -45,22 +45,29 @@ def host() -> IPRoute:
 def ns(path: str) -> IPRoute:
     """This thread's socket in the namespace at ``path`` (an ``@dev:ino`` from :func:`current`
     means the thread's own)."""
-    cache = getattr(_local, "sockets", None)
+    return _cached("sockets", path, IPRoute)
+
+
+def _cached(kind: str, path: str, make):
+    """This thread's object of ``kind`` for ``path``: made in that namespace on first use, made
+    again after :func:`forget`, and remembered so that :func:`forget` can close it."""
+    cache = getattr(_local, kind, None)
     if cache is None:
-        cache = _local.sockets = {}
+        cache = {}
+        setattr(_local, kind, cache)
     generation = _generation[path]
     hit = cache.get(path)
     if hit is not None and hit[0] == generation:
         return hit[1]
     if not path.startswith("@"):
         with netns.entered(path):
-            sock = IPRoute()
+            made = make()
     else:
-        sock = IPRoute()
-    cache[path] = (generation, sock)
+        made = make()
+    cache[path] = (generation, made)
     with _lock:
-        _open[path].append(sock)
-    return sock
+        _open[path].append(made)
+    return made
 
 
 def forget(path: str) -> None:
@@ -91,23 +98,12 @@ _HEADER = struct.Struct("IHHII")
 
 def _raw(path: str) -> socket.socket:
     """This thread's plain rtnetlink socket in ``path`` (made like :func:`ns`, cached likewise)."""
-    cache = getattr(_local, "raw", None)
-    if cache is None:
-        cache = _local.raw = {}
-    generation = _generation[path]
-    hit = cache.get(path)
-    if hit is not None and hit[0] == generation:
-        return hit[1]
-    if not path.startswith("@"):
-        with netns.entered(path):
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
-    else:
+    def make() -> socket.socket:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
-    sock.bind((0, 0))
-    cache[path] = (generation, sock)
-    with _lock:
-        _open[path].append(sock)
-    return sock
+        sock.bind((0, 0))
+        return sock
+
+    return _cached("raw", path, make)
 
 
 _seq = iter(range(1, 1 << 31))
