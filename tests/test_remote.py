@@ -285,3 +285,32 @@ class TestRemoteNullConformance(ConformanceSuite):
 
     def cnm_before_driver(self, kit):
         _serve_for_kit(kit, self.cnm_driver_name, "null")
+
+
+def test_ipam_capabilities_mac_address_and_request_replay(plugins, controller_factory):
+    from pycnm_remote import RemotePlugins
+
+    plugin = plugins("tp-caps")
+    seen = []
+    real = plugin.service.handle
+
+    def handle(method, payload):
+        seen.append((method, payload or {}))
+        return real(method, payload)
+
+    plugin.service.handle = handle
+    plugin.service.methods["IpamDriver.GetCapabilities"] = lambda p: {"RequiresMACAddress": True,
+                                                                       "RequiresRequestReplay": True}
+    ctl = controller_factory(plugins=[RemotePlugins()])
+    net = ctl.create_network("caps", "tp-caps", ipam_driver="tp-caps", subnet="10.125.0.0/24")
+    ep = net.create_endpoint("e1")
+    asked = [p for m, p in seen if m == "IpamDriver.RequestAddress" and "RequestAddressType" not in p["Options"]]
+    assert ep.mac and asked[-1]["Options"]["com.docker.network.endpoint.macaddress"] == ep.mac
+    ctl.close()
+    seen.clear()
+    again = controller_factory(plugins=[RemotePlugins()])
+    replayed = [(m, p.get("Pool") or p.get("Address")) for m, p in seen if m.startswith("IpamDriver.Request")]
+    # every start re-sends the pool and its gateway (this plugin keeps state, so it says the pool is taken)
+    assert replayed == [("IpamDriver.RequestPool", "10.125.0.0/24"), ("IpamDriver.RequestAddress", "10.125.0.1")] \
+        or replayed == [("IpamDriver.RequestPool", "10.125.0.0/24")]
+    assert again.network("caps").endpoints()[0].mac == ep.mac

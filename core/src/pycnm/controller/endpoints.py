@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -120,6 +121,11 @@ class Endpoints:
 
     def _allocate_addresses(self, net: NetworkRecord, rec: EndpointRecord, ipam: IPAMRelay,
                             ip: str | None, ip6: str | None) -> None:
+        options: dict[str, str] = {}
+        if ipam.capabilities.requires_mac_address:
+            # the IPAM driver wants the MAC with each request (Docker makes one up first if needed)
+            rec.mac = rec.mac or "02:42:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(4))
+            options[labels_mod.MAC_ADDRESS] = rec.mac
         for pools, wanted, v6 in ((net.ipv4_pools, ip, False), (net.ipv6_pools, ip6, True)):
             if wanted:
                 want = ipaddress.ip_address(str(wanted).split("/")[0]) if _valid_ip(wanted) else None
@@ -131,13 +137,13 @@ class Endpoints:
                 if owner is None:
                     raise InvalidParameter(f"invalid address {want}: it is not in any subnet of network {net.name}"
                                            f" ({', '.join(str(p.pool) for p in pools) or 'none'})")
-                got = ipam.request_address(owner.pool_id, str(want), {})
+                got = ipam.request_address(owner.pool_id, str(want), options)
                 chosen = owner
             else:
                 got, chosen = None, None
                 for pool in pools:
                     try:
-                        got = ipam.request_address(pool.pool_id, "", {})
+                        got = ipam.request_address(pool.pool_id, "", options)
                         chosen = pool
                         break
                     except CNMError as exc:

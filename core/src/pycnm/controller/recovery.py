@@ -15,6 +15,7 @@ from ._base import (
     _ignore_missing,
     _remove_tree,
     _safely,
+    labels_mod,
     log,
 )
 
@@ -59,12 +60,38 @@ class Recovery:
                     if entry.startswith(self.netns_prefix) and path not in known:
                         self._note("removing namespace %s: no sandbox record", path)
                         _safely("delete orphan namespace", netns.delete, path)
-            # 4. drivers rebuild their state (and repair or remove their kernel objects)
+            # 4. IPAM drivers that keep no state of their own hear every request again (Docker's
+            #    RequiresRequestReplay): the pools, then the gateways and aux addresses
+            self._replay_ipam()
+            # 5. drivers rebuild their state (and repair or remove their kernel objects)
             for driver in sorted({n.driver for n in self._network_records()}):
                 try:
                     self.network_driver(driver)
                 except CNMError as exc:
                     self._note("driver %s of existing networks cannot be loaded: %s", driver, exc)
+
+    def _replay_ipam(self) -> None:
+        for net in self._network_records():
+            if net.ipam_driver in ("default", "null"):
+                continue  # the built-in ones keep their state in the store
+            try:
+                ipam = self.ipam_driver(net.ipam_driver)
+            except CNMError as exc:
+                self._note("IPAM driver %s of network %s cannot be loaded: %s", net.ipam_driver, net.name, exc)
+                continue
+            if not ipam.capabilities.requires_request_replay:
+                continue
+            for pool in net.ipv4_pools + net.ipv6_pools:
+                try:
+                    ipam.request_pool(pool.address_space, str(pool.pool), str(pool.sub_pool or ""), net.ipam_options,
+                                      pool.pool.version == 6)
+                    gw_opts = {labels_mod.REQUEST_ADDRESS_TYPE: labels_mod.GATEWAY_REQUEST}
+                    for addr, opts in [(pool.gateway, gw_opts)] + [(a, {}) for a in pool.aux_addresses.values()]:
+                        if addr is not None:
+                            ipam.request_address(pool.pool_id, str(addr.ip), opts)
+                except CNMError as exc:
+                    self._note("replaying pool %s of network %s to %s failed: %s", pool.pool, net.name,
+                               net.ipam_driver, exc)
 
     def _drop_sandbox(self, sb: SandboxRecord) -> None:
         for net in self._network_records():
