@@ -237,12 +237,18 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
 
     # ---- lookups --------------------------------------------------------------------------------
 
-    def _resolve(self, kind: str, name_or_id: str, names_prefix: str, records) -> str:
+    def _resolve(self, kind: str, name_or_id: str, names_prefix: str, records, id_key: str) -> str:
+        """A name, a full ID or a unique ID prefix, to the ID. Names and full IDs are one read; only
+        a prefix lists the records."""
         entry = self.store.get(f"{names_prefix}{name_or_id}")
         if entry is not None:
             return entry.value.decode()
-        ids = [r.id for r in records() if r.id.startswith(name_or_id)] if len(name_or_id) >= 1 else []
-        if re.fullmatch(r"[0-9a-f]{1,64}", name_or_id) and len(ids) == 1:
+        if not re.fullmatch(r"[0-9a-f]{1,64}", name_or_id or ""):
+            raise NotFound(f"{kind} {name_or_id} not found")
+        if len(name_or_id) == 64 and self.store.get(id_key.format(name_or_id)) is not None:
+            return name_or_id
+        ids = [r.id for r in records() if r.id.startswith(name_or_id)]
+        if len(ids) == 1:
             return ids[0]
         if len(ids) > 1:
             raise InvalidParameter(f"{kind} {name_or_id!r} is ambiguous: {len(ids)} {kind}s have IDs starting so")
@@ -256,7 +262,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         """A network by name, full ID or unique ID prefix."""
         if isinstance(name_or_id, Network):
             return name_or_id
-        nid = self._resolve("network", name_or_id, "names/networks/", self._network_records)
+        nid = self._resolve("network", name_or_id, "names/networks/", self._network_records, "networks/{}")
         return Network(self, self._load_network(nid)[0])
 
     def sandboxes(self) -> list[Sandbox]:
@@ -265,7 +271,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
     def sandbox(self, name_or_id: str) -> Sandbox:
         if isinstance(name_or_id, Sandbox):
             return name_or_id
-        sid = self._resolve("sandbox", name_or_id, "names/sandboxes/", self._sandbox_records)
+        sid = self._resolve("sandbox", name_or_id, "names/sandboxes/", self._sandbox_records, "sandboxes/{}")
         return Sandbox(self, self._load_sandbox(sid)[0])
 
     def _endpoints(self, network_id: str) -> list[Endpoint]:
@@ -273,7 +279,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
 
     def _endpoint(self, network_id: str, name_or_id: str) -> Endpoint:
         eid = self._resolve("endpoint", name_or_id, f"names/endpoints/{network_id}/",
-                            lambda: self._endpoint_records(network_id))
+                            lambda: self._endpoint_records(network_id), f"endpoints/{network_id}/{{}}")
         return Endpoint(self, self._load_endpoint(network_id, eid)[0])
 
     def _sandbox_endpoints(self, sandbox_id: str) -> list[Endpoint]:
