@@ -314,3 +314,12 @@ def test_ipam_capabilities_mac_address_and_request_replay(plugins, controller_fa
     assert replayed == [("IpamDriver.RequestPool", "10.125.0.0/24"), ("IpamDriver.RequestAddress", "10.125.0.1")] \
         or replayed == [("IpamDriver.RequestPool", "10.125.0.0/24")]
     assert again.network("caps").endpoints()[0].mac == ep.mac
+
+
+def test_node_discovery_reaches_the_plugin(plugins, remote_controller):
+    plugin = plugins("tp-disco", driver="null")
+    relay = remote_controller.network_driver("tp-disco")
+    data = {"Address": "192.0.2.10", "BindAddress": "192.0.2.10", "Self": False}
+    relay.discover_new(1, data)
+    relay.discover_delete(1, data)
+    assert plugin.calls[-2:] == ["NetworkDriver.DiscoverNew", "NetworkDriver.DiscoverDelete"]
