@@ -8,7 +8,7 @@ PYTHON ?= python3
 # for the tests that drive a real dockerd (its services are not started by the install here).
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
 	busybox-static:/bin/busybox etcd-server:etcd
-MEMBERS := core drivers/null drivers/bridge drivers/remote contrib/macvlan contrib/docker-plugin
+MEMBERS := core drivers/null drivers/bridge drivers/remote drivers/overlay contrib/macvlan contrib/docker-plugin
 
 .PHONY: demo test bench system venv clean
 

@@ -1,0 +1,92 @@
+"""The overlay data plane across two hosts (namespaces on one underlay bridge), proved with pings."""
+
+import ipaddress
+import os
+import subprocess
+
+import pytest
+
+from pycnm.osl import interfaces, netlink, netns
+from pycnm_overlay import OverlayNamespace, Peer
+
+pytestmark = pytest.mark.privileged
+UNDERLAY = "198.51.100.{}"
+
+
+def ping(key, address):
+    return subprocess.run(["nsenter", f"--net={key}", "ping", "-c", "1", "-W", "2", str(address)],
+                          capture_output=True).returncode == 0
+
+
+@pytest.fixture
+def hosts(prefix, no_leaks):
+    """Two hosts, 198.51.100.1 and .2, on an underlay bridge of their own."""
+    underlay = f"/run/netns/{prefix}ul"
+    paths = [f"/run/netns/{prefix}h{i}" for i in (1, 2)]
+    made = [underlay, *paths]
+    for path in made:
+        netns.create(path)
+        netlink.batch(path, lambda b: b.link_set(1, up=True))
+    ul = netlink.ns(underlay)
+    ul.link("add", ifname="ulbr", kind="bridge")
+    br = ul.link_lookup(ifname="ulbr")[0]
+    ul.link("set", index=br, state="up")
+    for i, path in enumerate(paths, start=1):
+        fd = os.open(path, os.O_RDONLY)
+        ul.link("add", ifname=f"port{i}", kind="veth", master=br, state="up", peer={"ifname": "eth0", "net_ns_fd": fd})
+        os.close(fd)
+        index = netlink.index(path, "eth0")
+        netlink.batch(path, lambda b, index=index, i=i: b.addr_add(index, ipaddress.ip_address(UNDERLAY.format(i)), 24)
+                      .link_set(index, up=True))
+    yield paths
+    for path in reversed(made):
+        netlink.forget(path)
+        netns.delete(path)
+
+
+def sandbox(prefix, name, overlay, address, mac, port):
+    key = f"/run/netns/{prefix}{name}"
+    netns.create(key)
+    overlay.attach(key, "eth0", mac, port)
+    interfaces.attach(key, src_name="eth0", dst_name="eth0", created_in_sandbox=True,
+                      addresses=[ipaddress.ip_interface(address)])
+    return key
+
+
+def test_sandboxes_on_two_hosts_ping_over_vxlan_and_vnis_are_isolated(hosts, prefix):
+    h1, h2 = hosts
+    vtep1, vtep2 = ipaddress.ip_address(UNDERLAY.format(1)), ipaddress.ip_address(UNDERLAY.format(2))
+    gw = ipaddress.ip_interface("10.140.0.1/24")
+    red1 = OverlayNamespace(f"/run/netns/{prefix}r1", vni=4242, gateway=gw, vtep=vtep1, host=h1, ifname_prefix=prefix)
+    red2 = OverlayNamespace(f"/run/netns/{prefix}r2", vni=4242, gateway=gw, vtep=vtep2, host=h2, ifname_prefix=prefix)
+    blue2 = OverlayNamespace(f"/run/netns/{prefix}b2", vni=4243, gateway=gw, vtep=vtep2, host=h2, ifname_prefix=prefix)
+    nets = [red1, red2, blue2]
+    keys = []
+    try:
+        for net in nets:
+            net.create()
+        a = sandbox(prefix, "sa", red1, "10.140.0.2/24", "02:00:0a:8c:00:02", f"{prefix}pa")
+        b = sandbox(prefix, "sb", red2, "10.140.0.3/24", "02:00:0a:8c:00:03", f"{prefix}pb")
+        d = sandbox(prefix, "sd", blue2, "10.140.0.4/24", "02:00:0a:8c:00:04", f"{prefix}pd")
+        keys = [a, b, d]
+        assert "mtu 1450" in subprocess.run(["nsenter", f"--net={a}", "ip", "link", "show", "eth0"],
+                                            capture_output=True, text=True).stdout
+        red1.add_peer(Peer(ipaddress.ip_address("10.140.0.3"), "02:00:0a:8c:00:03", vtep2))
+        red2.add_peer(Peer(ipaddress.ip_address("10.140.0.2"), "02:00:0a:8c:00:02", vtep1))
+        assert red1.peers() == {"02:00:0a:8c:00:03": str(vtep2)}
+        assert ping(a, "10.140.0.3") and ping(b, "10.140.0.2")
+        # d sits on VNI 4243 on host 2: even told where it is, a's frames (VNI 4242) do not reach it
+        red1.add_peer(Peer(ipaddress.ip_address("10.140.0.4"), "02:00:0a:8c:00:04", vtep2))
+        assert not ping(a, "10.140.0.4")
+        # a peer removed is unreachable again
+        red1.remove_peer(Peer(ipaddress.ip_address("10.140.0.3"), "02:00:0a:8c:00:03", vtep2))
+        assert not ping(a, "10.140.0.3")
+        red1.detach(f"{prefix}pa")
+        assert "eth0" not in subprocess.run(["nsenter", f"--net={a}", "ip", "-o", "link"], capture_output=True,
+                                            text=True).stdout
+    finally:
+        for key in keys:
+            netlink.forget(key)
+            netns.delete(key)
+        for net in nets:
+            net.delete()
