@@ -3,6 +3,13 @@
 # Runs on the embedded store in a throwaway state directory; needs root.
 set -euo pipefail
 
+# Run against a network namespace of its own standing in for the host, so the demo changes
+# nothing on this machine (pycnm sets ip_forward and writes its nftables table on "the host").
+# Sandboxes still go to /run/netns. Set PYCNM_DEMO_ON_HOST=1 to run it on the host itself.
+if [ -z "${PYCNM_DEMO_INNER:-}" ] && [ -z "${PYCNM_DEMO_ON_HOST:-}" ]; then
+  exec unshare --net env PYCNM_DEMO_INNER=1 bash "$0" "$@"
+fi
+
 state=$(mktemp -d /tmp/pycnm-demo.XXXXXX)
 export PYCNM_STATE_DIR="$state"
 export PYCNM_NETNS_PREFIX="pycnm-demo-"
