@@ -45,6 +45,8 @@ class NetworkRecord:
     ipv6_pools: list[PoolRecord] = field(factory=list)
     #: the IPAM configuration the user asked for (for inspect)
     requested: list[dict[str, Any]] = field(factory=list)
+    #: the pycnm instance (state directory) that made it: only it finishes a half-made change
+    owner: str = ""
 
 
 @define
@@ -70,6 +72,8 @@ class EndpointRecord:
     gateway: ipaddress.IPv4Address | None = None
     gateway_ipv6: ipaddress.IPv6Address | None = None
     static_routes: list[StaticRoute] = field(factory=list)
+    #: the pycnm instance that made it (endpoints of global networks are seen by every host)
+    owner: str = ""
 
 
 @define

@@ -27,6 +27,7 @@ from ..model import DriverConfig, EndpointInterface, EndpointSnapshot, NetworkSn
 from ..osl import netlink, nft
 from ..records import EndpointRecord, NetworkRecord, SandboxRecord
 from ..store import Put, SQLiteStore, Store
+from ..store.scoped import ScopedStore
 from ._base import DEFAULT_NETNS_DIR, DEFAULT_NETNS_PREFIX, DEFAULT_STATE_DIR, IFNAME_MAX
 from .endpoints import Endpoints
 from .handles import Endpoint, Network, Sandbox
@@ -48,6 +49,8 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
     :param ifname_prefix: prefix for every kernel interface drivers create (default none); lets
         a test or a lab own and recognise its objects.
     :param store: a :class:`~pycnm.store.Store` to use instead of the SQLite file.
+    :param cluster_store: where networks of global-scope drivers live, seen by every host:
+        ``etcd://HOST:PORT[,HOST:PORT...]`` or a Store (default ``$PYCNM_CLUSTER_STORE``).
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         netns_prefix: str | None = None,
         ifname_prefix: str | None = None,
         store: Store | None = None,
+        cluster_store: str | Store | None = None,
         plugins: Sequence[Any] | None = None,
     ) -> None:
         env = os.environ
@@ -73,6 +77,15 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         os.makedirs(self.state_dir, exist_ok=True)
         self.store = store or SQLiteStore(os.path.join(self.state_dir, "local.db"))
         self.instance_id = self._instance_id()
+        cluster_store = cluster_store or env.get("PYCNM_CLUSTER_STORE")
+        self.cluster_store: Store | None = None
+        if cluster_store:
+            if isinstance(cluster_store, str):
+                from ..store.etcd import EtcdStore
+
+                cluster_store = EtcdStore(cluster_store)
+            self.cluster_store = cluster_store
+            self.store = ScopedStore(self.store, cluster_store)
         self._lock = threading.RLock()
         self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
         self._events = EventBus(self._plugins)

@@ -76,7 +76,7 @@ class Endpoints:
                 opts[labels_mod.EXPOSED_PORTS] = [{"Proto": p["Proto"], "Port": p["Port"]}
                                                   for p in ports.to_wire(bindings)]
             rec = EndpointRecord(id=_new_id(), name=name, network_id=network_id, mac=mac,
-                                 aliases=list(aliases), options=opts, anonymous=anonymous)
+                                 aliases=list(aliases), options=opts, anonymous=anonymous, owner=self.instance_id)
             key = f"endpoints/{network_id}/{rec.id}"
             name_key = f"names/endpoints/{network_id}/{name}"
             try:
@@ -88,9 +88,10 @@ class Endpoints:
                     self._allocate_addresses(net, rec, ipam, ip, ip6)
                     version = self.store.put(key, codec.dumps(rec))
             except BaseException:
-                # the store rolled back; an IPAM driver that keeps its own state did not
-                if ipam.name != "default":
-                    self._release_addresses(rec, ipam)
+                # the local store rolled back; an IPAM driver with state of its own, or the cluster
+                # store (global networks), did not: undo there (what was rolled back is NotFound)
+                self._release_addresses(rec, ipam)
+                _safely("remove endpoint records", self.store.commit, [Delete(key), Delete(name_key)])
                 raise
             in_driver = False
             try:

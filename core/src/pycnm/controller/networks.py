@@ -62,8 +62,11 @@ class Networks:
         driver_options = {labels_mod.GENERIC: labels_mod.normalize(generic), labels_mod.ENABLE_IPV6: bool(ipv6)}
         if internal:
             driver_options[labels_mod.INTERNAL] = True
+        if relay.capabilities.scope == Scope.GLOBAL and self.cluster_store is None:
+            raise Forbidden(f"driver {driver} makes global-scope networks, which live in a cluster store;"
+                            " give one (Controller(cluster_store=...), PYCNM_CLUSTER_STORE=etcd://HOST:PORT)")
         record = NetworkRecord(
-            id=_new_id(), name=name, driver=driver, scope=relay.capabilities.scope.value,
+            id=_new_id(), name=name, driver=driver, scope=relay.capabilities.scope.value, owner=self.instance_id,
             ipam_driver=ipam_driver, created=_now(), options=driver_options,
             ipam_options=dict(ipam_options or {}), labels=_label_map(labels, "label"),
             internal=bool(internal), ipv6=bool(ipv6),
@@ -72,6 +75,8 @@ class Networks:
                         "AuxiliaryAddresses": {k: str(v) for k, v in r.aux_addresses.items()}} for r in requests],
         )
         key = f"networks/{record.id}"
+        if record.scope == Scope.GLOBAL.value:
+            self.store.mark_global(record.id)
         with self._lock:
             try:
                 self.store.commit([Put(f"names/networks/{name}", record.id.encode(), 0),

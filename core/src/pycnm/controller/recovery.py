@@ -41,15 +41,18 @@ class Recovery:
                     self._note("dropping sandbox %s (%s): %s", sb.name, sb.id[:12], why)
                     self._drop_sandbox(sb)
             # 2. endpoints and networks left in a transient state
+            mine = ("", self.instance_id)  # another host's half-made changes are its own to finish
             for net in self._network_records():
                 for ep in self._endpoint_records(net.id):
+                    if ep.owner not in mine:
+                        continue
                     if ep.state in ("joining", "leaving"):
                         self._note("finishing leave of endpoint %s on %s (left %s)", ep.name, net.name, ep.state)
                         self._force_leave(net, ep)
                     elif ep.state in ("creating", "deleting"):
                         self._note("removing endpoint %s on %s (left %s)", ep.name, net.name, ep.state)
                         self._force_delete_endpoint(net, ep)
-                if net.state in ("creating", "deleting"):
+                if net.state in ("creating", "deleting") and net.owner in mine:
                     self._note("removing network %s (left %s)", net.name, net.state)
                     self._force_delete_network(net)
             # 3. orphan namespaces of ours with no sandbox record

@@ -1,0 +1,97 @@
+"""One store for the controller over two: this host's, and the cluster's for global networks.
+
+Records of global-scope networks (their network and name keys, their endpoints) and the global
+address space's IPAM keys live in the cluster store, where every host sees them; everything else
+(local networks, sandboxes) stays in the local store. Keys say where they belong:
+
+- ``networks/<id>``, ``endpoints/<id>/...``, ``names/endpoints/<id>/...``: by the network's scope;
+- ``names/networks/<name>``: with the network key committed beside it, and looked up in both;
+- ``ipam/*/GlobalDefault/...``: the cluster; other ``ipam/`` keys: local;
+- the rest (sandboxes, meta): local.
+
+A commit that spans both stores is two commits (cluster first); the controller's intention
+records make that safe, as they make a crash between kernel and store safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from .base import Delete, Entry, Put, Store
+
+
+class ScopedStore(Store):
+    scope = "local"
+
+    def __init__(self, local: Store, cluster: Store) -> None:
+        self.local, self.cluster = local, cluster
+        self._global: set[str] = set()
+        self._local_ids: set[str] = set()
+
+    def mark_global(self, network_id: str) -> None:
+        self._global.add(network_id)
+
+    def _is_global(self, network_id: str) -> bool:
+        if network_id in self._global:
+            return True
+        if network_id in self._local_ids:
+            return False
+        if self.local.get(f"networks/{network_id}") is not None:
+            self._local_ids.add(network_id)
+            return False
+        if self.cluster.get(f"networks/{network_id}") is not None:
+            self._global.add(network_id)
+            return True
+        return False
+
+    def _for(self, key: str) -> Store | None:
+        """The store a key belongs to; None for a network name (decided by its sibling key)."""
+        parts = key.split("/")
+        if parts[0] == "ipam":
+            return self.cluster if "GlobalDefault" in parts[1:3] else self.local
+        if parts[0] in ("networks", "endpoints") and len(parts) > 1 and parts[1]:
+            return self.cluster if self._is_global(parts[1]) else self.local
+        if parts[:2] == ["names", "endpoints"] and len(parts) > 2:
+            return self.cluster if self._is_global(parts[2]) else self.local
+        if parts[:2] == ["names", "networks"]:
+            return None
+        return self.local
+
+    def get(self, key: str) -> Entry | None:
+        store = self._for(key)
+        if store is not None:
+            return store.get(key)
+        return self.local.get(key) or self.cluster.get(key)
+
+    def list(self, prefix: str) -> list[Entry]:
+        store = self._for(prefix)
+        if store is not None and prefix not in ("", "networks/", "ipam/", "endpoints/"):
+            return store.list(prefix)
+        found = {e.key: e for e in self.local.list(prefix)}
+        for entry in self.cluster.list(prefix):
+            found.setdefault(entry.key, entry)
+            if entry.key.startswith("networks/"):
+                self._global.add(entry.key.split("/")[1])
+        return [found[k] for k in sorted(found)]
+
+    def commit(self, ops: Sequence[Put | Delete]) -> int:
+        sibling = next((self._for(op.key) for op in ops if op.key.startswith("networks/")), None)
+        groups: dict[int, tuple[Store, list]] = {}
+        for op in ops:
+            store = self._for(op.key) or sibling or self.local
+            groups.setdefault(id(store), (store, []))[1].append(op)
+        revision = 0
+        for store in (self.cluster, self.local):
+            if id(store) in groups:
+                revision = store.commit(groups[id(store)][1])
+        return revision
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self.local.transaction():
+            yield
+
+    def close(self) -> None:
+        self.local.close()
+        self.cluster.close()
