@@ -8,7 +8,7 @@ from pycnm import hookspecs
 
 SPECS = [
     (cls, name, fn)
-    for cls in (hookspecs.NetworkDriverSpec, hookspecs.IPAMDriverSpec, hookspecs.HostSpec,
+    for cls in (hookspecs.NetworkDriverSpec, hookspecs.PeerSpec, hookspecs.IPAMDriverSpec, hookspecs.HostSpec,
                 hookspecs.DriverSourceSpec)
     for name, fn in vars(cls).items()
     if name.startswith(("cnm_", "ipam_"))

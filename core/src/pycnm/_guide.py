@@ -15,6 +15,7 @@ from . import hookspecs
 BEGIN, END = "<!-- hook-reference:begin -->", "<!-- hook-reference:end -->"
 SECTIONS = (
     ("Network driver calls", hookspecs.NetworkDriverSpec),
+    ("Peers of global networks", hookspecs.PeerSpec),
     ("IPAM driver calls", hookspecs.IPAMDriverSpec),
     ("Plugin hooks (pycnm.plugins)", hookspecs.HostSpec),
     ("Driver sources (pycnm.plugins)", hookspecs.DriverSourceSpec),

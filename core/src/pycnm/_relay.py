@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 _DRIVER_HOOKS = tuple(
     name
-    for spec in (hookspecs.NetworkDriverSpec, hookspecs.IPAMDriverSpec)
+    for spec in (hookspecs.NetworkDriverSpec, hookspecs.PeerSpec, hookspecs.IPAMDriverSpec)
     for name in vars(spec)
     if name.startswith(("cnm_", "ipam_"))
 )
@@ -50,6 +50,7 @@ class _Relay:
         self.name = entry.name
         pm = pluggy.PluginManager("pycnm")
         pm.add_hookspecs(hookspecs.NetworkDriverSpec)
+        pm.add_hookspecs(hookspecs.PeerSpec)
         pm.add_hookspecs(hookspecs.IPAMDriverSpec)
         pm.add_hookspecs(hookspecs.HostSpec)
         pm.add_hookspecs(hookspecs.DriverSourceSpec)
@@ -156,6 +157,14 @@ class NetworkRelay(_Relay):
     def revoke_external_connectivity(self, network_id: str, endpoint_id: str) -> None:
         self._call("cnm_revoke_external_connectivity", network_id=network_id, endpoint_id=endpoint_id)
 
+    def peer_add(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
+        self._call("cnm_peer_add", network_id=network_id, endpoint_id=endpoint_id, address=address, mac=mac,
+                   vtep=vtep)
+
+    def peer_delete(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
+        self._call("cnm_peer_delete", network_id=network_id, endpoint_id=endpoint_id, address=address, mac=mac,
+                   vtep=vtep)
+
     def discover_new(self, discovery_type: int, discovery_data: Mapping[str, Any]) -> None:
         self._call("cnm_discover_new", discovery_type=discovery_type, discovery_data=dict(discovery_data))
 
@@ -209,6 +218,7 @@ class EventBus:
         self.pm.add_hookspecs(hookspecs.HostSpec)
         self.pm.add_hookspecs(hookspecs.DriverSourceSpec)
         self.pm.add_hookspecs(hookspecs.NetworkDriverSpec)
+        self.pm.add_hookspecs(hookspecs.PeerSpec)
         self.pm.add_hookspecs(hookspecs.IPAMDriverSpec)
         for plugin in plugins:
             self.pm.register(plugin)

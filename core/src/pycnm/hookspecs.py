@@ -268,6 +268,37 @@ class NetworkDriverSpec:
         """
 
 
+class PeerSpec:
+    """Endpoints of global networks on other hosts (libnetwork's overlay peerAdd/peerDelete)."""
+
+    @hookspec(firstresult=True)
+    def cnm_peer_add(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
+        """Another host joined an endpoint to a global network: make it reachable.
+
+        :param network_id: the network's ID.
+        :param endpoint_id: the remote endpoint's ID.
+        :param address: its IPv4 address (an ``ipaddress`` interface, with prefix).
+        :param mac: its MAC address.
+        :param vtep: the underlay address of its host (the host's advertise address).
+
+        Optional (default: ignored). Called by ``Controller.sync_peers`` (and so by the daemon),
+        again after a restart: it must be idempotent.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_peer_delete(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
+        """A remote endpoint left, or its host is gone: forget it.
+
+        :param network_id: the network's ID.
+        :param endpoint_id: the remote endpoint's ID.
+        :param address: its IPv4 address.
+        :param mac: its MAC address.
+        :param vtep: the underlay address of its host.
+
+        Optional (default: ignored).
+        """
+
+
 class IPAMDriverSpec:
     """IPAM driver calls (``/IpamDriver.*`` in Docker's remote protocol)."""
 

@@ -13,6 +13,7 @@ The class is put together from one part per concept: :mod:`.networks`, :mod:`.en
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -62,6 +63,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         ifname_prefix: str | None = None,
         store: Store | None = None,
         cluster_store: str | Store | None = None,
+        advertise_addr: str | None = None,
         plugins: Sequence[Any] | None = None,
     ) -> None:
         env = os.environ
@@ -86,6 +88,11 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
                 cluster_store = EtcdStore(cluster_store)
             self.cluster_store = cluster_store
             self.store = ScopedStore(self.store, cluster_store)
+        self.advertise_addr = advertise_addr or env.get("PYCNM_ADVERTISE_ADDR")
+        if self.cluster_store is not None and self.advertise_addr:
+            # where other hosts send this host's overlay traffic
+            self.cluster_store.put(f"hosts/{self.instance_id}", self.advertise_addr.encode())
+        self._peers: dict[str, dict[str, tuple]] = {}
         self._lock = threading.RLock()
         self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
         self._events = EventBus(self._plugins)
@@ -171,7 +178,38 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
     def _driver_config(self, name: str, scope: Scope, kind: str = "network") -> DriverConfig:
         state = os.path.join(self.state_dir, "drivers", kind, name)
         return DriverConfig(state_dir=state, ifname_prefix=self.ifname_prefix, instance_id=self.instance_id,
-                            scope=scope)
+                            scope=scope, extra={"advertise_addr": self.advertise_addr or ""})
+
+    def sync_peers(self) -> int:
+        """Tell this host's drivers of global networks about the endpoints other hosts have joined
+        (and have left): what the daemon runs on every change it sees. Returns how many peers
+        were added or removed."""
+        if self.cluster_store is None:
+            return 0
+        changes = 0
+        with self._lock:
+            hosts = {e.key.split("/", 1)[1]: e.value.decode() for e in self.cluster_store.list("hosts/")}
+            for net in self._network_records():
+                if net.scope != Scope.GLOBAL.value or net.state != "ready":
+                    continue
+                relay = self.network_driver(net.driver)
+                if not relay.implements("cnm_peer_add"):
+                    continue
+                wanted = {
+                    ep.id: (ep.address, ep.mac, ipaddress.ip_address(hosts[ep.owner]))
+                    for ep in self._endpoint_records(net.id)
+                    if ep.state == "joined" and ep.owner != self.instance_id and ep.owner in hosts and ep.address
+                }
+                known = self._peers.setdefault(net.id, {})
+                for endpoint_id in [e for e in known if known[e] != wanted.get(e)]:
+                    relay.peer_delete(net.id, endpoint_id, *known.pop(endpoint_id))
+                    changes += 1
+                for endpoint_id, peer in wanted.items():
+                    if known.get(endpoint_id) != peer:
+                        relay.peer_add(net.id, endpoint_id, *peer)
+                        known[endpoint_id] = peer
+                        changes += 1
+        return changes
 
     def _instance_id(self) -> str:
         """This state directory's identity, made once (12 hex characters)."""
@@ -193,7 +231,10 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
             # every endpoint the driver may have heard of; only "joined" ones count as joined, so
             # a driver drops what a crash left half-joined and the core then finishes the leave
             for ep in self._endpoint_records(net.id):
-                sb = self._load_sandbox(ep.sandbox_id)[0] if ep.sandbox_id and ep.state == "joined" else None
+                if ep.owner not in ("", self.instance_id):
+                    continue  # another host's endpoint of a global network: a peer, not ours to restore
+                sb = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)[0] \
+                    if ep.sandbox_id and ep.state == "joined" else None
                 eps.append(EndpointSnapshot(
                     ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
                     sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,

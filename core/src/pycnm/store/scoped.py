@@ -7,6 +7,7 @@ address space's IPAM keys live in the cluster store, where every host sees them;
 - ``networks/<id>``, ``endpoints/<id>/...``, ``names/endpoints/<id>/...``: by the network's scope;
 - ``names/networks/<name>``: with the network key committed beside it, and looked up in both;
 - ``ipam/*/GlobalDefault/...``: the cluster; other ``ipam/`` keys: local;
+- ``hosts/<instance>`` (each host's advertise address): the cluster;
 - the rest (sandboxes, meta): local.
 
 A commit that spans both stores is two commits (cluster first); the controller's intention
@@ -56,6 +57,8 @@ class ScopedStore(Store):
             return self.cluster if self._is_global(parts[2]) else self.local
         if parts[:2] == ["names", "networks"]:
             return None
+        if parts[0] == "hosts":
+            return self.cluster
         return self.local
 
     def get(self, key: str) -> Entry | None:
