@@ -93,7 +93,8 @@ def test_driver_ls_lists_entry_point_drivers(pycnm):
     assert network["bridge"]["Distribution"] == "pycnm-bridge"
     assert network["null"]["Distribution"] == "pycnm-null"
     assert network["host"]["Distribution"] == "pycnm"
-    assert {r["Scope"] for r in network.values()} == {"local"}
+    assert {network[n]["Scope"] for n in ("bridge", "null", "host")} == {"local"}
+    assert network["overlay"]["Scope"] == "global"
     assert {r["Name"] for r in rows if r["Kind"] == "ipam"} >= {"default", "null"}
 
 
