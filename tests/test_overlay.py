@@ -141,3 +141,56 @@ def test_encrypted_overlays_are_refused_for_want_of_esp(cluster):
     t1, c1 = cluster["h1"]
     with pytest.raises(Unimplemented, match="ESP"):
         t1.call(lambda: c1.create_network("sec", "overlay", subnet="10.151.0.0/24", options={"encrypted": "true"}))
+
+
+def _daemon(thread, ctl, endpoints, address):
+    import sys
+
+    env = dict(os.environ, PYCNM_NETNS_PREFIX=ctl.netns_prefix, PYCNM_IFNAME_PREFIX=ctl.ifname_prefix,
+               PYCNM_DISABLE_PLUGINS="1")
+    argv = [sys.executable, "-m", "pycnm.cli", "--state-dir", ctl.state_dir, "daemon", "--cluster-store", endpoints,
+            "--advertise-addr", address, "--lease", "3"]
+    return thread.call(lambda: subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT))
+
+
+def _until(check, seconds):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_daemons_program_peers_and_drop_a_dead_host(cluster):
+    (t1, c1), (t2, c2) = cluster["h1"], cluster["h2"]
+    endpoints = c1.cluster_store  # the EtcdStore: its members' addresses
+    spec = "etcd://" + ",".join(f"{c.host}:{c.port}" for c in endpoints.clients)
+    d1 = _daemon(t1, c1, spec, UNDERLAY.format(1))
+    d2 = _daemon(t2, c2, spec, UNDERLAY.format(2))
+    try:
+        net = t1.call(lambda: c1.create_network("ovd", "overlay", subnet="10.152.0.0/24"))
+        a, b = t1.call(lambda: c1.create_sandbox("a")), t2.call(lambda: c2.create_sandbox("b"))
+        ea, eb = t1.call(lambda: c1.connect("ovd", a)), t2.call(lambda: c2.connect("ovd", b))
+        assert _until(lambda: ping(a.key, eb.address.ip), 20), "the daemons did not program the peers"
+        assert ping(b.key, ea.address.ip)
+        plane = f"/run/netns/{c1.ifname_prefix}ov{c1.instance_id[:6]}-{net.id[:10]}"
+
+        def fdb():
+            """vxlan0's own entries (MAC -> remote VTEP), not what the bridge learned on the port."""
+            out = subprocess.run(["nsenter", f"--net={plane}", "bridge", "fdb", "show", "dev", "vxlan0"],
+                                 capture_output=True, text=True).stdout
+            return "\n".join(line for line in out.splitlines() if " dst " in line)
+
+        assert eb.mac in fdb()
+        d2.kill()  # host 2 dies: its lease runs out, and host 1 forgets its endpoints
+        d2.wait()
+        assert _until(lambda: eb.mac not in fdb(), 20), "host 1 kept the dead host's endpoint"
+        assert not ping(a.key, eb.address.ip)
+    finally:
+        for proc in (d1, d2):
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)

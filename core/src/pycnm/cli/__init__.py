@@ -327,6 +327,31 @@ def sandbox_rm(ctx, names, force) -> None:
     _remove_each(ctx, names, force, lambda name: ctrl.sandbox(name).delete())
 
 
+# ---- daemon --------------------------------------------------------------------------------------
+
+
+@cli.command("daemon")
+@click.option("--cluster-store", envvar="PYCNM_CLUSTER_STORE", required=True,
+              help="etcd://HOST:PORT[,HOST:PORT...]: where global networks live.")
+@click.option("--advertise-addr", envvar="PYCNM_ADVERTISE_ADDR", required=True,
+              help="This host's underlay address (the VTEP other hosts send overlay traffic to).")
+@click.option("--lease", "lease_ttl", default=10, show_default=True,
+              help="Seconds after which other hosts drop this host's endpoints if it stops answering.")
+@click.pass_context
+def daemon(ctx, cluster_store, advertise_addr, lease_ttl) -> None:
+    """Keep this host's kernel in step with the cluster: program the endpoints other hosts join
+    to global networks, and drop those of hosts that are gone (needs the etcd cluster store)."""
+    from ..controller import Controller
+
+    root = ctx.find_root().obj
+    ctl = Controller(root.get("state_dir"), cluster_store=cluster_store, advertise_addr=advertise_addr)
+    root["controller"] = ctl
+    ctx.find_root().call_on_close(ctl.close)
+    from .._daemon import run
+
+    run(ctl, lease_ttl)
+
+
 # ---- driver --------------------------------------------------------------------------------------
 
 

@@ -111,6 +111,19 @@ class EtcdStore(Store):
             raise StaleVersion(f"store key(s) {keys} changed under us")
         return int(answer["header"]["revision"])
 
+    def put_leased(self, key: str, value: bytes, ttl: int) -> int:
+        """Put ``key`` under a new lease of ``ttl`` seconds; returns the lease ID (keep it alive
+        with :meth:`keep_alive`, or the key goes when the lease runs out)."""
+        lease = self._post("/lease/grant", {"TTL": ttl})
+        lease_id = int(lease["ID"])
+        self._post("/kv/put", {"key": _b64(self.prefix + key), "value": _b64(value), "lease": lease_id})
+        return lease_id
+
+    def keep_alive(self, lease_id: int) -> bool:
+        """Refresh a lease; False when it has already run out."""
+        answer = self._post("/lease/keepalive", {"ID": lease_id})
+        return int((answer.get("result") or {}).get("TTL", 0)) > 0
+
     def watch(self, prefix: str) -> tuple[Iterator[dict], Callable[[], None]]:
         """Changes below ``prefix`` as they happen: ``{"type": "PUT"|"DELETE", "key", "value"}``;
         returns the event iterator and a function that ends it."""
