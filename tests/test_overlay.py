@@ -1,58 +1,18 @@
 """Overlay networks across hosts: each host a namespace on an underlay bridge with a Controller of
 its own (in a thread living in that namespace), etcd in a namespace of its own on the underlay."""
 
-import ipaddress
 import os
-import queue
 import subprocess
-import threading
 
 import pytest
 
 from pycnm.errors import Unimplemented
-from pycnm.osl import netlink, netns, nft
 from pycnm.testing import etcd
+from pycnm.testing.multihost import HostThread, Underlay
 
 pytestmark = [pytest.mark.privileged,
               pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
-UNDERLAY = "198.51.100.{}"
-
-
-class HostThread:
-    """Runs calls in a thread that lives in a host's namespace (pycnm's "host" is the thread's)."""
-
-    def __init__(self, path):
-        self.path = path
-        self.calls = queue.Queue()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        with open(self.path) as fh:
-            netns.setns(fh.fileno())
-        while True:
-            fn, reply = self.calls.get()
-            if fn is None:
-                netlink.reset()
-                nft.reset()
-                reply.put((None, None))
-                return
-            try:
-                reply.put((fn(), None))
-            except BaseException as exc:  # handed back to the caller
-                reply.put((None, exc))
-
-    def call(self, fn):
-        reply = queue.Queue()
-        self.calls.put((fn, reply))
-        result, error = reply.get(timeout=120)
-        if error is not None:
-            raise error
-        return result
-
-    def stop(self):
-        self.calls.put((None, queue.Queue()))
-        self.thread.join(timeout=30)
+UNDERLAY = "198.51.100.{}"  # the harness's addresses: host n is .n
 
 
 def ping(key, address):
@@ -63,55 +23,36 @@ def ping(key, address):
 @pytest.fixture
 def cluster(tmp_path, prefix, no_leaks):
     """Two hosts (.1 and .2) and etcd (.100) on an underlay bridge; a Controller per host."""
-    underlay = f"/run/netns/{prefix}ul"
-    names = {"h1": 1, "h2": 2, "etcd": 100}
-    paths = {n: f"/run/netns/{prefix}{n}" for n in names}
-    for path in [underlay, *paths.values()]:
-        netns.create(path)
-        netlink.batch(path, lambda b: b.link_set(1, up=True))
-    ul = netlink.ns(underlay)
-    ul.link("add", ifname="ulbr", kind="bridge")
-    br = ul.link_lookup(ifname="ulbr")[0]
-    ul.link("set", index=br, state="up")
-    for name, last in names.items():
-        fd = os.open(paths[name], os.O_RDONLY)
-        ul.link("add", ifname=f"p{last}", kind="veth", master=br, state="up", peer={"ifname": "eth0", "net_ns_fd": fd})
-        os.close(fd)
-        index = netlink.index(paths[name], "eth0")
-        netlink.batch(paths[name], lambda b, i=index, a=last: b.addr_add(i, ipaddress.ip_address(UNDERLAY.format(a)),
-                                                                         24).link_set(i, up=True))
-    etcd_host = HostThread(paths["etcd"])
-    store_cluster = etcd.EtcdCluster(str(tmp_path / "etcd"), host=UNDERLAY.format(100))
-    os.makedirs(store_cluster.workdir)
-    etcd_host.call(store_cluster.start)
-    hosts = {}
-    try:
-        for name in ("h1", "h2"):
-            thread = HostThread(paths[name])
+    with Underlay(prefix, {"h1": 1, "h2": 2, "etcd": 100}) as underlay:
+        etcd_host = HostThread(underlay.paths["etcd"])
+        store_cluster = etcd.EtcdCluster(str(tmp_path / "etcd"), host=underlay.address("etcd"))
+        os.makedirs(store_cluster.workdir)
+        etcd_host.call(store_cluster.start)
+        hosts = {}
+        try:
+            for name in ("h1", "h2"):
+                thread = HostThread(underlay.paths[name])
 
-            def make(name=name):
-                from pycnm import Controller
+                def make(name=name):
+                    from pycnm import Controller
 
-                return Controller(str(tmp_path / name), netns_prefix=f"{prefix}{name}-", ifname_prefix=f"{prefix}",
-                                  cluster_store=store_cluster.endpoints, advertise_addr=UNDERLAY.format(names[name]),
-                                  plugins=[])
+                    return Controller(str(tmp_path / name), netns_prefix=f"{prefix}{name}-", ifname_prefix=prefix,
+                                      cluster_store=store_cluster.endpoints, advertise_addr=underlay.address(name),
+                                      plugins=[])
 
-            hosts[name] = (thread, thread.call(make))
-        yield hosts
-    finally:
-        for thread, ctl in hosts.values():
-            thread.call(lambda ctl=ctl: [sb.delete() for sb in ctl.sandboxes()])
-        if "h1" in hosts:
-            thread, ctl = hosts["h1"]
-            thread.call(lambda: [net.delete() for net in ctl.networks()])
-        for thread, ctl in hosts.values():
-            thread.call(ctl.close)
-            thread.stop()
-        etcd_host.call(store_cluster.stop)
-        etcd_host.stop()
-        for path in [*paths.values(), underlay]:
-            netlink.forget(path)
-            netns.delete(path)
+                hosts[name] = (thread, thread.call(make))
+            yield hosts
+        finally:
+            for thread, ctl in hosts.values():
+                thread.call(lambda ctl=ctl: [sb.delete() for sb in ctl.sandboxes()])
+            if "h1" in hosts:
+                thread, ctl = hosts["h1"]
+                thread.call(lambda: [net.delete() for net in ctl.networks()])
+            for thread, ctl in hosts.values():
+                thread.call(ctl.close)
+                thread.stop()
+            etcd_host.call(store_cluster.stop)
+            etcd_host.stop()
 
 
 def test_sandboxes_on_two_hosts_share_an_overlay_network(cluster):

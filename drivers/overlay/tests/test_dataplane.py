@@ -1,12 +1,12 @@
 """The overlay data plane across two hosts (namespaces on one underlay bridge), proved with pings."""
 
 import ipaddress
-import os
 import subprocess
 
 import pytest
 
 from pycnm.osl import interfaces, netlink, netns
+from pycnm.testing.multihost import Underlay
 from pycnm_overlay import OverlayNamespace, Peer
 
 pytestmark = pytest.mark.privileged
@@ -21,27 +21,8 @@ def ping(key, address):
 @pytest.fixture
 def hosts(prefix, no_leaks):
     """Two hosts, 198.51.100.1 and .2, on an underlay bridge of their own."""
-    underlay = f"/run/netns/{prefix}ul"
-    paths = [f"/run/netns/{prefix}h{i}" for i in (1, 2)]
-    made = [underlay, *paths]
-    for path in made:
-        netns.create(path)
-        netlink.batch(path, lambda b: b.link_set(1, up=True))
-    ul = netlink.ns(underlay)
-    ul.link("add", ifname="ulbr", kind="bridge")
-    br = ul.link_lookup(ifname="ulbr")[0]
-    ul.link("set", index=br, state="up")
-    for i, path in enumerate(paths, start=1):
-        fd = os.open(path, os.O_RDONLY)
-        ul.link("add", ifname=f"port{i}", kind="veth", master=br, state="up", peer={"ifname": "eth0", "net_ns_fd": fd})
-        os.close(fd)
-        index = netlink.index(path, "eth0")
-        netlink.batch(path, lambda b, index=index, i=i: b.addr_add(index, ipaddress.ip_address(UNDERLAY.format(i)), 24)
-                      .link_set(index, up=True))
-    yield paths
-    for path in reversed(made):
-        netlink.forget(path)
-        netns.delete(path)
+    with Underlay(prefix, {"h1": 1, "h2": 2}) as underlay:
+        yield [underlay.paths["h1"], underlay.paths["h2"]]
 
 
 def sandbox(prefix, name, overlay, address, mac, port):
