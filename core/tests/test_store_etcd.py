@@ -56,25 +56,48 @@ def test_the_store_keeps_working_when_one_member_of_three_dies(tmp_path):
         assert [e.key for e in store.list("")] == ["after", "before"]
 
 
-def test_a_watch_sees_puts_and_deletes(tmp_path):
+def test_a_watch_sees_puts_and_deletes_from_a_revision(tmp_path):
     with etcd.EtcdCluster(str(tmp_path / "etcdw")) as cluster:
         store = _store(cluster, "w")
-        events, cancel = store.watch("peers/")
-        seen = []
-
-        def follow():
-            for event in events:
-                seen.append((event["type"], event["key"], event["value"]))
-                if len(seen) == 2:
-                    break
-
-        reader = threading.Thread(target=follow)
-        reader.start()
-        import time
-
-        time.sleep(0.5)  # let the watch start
-        store.put("peers/h1", b"10.0.0.1")
+        store.put("peers/h0", b"before")
+        entries, revision = store.list_at("peers/")
+        assert [e.key for e in entries] == ["peers/h0"]
+        store.put("peers/h1", b"10.0.0.1")  # after the listing, before the watch: not missed
+        events, cancel = store.watch("peers/", start_revision=revision + 1)
         store.delete("peers/h1")
-        reader.join(timeout=10)
-        cancel()
+        store.put("other", b"x")  # outside the prefix
+        seen = [(e["type"], e["key"], e["value"]) for _, e in zip(range(2), events)]
         assert seen == [("PUT", "peers/h1", b"10.0.0.1"), ("DELETE", "peers/h1", b"")]
+        cancel()
+        assert list(events) == []  # cancelled: the iterator ends
+
+
+def test_a_cancelled_watch_ends_a_blocked_reader(tmp_path):
+    with etcd.EtcdCluster(str(tmp_path / "etcdc")) as cluster:
+        store = _store(cluster, "c")
+        events, cancel = store.watch("nothing/")
+        reader = threading.Thread(target=lambda: list(events))
+        reader.start()
+        reader.join(timeout=0.5)
+        assert reader.is_alive()  # blocked, waiting for an event
+        cancel()
+        reader.join(timeout=10)
+        assert not reader.is_alive()
+
+
+def test_a_watch_ends_when_its_member_dies(tmp_path):
+    with etcd.EtcdCluster(str(tmp_path / "etcdd"), members=3) as cluster:
+        store = _store(cluster, "d")
+        events, cancel = store.watch("k/")
+        store.put("k/1", b"1")
+        assert next(events)["key"] == "k/1"
+        serving = store._current
+        cluster.kill(serving)
+        ended = threading.Event()
+        reader = threading.Thread(target=lambda: (list(events), ended.set()))
+        reader.start()
+        reader.join(timeout=20)
+        assert ended.is_set(), "the watch kept waiting on a dead member"
+        events, cancel = store.watch("k/")  # the next watch goes to a live member
+        assert store._current != serving
+        cancel()

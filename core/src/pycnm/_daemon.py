@@ -36,21 +36,24 @@ def run(ctl, lease_ttl: int = 10, stop: threading.Event | None = None) -> None:
 
     threading.Thread(target=keep_alive, name="pycnm-lease", daemon=True).start()
     print(f"pycnm daemon: host {ctl.instance_id} at {ctl.advertise_addr}, watching the cluster store", flush=True)
+    current = {"cancel": lambda: None}
+    threading.Thread(target=lambda: (stop.wait(), current["cancel"]()), name="pycnm-stop", daemon=True).start()
     while not stop.is_set():
-        events, cancel = store.watch("")
-        stopper = threading.Thread(target=lambda: (stop.wait(), cancel()), daemon=True)
-        stopper.start()
         try:
-            ctl.sync_peers()  # what changed while no watch ran
+            # everything, at one revision; then every change after it, one event at a time
+            changed = ctl.sync_peers()
+            log.info("read the cluster store at revision %d: %d peer change(s)", ctl.peer_revision, changed)
+            events, current["cancel"] = store.watch("", start_revision=ctl.peer_revision + 1)
+            if stop.is_set():
+                break
             for event in events:
-                if stop.is_set():
-                    break
-                if event["key"].startswith(("endpoints/", "hosts/", "networks/")):
-                    changed = ctl.sync_peers()
-                    if changed:
-                        log.info("programmed %d peer change(s) after %s %s", changed, event["type"], event["key"])
-        except Exception as exc:  # a member died mid-watch: watch again, on another member
+                changed = ctl.apply_event(event)
+                if changed:
+                    log.info("programmed %d peer change(s) after %s %s", changed, event["type"], event["key"])
+            if not stop.is_set():
+                log.warning("the watch ended (its etcd member went away?): reading the store again")
+        except Exception as exc:  # the store is unreachable, or a driver call failed: start over
             log.warning("watch interrupted: %s", exc)
             stop.wait(1)
         finally:
-            cancel()
+            current["cancel"]()

@@ -123,6 +123,20 @@ class NetworkRelay(_Relay):
     def delete_network(self, network_id: str) -> None:
         self._call("cnm_delete_network", network_id=network_id)
 
+    def network_allocate(self, network_id: str, options: Mapping[str, Any],
+                         ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]) -> dict[str, str]:
+        result = self._call("cnm_network_allocate", network_id=network_id, options=dict(options),
+                            ipv4_data=list(ipv4_data), ipv6_data=list(ipv6_data))
+        if result is None:
+            return {}
+        if not isinstance(result, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in result.items()):
+            raise Internal(f"{self._who()}: cnm_network_allocate returned {result!r}, not a str -> str mapping")
+        return dict(result)
+
+    def network_free(self, network_id: str) -> None:
+        self._call("cnm_network_free", network_id=network_id)
+
     def create_endpoint(self, network_id: str, endpoint_id: str, interface: EndpointInterface,
                         options: Mapping[str, Any]) -> EndpointInterface | None:
         result = self._call("cnm_create_endpoint", network_id=network_id, endpoint_id=endpoint_id,

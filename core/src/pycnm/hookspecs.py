@@ -89,6 +89,44 @@ class NetworkDriverSpec:
     # -------------------------------------------------------------------------------------------
 
     @hookspec(firstresult=True)
+    def cnm_network_allocate(
+        self,
+        network_id: str,
+        options: Mapping[str, Any],
+        ipv4_data: Sequence[IPAMData],
+        ipv6_data: Sequence[IPAMData],
+    ) -> Mapping[str, str] | None:
+        """Reserve what a global network needs cluster-wide, once, on the host that creates it
+        (libnetwork's ``NetworkAllocate``; the overlay driver reserves the VNI here).
+
+        Called before ``cnm_create_network``. The driver reserves in ``DriverConfig.store``
+        (shared by every host for a global-scope driver) with compare-and-swap, so two hosts can
+        never reserve the same thing.
+
+        :param network_id: 64 hex characters.
+        :param options: as for :func:`cnm_create_network`.
+        :param ipv4_data: the network's IPv4 pools.
+        :param ipv6_data: the network's IPv6 pools.
+        :returns: options to add to the network's generic options (``com.docker.network.generic``),
+            which every host's ``cnm_create_network`` then receives; or None.
+        :raises Forbidden: when what was asked for is taken.
+
+        Optional (default: nothing to reserve). No wire call: a remote plugin answers
+        "not implemented", as libnetwork's remote driver does.
+        """
+
+    @hookspec(firstresult=True)
+    def cnm_network_free(self, network_id: str) -> None:
+        """Release what :func:`cnm_network_allocate` reserved (libnetwork's ``NetworkFree``).
+
+        Called once, after the network is deleted (or its creation failed or was undone).
+
+        :param network_id: the network's ID.
+
+        Optional (default: nothing to release).
+        """
+
+    @hookspec(firstresult=True)
     def cnm_create_network(
         self,
         network_id: str,

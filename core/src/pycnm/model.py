@@ -218,7 +218,10 @@ class DriverConfig:
     ``ifname_prefix`` is prepended to every kernel object name a driver makes, so that tests and
     labs can own their objects; ``state_dir`` is where the driver may keep files;
     ``instance_id`` names this pycnm (one state directory): a driver that marks its kernel objects
-    with it can tell them from those of another pycnm on the same host.
+    with it can tell them from those of another pycnm on the same host. ``store`` is the driver's
+    own corner of the store (a :class:`~pycnm.store.Store`, keys relative to it): for a
+    global-scope driver it is in the cluster store, seen by every host (libnetwork hands its
+    drivers the global and local stores alike); None where the host has none to give.
     """
 
     state_dir: str
@@ -226,6 +229,7 @@ class DriverConfig:
     instance_id: str = ""
     scope: Scope = Scope.LOCAL
     extra: dict[str, Any] = field(factory=dict, converter=_frozen_map)
+    store: Any = field(default=None, eq=False, repr=False)
 
 
 # ---- IPAM contract values ----------------------------------------------------------------------

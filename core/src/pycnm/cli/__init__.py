@@ -347,8 +347,10 @@ def daemon(ctx, cluster_store, advertise_addr, lease_ttl) -> None:
     ctl = Controller(root.get("state_dir"), cluster_store=cluster_store, advertise_addr=advertise_addr)
     root["controller"] = ctl
     ctx.find_root().call_on_close(ctl.close)
-    from .._daemon import run
+    from .._daemon import log, run
 
+    if not log.isEnabledFor(logging.INFO):
+        log.setLevel(logging.INFO)  # a daemon says what it programs
     run(ctl, lease_ttl)
 
 

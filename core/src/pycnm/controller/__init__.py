@@ -13,7 +13,7 @@ The class is put together from one part per concept: :mod:`.networks`, :mod:`.en
 
 from __future__ import annotations
 
-import ipaddress
+import fcntl
 import os
 import re
 import secrets
@@ -28,6 +28,7 @@ from ..model import DriverConfig, EndpointInterface, EndpointSnapshot, NetworkSn
 from ..osl import netlink, nft
 from ..records import EndpointRecord, NetworkRecord, SandboxRecord
 from ..store import Put, SQLiteStore, Store
+from ..store.prefixed import PrefixedStore
 from ..store.scoped import ScopedStore
 from ._base import DEFAULT_NETNS_DIR, DEFAULT_NETNS_PREFIX, DEFAULT_STATE_DIR, IFNAME_MAX
 from .endpoints import Endpoints
@@ -35,11 +36,12 @@ from .handles import Endpoint, Network, Sandbox
 from .inspect import Inspect
 from .joins import Joins
 from .networks import Networks
+from .peers import Peers
 from .recovery import Recovery
 from .sandboxes import Sandboxes
 
 
-class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
+class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery):
     """Owns networks, endpoints, sandboxes and addresses, and drives the drivers.
 
     :param state_dir: where the embedded store and per-sandbox files live (default
@@ -77,6 +79,16 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
                 f" interface names are limited to {IFNAME_MAX} bytes"
             )
         os.makedirs(self.state_dir, exist_ok=True)
+        # every Controller on a state directory holds this lock shared; one that finds itself alone
+        # (the exclusive lock is free) may finish or undo what a crash left, since no other
+        # process (a daemon beside the CLI) can be midway through it
+        self._lockfile = open(os.path.join(self.state_dir, "controller.lock"), "a+b")  # noqa: SIM115
+        try:
+            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            alone = True
+        except BlockingIOError:
+            alone = False
+        fcntl.flock(self._lockfile, fcntl.LOCK_SH)
         self.store = store or SQLiteStore(os.path.join(self.state_dir, "local.db"))
         self.instance_id = self._instance_id()
         cluster_store = cluster_store or env.get("PYCNM_CLUSTER_STORE")
@@ -92,7 +104,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         if self.cluster_store is not None and self.advertise_addr:
             # where other hosts send this host's overlay traffic
             self.cluster_store.put(f"hosts/{self.instance_id}", self.advertise_addr.encode())
-        self._peers: dict[str, dict[str, tuple]] = {}
+        self._init_peers()
         self._lock = threading.RLock()
         self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
         self._events = EventBus(self._plugins)
@@ -101,7 +113,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         #: what the last start-up reconciliation did, one line per action
         self.reconciled: list[str] = []
         self._closed = False
-        self._recover()
+        self._recover(alone)
 
     # ---- context manager ------------------------------------------------------------------------
 
@@ -118,6 +130,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
         netlink.reset()
         nft.reset()
         self.store.close()
+        self._lockfile.close()
 
     # ---- drivers --------------------------------------------------------------------------------
 
@@ -129,7 +142,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
                 driver, entry = self._load_driver(discovery.NETWORK_DRIVERS, name, "network")
                 relay = NetworkRelay(driver, entry, self._plugins)
                 relay.config(self._driver_config(name, relay.capabilities.scope))
-                relay.restore(self._snapshots(name))
+                self._restore(name, relay)
                 self._network_relays[name] = relay
             return relay
 
@@ -147,7 +160,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
             discovery.check_contract(driver, entry)
             relay = NetworkRelay(driver, entry, self._plugins)
             relay.config(self._driver_config(name, relay.capabilities.scope))
-            relay.restore(self._snapshots(name))
+            self._restore(name, relay)
             self._network_relays[name] = relay
             return relay
 
@@ -177,39 +190,13 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
 
     def _driver_config(self, name: str, scope: Scope, kind: str = "network") -> DriverConfig:
         state = os.path.join(self.state_dir, "drivers", kind, name)
+        if scope == Scope.GLOBAL and self.cluster_store is not None:
+            corner = PrefixedStore(self.cluster_store, f"drivers/{kind}/{name}/")
+        else:
+            corner = PrefixedStore(self.store.local if isinstance(self.store, ScopedStore) else self.store,
+                                   f"drivers/{kind}/{name}/")
         return DriverConfig(state_dir=state, ifname_prefix=self.ifname_prefix, instance_id=self.instance_id,
-                            scope=scope, extra={"advertise_addr": self.advertise_addr or ""})
-
-    def sync_peers(self) -> int:
-        """Tell this host's drivers of global networks about the endpoints other hosts have joined
-        (and have left): what the daemon runs on every change it sees. Returns how many peers
-        were added or removed."""
-        if self.cluster_store is None:
-            return 0
-        changes = 0
-        with self._lock:
-            hosts = {e.key.split("/", 1)[1]: e.value.decode() for e in self.cluster_store.list("hosts/")}
-            for net in self._network_records():
-                if net.scope != Scope.GLOBAL.value or net.state != "ready":
-                    continue
-                relay = self.network_driver(net.driver)
-                if not relay.implements("cnm_peer_add"):
-                    continue
-                wanted = {
-                    ep.id: (ep.address, ep.mac, ipaddress.ip_address(hosts[ep.owner]))
-                    for ep in self._endpoint_records(net.id)
-                    if ep.state == "joined" and ep.owner != self.instance_id and ep.owner in hosts and ep.address
-                }
-                known = self._peers.setdefault(net.id, {})
-                for endpoint_id in [e for e in known if known[e] != wanted.get(e)]:
-                    relay.peer_delete(net.id, endpoint_id, *known.pop(endpoint_id))
-                    changes += 1
-                for endpoint_id, peer in wanted.items():
-                    if known.get(endpoint_id) != peer:
-                        relay.peer_add(net.id, endpoint_id, *peer)
-                        known[endpoint_id] = peer
-                        changes += 1
-        return changes
+                            scope=scope, extra={"advertise_addr": self.advertise_addr or ""}, store=corner)
 
     def _instance_id(self) -> str:
         """This state directory's identity, made once (12 hex characters)."""
@@ -221,6 +208,12 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Inspect, Recovery):
                 pass  # another process made it first
             entry = self.store.get("meta/instance")
         return entry.value.decode()
+
+    def _restore(self, name: str, relay: NetworkRelay) -> None:
+        snapshots = self._snapshots(name)
+        relay.restore(snapshots)
+        for snap in snapshots:
+            self._in_driver[snap.network_id] = name
 
     def _snapshots(self, driver: str) -> list[NetworkSnapshot]:
         snaps = []

@@ -10,12 +10,8 @@ from typing import Any
 from .. import codec, ports
 from .._relay import IPAMRelay
 from ..errors import CNMError, Forbidden, Internal, InvalidParameter, StaleVersion
-from ..model import (
-    EndpointInterface,
-)
-from ..model import (
-    mac as parse_mac,
-)
+from ..model import EndpointInterface, Scope
+from ..model import mac as parse_mac
 from ..records import EndpointRecord, NetworkRecord, SandboxRecord
 from ..store import Delete, Put
 from ._base import (
@@ -67,6 +63,8 @@ class Endpoints:
             if net.state != "ready":
                 raise Forbidden(f"network {net.name} is being {net.state.rstrip('ing')}ed; try again")
             relay = self.network_driver(net.driver)
+            if net.scope == Scope.GLOBAL.value:
+                self._ensure_in_driver(net, relay)  # made on another host: new to this one's driver
             ipam = self.ipam_driver(net.ipam_driver)
             opts = labels_mod.normalize(options)
             if mac:

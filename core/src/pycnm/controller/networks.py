@@ -83,18 +83,27 @@ class Networks:
                                    self._put(key, record, 0)])
             except StaleVersion:
                 raise Forbidden(f"network with name {name} already exists") from None
-            created_in_driver = False
+            created_in_driver = allocated = False
             try:
                 self._allocate_pools(record, ipam, requests)
+                v4, v6 = self._ipam_data(record.ipv4_pools), self._ipam_data(record.ipv6_pools)
+                allocated = relay.implements("cnm_network_allocate")
+                reserved = relay.network_allocate(record.id, record.options, v4, v6)
+                if reserved:  # e.g. the overlay's VNI: every host's driver is created with it
+                    record.options = {**record.options,
+                                      labels_mod.GENERIC: {**record.options[labels_mod.GENERIC], **reserved}}
                 self.store.put(key, codec.dumps(record))
-                relay.create_network(record.id, record.options, self._ipam_data(record.ipv4_pools),
-                                     self._ipam_data(record.ipv6_pools))
+                relay.create_network(record.id, record.options, v4, v6)
                 created_in_driver = True
+                self._in_driver[record.id] = driver
                 record.state = "ready"
                 self.store.put(key, codec.dumps(record))
             except BaseException:
                 if created_in_driver:
                     _safely("delete network in driver", relay.delete_network, record.id)
+                    self._in_driver.pop(record.id, None)
+                if allocated:
+                    _safely("free network in driver", _ignore_missing, relay.network_free, record.id)
                 self._release_pools(record, ipam)
                 self.store.commit([Delete(f"names/networks/{name}"), Delete(key)])
                 raise
@@ -146,7 +155,9 @@ class Networks:
             relay = self.network_driver(record.driver)
             record.state = "deleting"
             self._commit([self._put(f"networks/{network_id}", record, version)])
+            self._in_driver.pop(network_id, None)
             _ignore_missing(relay.delete_network, network_id)
+            _ignore_missing(relay.network_free, network_id)
             self._release_pools(record, self.ipam_driver(record.ipam_driver))
             self.store.commit([Delete(f"networks/{network_id}"), Delete(f"names/networks/{record.name}")])
         self._events.emit("network.delete", network_id, record.name)

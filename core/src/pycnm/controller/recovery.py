@@ -30,9 +30,16 @@ class Recovery:
         self.reconciled.append(text)
         log.warning("reconcile: %s", text)
 
-    def _recover(self) -> None:
-        """Finish or undo what a crashed controller left half-done, and match store to kernel."""
+    def _recover(self, alone: bool = True) -> None:
+        """Finish or undo what a crashed controller left half-done, and match store to kernel.
+
+        Only a controller ``alone`` on its state directory does: with another one running, what
+        looks half-done may be in progress."""
         with self._lock:
+            if not alone:
+                log.debug("another controller runs on %s: its work in progress is left alone", self.state_dir)
+                self._load_drivers()
+                return
             # 1. sandboxes whose namespace vanished, or that were half made or half deleted
             for sb in self._sandbox_records():
                 gone = not sb.host_namespace and not netns.is_namespace(sb.key)
@@ -67,11 +74,14 @@ class Recovery:
             #    RequiresRequestReplay): the pools, then the gateways and aux addresses
             self._replay_ipam()
             # 5. drivers rebuild their state (and repair or remove their kernel objects)
-            for driver in sorted({n.driver for n in self._network_records()}):
-                try:
-                    self.network_driver(driver)
-                except CNMError as exc:
-                    self._note("driver %s of existing networks cannot be loaded: %s", driver, exc)
+            self._load_drivers()
+
+    def _load_drivers(self) -> None:
+        for driver in sorted({n.driver for n in self._network_records()}):
+            try:
+                self.network_driver(driver)
+            except CNMError as exc:
+                self._note("driver %s of existing networks cannot be loaded: %s", driver, exc)
 
     def _replay_ipam(self) -> None:
         for net in self._network_records():
@@ -148,6 +158,7 @@ class Recovery:
         relay = self._relay_or_none(net.driver)
         if relay is not None:
             _safely("delete network in driver", _ignore_missing, relay.delete_network, net.id)
+            _safely("free network in driver", _ignore_missing, relay.network_free, net.id)
         try:
             self._release_pools(net, self.ipam_driver(net.ipam_driver))
         except CNMError as exc:

@@ -10,6 +10,8 @@ working while a member of a three-node cluster is down.
 from __future__ import annotations
 
 import base64
+import json
+import socket
 import threading
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
@@ -124,22 +126,76 @@ class EtcdStore(Store):
         answer = self._post("/lease/keepalive", {"ID": lease_id})
         return int((answer.get("result") or {}).get("TTL", 0)) > 0
 
-    def watch(self, prefix: str) -> tuple[Iterator[dict], Callable[[], None]]:
-        """Changes below ``prefix`` as they happen: ``{"type": "PUT"|"DELETE", "key", "value"}``;
-        returns the event iterator and a function that ends it."""
-        def run(client):
-            return client.watch_prefix(self.prefix + prefix)
+    def list_at(self, prefix: str, revision: int | None = None) -> tuple[list[Entry], int]:
+        """Like :meth:`list`, with the store revision the listing saw (watch from the next one to
+        miss nothing); with ``revision``, the entries as they were at that revision."""
+        start = self.prefix + prefix
+        end = start[:-1] + chr(ord(start[-1]) + 1) if start else "\0"
+        request = {"key": _b64(start), "range_end": _b64(end)}
+        if revision is not None:
+            request["revision"] = revision
+        answer = self._post("/kv/range", request)
+        if revision is not None:
+            return self._entries(answer), revision
+        return self._entries(answer), int(answer["header"]["revision"])
 
-        events, cancel = self._each(run)
+    def watch(self, prefix: str, start_revision: int | None = None) -> tuple[Iterator[dict], Callable[[], None]]:
+        """Changes below ``prefix`` as they happen (from ``start_revision`` on, when given):
+        ``{"type": "PUT"|"DELETE", "key", "value", "revision"}``. Returns the event iterator and a
+        function that ends it. The iterator also ends when the member serving the watch goes away
+        (the caller lists again and watches again, on another member).
 
-        def decoded() -> Iterator[dict]:
-            for event in events:  # etcd3gw has decoded key and value to bytes already
-                kv = event.get("kv", {})
-                key = bytes(kv.get("key", b"")).decode()
-                yield {"type": event.get("type", "PUT"), "key": key[len(self.prefix):],
-                       "value": bytes(kv.get("value", b""))}
+        etcd3gw's own watch is not used: when its stream breaks, its iterator waits forever.
+        """
+        start = self.prefix + prefix
+        end = start[:-1] + chr(ord(start[-1]) + 1) if start else "\0"
+        request: dict[str, Any] = {"key": _b64(start), "range_end": _b64(end)}
+        if start_revision is not None:
+            request["start_revision"] = start_revision
+        import requests  # etcd3gw's transport
 
-        return decoded(), cancel
+        def open_stream(client):
+            try:
+                response = client.session.post(client.get_url("/watch"), json={"create_request": request},
+                                               stream=True, timeout=(client.timeout, None))
+            except requests.exceptions.ConnectionError as exc:
+                raise self._etcd3gw.exceptions.ConnectionFailedError(str(exc)) from None
+            if response.status_code != 200:
+                response.close()
+                raise Internal(f"etcd refused the watch: HTTP {response.status_code}")
+            return response
+
+        response = self._each(open_stream)
+        done = threading.Event()
+
+        def events() -> Iterator[dict]:
+            try:
+                for line in response.iter_lines(chunk_size=None):
+                    if done.is_set():
+                        return
+                    if not line.strip():
+                        continue
+                    result = json.loads(line).get("result") or {}
+                    if result.get("created") is False or result.get("canceled"):
+                        raise Unavailable(f"etcd ended the watch: {result.get('cancel_reason', 'canceled')}")
+                    for event in result.get("events", []):
+                        kv = event.get("kv", {})
+                        yield {"type": event.get("type", "PUT"), "key": _unb64(kv["key"]).decode()[len(self.prefix):],
+                               "value": _unb64(kv.get("value", "")), "revision": int(kv.get("mod_revision", 0))}
+            except (requests.exceptions.RequestException, OSError, AttributeError, ValueError):
+                if not done.is_set():
+                    return  # the stream broke: the member went away
+            finally:
+                response.close()
+
+        def cancel() -> None:
+            done.set()
+            try:  # wake a reader blocked on the socket
+                response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
+            except Exception:
+                pass
+
+        return events(), cancel
 
     def close(self) -> None:
         for client in self.clients:

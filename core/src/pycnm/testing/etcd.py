@@ -21,33 +21,45 @@ def free_port() -> int:
 
 
 class EtcdCluster:
-    def __init__(self, workdir: str, members: int = 1, host: str = "127.0.0.1") -> None:
+    def __init__(self, workdir: str, members: int = 1, host: str = "127.0.0.1",
+                 hosts: list[str] | None = None) -> None:
+        """``hosts``: an address per member (each in a namespace of its own: start each member
+        from a thread in its namespace, ``start(i, wait=False)``, then :meth:`wait_healthy`);
+        else every member on ``host``, on ports of their own."""
         self.workdir = workdir
-        self.host = host
-        self.names = [f"m{i}" for i in range(members)]
-        self.client_ports = [free_port() for _ in self.names]
-        self.peer_ports = [free_port() for _ in self.names]
+        self.hosts = list(hosts) if hosts else [host] * members
+        self.host = self.hosts[0]
+        self.names = [f"m{i}" for i in range(len(self.hosts))]
+        if hosts:
+            self.client_ports, self.peer_ports = [2379] * len(self.hosts), [2380] * len(self.hosts)
+        else:
+            self.client_ports = [free_port() for _ in self.names]
+            self.peer_ports = [free_port() for _ in self.names]
         self.procs: dict[str, subprocess.Popen] = {}
 
     @property
     def endpoints(self) -> str:
-        return "etcd://" + ",".join(f"{self.host}:{p}" for p in self.client_ports)
+        return "etcd://" + ",".join(f"{h}:{p}" for h, p in zip(self.hosts, self.client_ports))
 
     def _argv(self, i: int) -> list[str]:
-        cluster = ",".join(f"{n}=http://{self.host}:{p}" for n, p in zip(self.names, self.peer_ports))
+        cluster = ",".join(f"{n}=http://{h}:{p}" for n, h, p in zip(self.names, self.hosts, self.peer_ports))
+        host = self.hosts[i]
         return ["etcd", "--name", self.names[i], "--data-dir", os.path.join(self.workdir, self.names[i]),
-                "--listen-client-urls", f"http://{self.host}:{self.client_ports[i]}",
-                "--advertise-client-urls", f"http://{self.host}:{self.client_ports[i]}",
-                "--listen-peer-urls", f"http://{self.host}:{self.peer_ports[i]}",
-                "--initial-advertise-peer-urls", f"http://{self.host}:{self.peer_ports[i]}",
+                "--listen-client-urls", f"http://{host}:{self.client_ports[i]}",
+                "--advertise-client-urls", f"http://{host}:{self.client_ports[i]}",
+                "--listen-peer-urls", f"http://{host}:{self.peer_ports[i]}",
+                "--initial-advertise-peer-urls", f"http://{host}:{self.peer_ports[i]}",
                 "--initial-cluster", cluster, "--initial-cluster-state", "new",
                 "--initial-cluster-token", os.path.basename(self.workdir), "--log-level", "error"]
 
-    def start(self, i: int | None = None) -> None:
+    def start(self, i: int | None = None, wait: bool = True) -> None:
+        os.makedirs(self.workdir, exist_ok=True)
         for index in range(len(self.names)) if i is None else [i]:
-            log = open(os.path.join(self.workdir, f"{self.names[index]}.log"), "ab")
-            self.procs[self.names[index]] = subprocess.Popen(self._argv(index), stdout=log, stderr=subprocess.STDOUT)
-        self.wait_healthy()
+            with open(os.path.join(self.workdir, f"{self.names[index]}.log"), "ab") as log:
+                self.procs[self.names[index]] = subprocess.Popen(self._argv(index), stdout=log,
+                                                                 stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_healthy()
 
     def wait_healthy(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -55,7 +67,8 @@ class EtcdCluster:
         while time.monotonic() < deadline:
             try:
                 for i in running:
-                    with urllib.request.urlopen(f"http://{self.host}:{self.client_ports[i]}/health", timeout=1) as r:
+                    with urllib.request.urlopen(f"http://{self.hosts[i]}:{self.client_ports[i]}/health",
+                                                timeout=1) as r:
                         if b'"true"' not in r.read():
                             raise OSError("not healthy")
                 return

@@ -59,6 +59,8 @@ class OverlayNamespace:
         self.path, self.vni, self.gateway, self.vtep, self.mtu = path, vni, gateway, vtep, mtu
         self.host = host or netlink.current()
         self.vxlan_temp = f"{ifname_prefix}vx{vni:06x}"[:15]
+        #: the namespace's inode when made or adopted: tells it from a namespace made later at the same path
+        self.inode: int | None = None
 
     # ---- life ------------------------------------------------------------------------------------
 
@@ -81,15 +83,27 @@ class OverlayNamespace:
             vx = _index(ns, "vxlan0", self.path)
             ns.link("set", index=vx, master=br0, state="up")
             ns.link("set", index=br0, state="up")
+            self.adopt()
         except NetlinkError as exc:
             self.delete()
             if exc.code == errno.EEXIST:
                 raise Forbidden(f"VNI {self.vni} is already in use on this host") from None
             raise Internal(f"cannot build overlay network {self.vni}: {os.strerror(exc.code)}") from None
 
+    def adopt(self) -> None:
+        """Take the namespace at the path as this network's (made by another process)."""
+        try:
+            self.inode = os.stat(self.path).st_ino if netns.is_namespace(self.path) else None
+        except FileNotFoundError:
+            self.inode = None
+
+    def forget(self) -> None:
+        netlink.forget(self.path)
+        self.inode = None
+
     def delete(self) -> None:
         """Remove the namespace; the bridge, the VXLAN device and the veths go with it."""
-        netlink.forget(self.path)
+        self.forget()
         if os.path.exists(self.path):
             netns.delete(self.path)
 
@@ -107,6 +121,13 @@ class OverlayNamespace:
             raise Internal(f"cannot attach {dst_name} to overlay {self.vni}: {os.strerror(exc.code)}") from None
         finally:
             os.close(fd)
+
+    def attached(self) -> int:
+        """How many sandbox ports br0 has (what the kernel says, whoever joined them)."""
+        ns = netlink.ns(self.path)
+        br0 = _index(ns, "br0", self.path)
+        return sum(1 for link in ns.get_links() if link.get_attr("IFLA_MASTER") == br0
+                   and link.get_attr("IFLA_IFNAME") != "vxlan0")
 
     def detach(self, port: str) -> None:
         try:

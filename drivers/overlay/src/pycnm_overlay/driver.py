@@ -20,8 +20,9 @@ import os
 from attrs import define, field
 
 from pycnm import hookimpl, labels
-from pycnm.errors import Forbidden, InvalidParameter, NotFound, Unimplemented
+from pycnm.errors import Forbidden, InvalidParameter, NotFound, StaleVersion, Unimplemented
 from pycnm.model import Capabilities, EndpointInterface, InterfaceName, JoinInfo
+from pycnm.store import Delete, Put
 
 from .dataplane import OverlayNamespace, Peer, overlay_mtu
 
@@ -41,18 +42,67 @@ class Network:
     plane: OverlayNamespace | None = None
 
 
-def _vni(network_id: str, generic: dict) -> int:
+def _listed_vni(generic) -> int | None:
     listed = str(generic.get(VXLANID_LIST) or "").split(",")[0].strip()
-    if listed:
+    if not listed:
+        return None
+    try:
+        vni = int(listed)
+    except ValueError:
+        raise InvalidParameter(f"invalid {VXLANID_LIST} {listed!r}: expected a number") from None
+    if not 1 <= vni < 1 << 24:
+        raise InvalidParameter(f"invalid VNI {vni}: it must be between 1 and {(1 << 24) - 1}")
+    return vni
+
+
+def _refuse_encryption(generic) -> None:
+    if labels.as_bool(generic.get("encrypted", False), field="encrypted"):
+        raise Unimplemented("encrypted overlay networks need ESP (xfrm) or WireGuard in the kernel; this"
+                            " kernel has neither, so -o encrypted is refused")
+
+
+class VNIs:
+    """The cluster's VNIs, in the driver's corner of the cluster store: ``vni/<n>`` names the
+    network holding VNI n and ``net/<network>`` the VNI, both written in one compare-and-swap
+    commit, so two hosts creating networks at once never get the same one."""
+
+    def __init__(self, store) -> None:
+        self.store = store
+
+    def reserve(self, network_id: str, wanted: int | None) -> int:
+        if self.store is None:
+            raise Forbidden("the overlay driver needs the cluster store to reserve VNIs")
+        if wanted is not None:
+            if not self._claim(wanted, network_id):
+                holder = self.store.get(f"vni/{wanted:08d}")
+                raise Forbidden(f"VNI {wanted} is in use by network {holder.value.decode()[:12] if holder else '?'}")
+            return wanted
+        span = (1 << 24) - VNI_FIRST
+        start = int(network_id[:12], 16) % span  # spreads first choices, so hosts rarely race for one
+        for _attempt in range(16):
+            taken = {int(e.key.split("/")[1]) for e in self.store.list("vni/")}
+            if len(taken) >= span:
+                break
+            vni = next(VNI_FIRST + (start + i) % span for i in range(span) if VNI_FIRST + (start + i) % span not in taken)
+            if self._claim(vni, network_id):
+                return vni
+        raise Forbidden("no VNI is free: every one from 4096 up is in use")
+
+    def _claim(self, vni: int, network_id: str) -> bool:
         try:
-            vni = int(listed)
-        except ValueError:
-            raise InvalidParameter(f"invalid {VXLANID_LIST} {listed!r}: expected a number") from None
-        if not 1 <= vni < 1 << 24:
-            raise InvalidParameter(f"invalid VNI {vni}: it must be between 1 and {(1 << 24) - 1}")
-        return vni
-    # the same on every host without coordination (a VNI allocator in the cluster store is next)
-    return VNI_FIRST + int(network_id[:12], 16) % ((1 << 24) - VNI_FIRST)
+            self.store.commit([Put(f"vni/{vni:08d}", network_id.encode(), 0),
+                               Put(f"net/{network_id}", str(vni).encode(), 0)])
+            return True
+        except StaleVersion:
+            return False
+
+    def release(self, network_id: str) -> None:
+        if self.store is None:
+            return
+        entry = self.store.get(f"net/{network_id}")
+        if entry is None:
+            raise NotFound(f"overlay network {network_id[:12]} holds no VNI")
+        self.store.commit([Delete(f"vni/{int(entry.value):08d}"), Delete(f"net/{network_id}")])
 
 
 class OverlayDriver:
@@ -63,9 +113,11 @@ class OverlayDriver:
         self.instance = ""
         self.vtep: ipaddress.IPv4Address | None = None
         self.networks: dict[str, Network] = {}
+        self.vnis = VNIs(None)
 
     @hookimpl
     def cnm_config(self, config):
+        self.vnis = VNIs(config.store)
         self.prefix = config.ifname_prefix
         self.instance = config.instance_id
         address = config.extra.get("advertise_addr") or ""
@@ -77,11 +129,23 @@ class OverlayDriver:
 
     # ---- networks -------------------------------------------------------------------------------
 
+    @hookimpl
+    def cnm_network_allocate(self, network_id, options):
+        generic = labels.normalize(options.get(labels.GENERIC) or {})
+        _refuse_encryption(generic)
+        return {VXLANID_LIST: str(self.vnis.reserve(network_id, _listed_vni(generic)))}
+
+    @hookimpl
+    def cnm_network_free(self, network_id):
+        self.vnis.release(network_id)
+
     def _parse(self, network_id, options, ipv4_data) -> Network:
         generic = labels.normalize(options.get(labels.GENERIC) or {})
-        if labels.as_bool(generic.get("encrypted", False), field="encrypted"):
-            raise Unimplemented("encrypted overlay networks need ESP (xfrm) or WireGuard in the kernel; this"
-                                " kernel has neither, so -o encrypted is refused")
+        _refuse_encryption(generic)
+        vni = _listed_vni(generic)
+        if vni is None:
+            raise InvalidParameter(f"overlay network {network_id[:12]} has no VNI ({VXLANID_LIST}); it is"
+                                   " reserved by cnm_network_allocate when the network is made")
         gateway = next((d.gateway for d in ipv4_data if d.gateway is not None), None)
         if gateway is None:
             raise InvalidParameter("an overlay network needs an IPv4 subnet with a gateway address")
@@ -89,7 +153,7 @@ class OverlayDriver:
             mtu = int(generic.get(labels.MTU) or overlay_mtu())
         except ValueError:
             raise InvalidParameter(f"invalid mtu {generic.get(labels.MTU)!r}") from None
-        return Network(network_id, _vni(network_id, generic), gateway, mtu)
+        return Network(network_id, vni, gateway, mtu)
 
     def _path(self, network_id: str) -> str:
         # the instance too: two pycnm hosts may share a machine's /run/netns (labs, tests)
@@ -103,12 +167,36 @@ class OverlayDriver:
             for ep in snap.endpoints:
                 net.endpoints[ep.endpoint_id] = {"interface": ep.interface, "mac": ep.interface.mac_address,
                                                  "joined": ep.sandbox_key is not None}
-            if os.path.exists(self._path(net.network_id)):
-                net.plane = self._plane(net)
+            self._live(net)
 
     def _plane(self, net: Network) -> OverlayNamespace:
         return OverlayNamespace(self._path(net.network_id), vni=net.vni, gateway=net.gateway, vtep=self.vtep,
                                 mtu=net.mtu, ifname_prefix=self.prefix)
+
+    def _live(self, net: Network) -> OverlayNamespace | None:
+        """The network's namespace as the kernel has it now. Another process of this host (the
+        CLI or a library beside the daemon) may have made, removed or remade it: a namespace
+        found anew is adopted and given every peer this driver knows."""
+        path = self._path(net.network_id)
+        try:
+            inode = os.stat(path).st_ino
+        except FileNotFoundError:
+            inode = None
+        if net.plane is not None and net.plane.inode == inode:
+            return net.plane
+        if net.plane is not None:
+            net.plane.forget()  # sockets into a namespace that is gone
+            net.plane = None
+        if inode is None:
+            return None
+        plane = self._plane(net)
+        plane.adopt()
+        if plane.inode != inode:
+            return None  # not a namespace (yet): mid-creation in another process
+        net.plane = plane
+        for peer in net.peers.values():
+            plane.add_peer(peer)
+        return plane
 
     @hookimpl
     def cnm_create_network(self, network_id, options, ipv4_data):
@@ -117,8 +205,9 @@ class OverlayDriver:
     @hookimpl
     def cnm_delete_network(self, network_id):
         net = self._network(network_id)
-        if net.plane is not None:
-            net.plane.delete()
+        plane = self._live(net)
+        if plane is not None:
+            plane.delete()
         del self.networks[network_id]
 
     # ---- endpoints ------------------------------------------------------------------------------
@@ -143,13 +232,14 @@ class OverlayDriver:
         if self.vtep is None:
             raise Forbidden("an overlay network needs this host's underlay address: give --advertise-addr"
                             " (Controller(advertise_addr=...), PYCNM_ADVERTISE_ADDR)")
-        if net.plane is None:  # the first local endpoint: the network comes to this host
+        plane = self._live(net)
+        if plane is None:  # the first local endpoint: the network comes to this host
             plane = self._plane(net)
             plane.create()
             net.plane = plane
             for peer in net.peers.values():
                 plane.add_peer(peer)
-        net.plane.attach(sandbox_key, dst_name, ep["mac"], self._port(endpoint_id))
+        plane.attach(sandbox_key, dst_name, ep["mac"], self._port(endpoint_id))
         ep["joined"] = True
         return JoinInfo(interface_name=InterfaceName(dst_name, dst_name=dst_name, created_in_sandbox=True))
 
@@ -160,10 +250,11 @@ class OverlayDriver:
         if not ep["joined"]:
             raise NotFound(f"endpoint {endpoint_id} is not joined")
         ep["joined"] = False
-        if net.plane is not None:
-            net.plane.detach(self._port(endpoint_id))
-            if not any(e["joined"] for e in net.endpoints.values()):
-                net.plane.delete()  # a host with no endpoints on a network holds nothing for it
+        plane = self._live(net)
+        if plane is not None:
+            plane.detach(self._port(endpoint_id))
+            if not plane.attached():  # the kernel's word: another process may have joined one too
+                plane.delete()  # a host with no endpoints on a network holds nothing for it
                 net.plane = None
 
     def _port(self, endpoint_id: str) -> str:
@@ -176,15 +267,17 @@ class OverlayDriver:
         net = self._network(network_id)
         peer = Peer(ipaddress.ip_interface(address).ip, mac, ipaddress.ip_address(vtep))
         net.peers[endpoint_id] = peer
-        if net.plane is not None:
-            net.plane.add_peer(peer)
+        plane = self._live(net)
+        if plane is not None:
+            plane.add_peer(peer)
 
     @hookimpl
     def cnm_peer_delete(self, network_id, endpoint_id, address, mac, vtep):
         net = self._network(network_id)
         peer = net.peers.pop(endpoint_id, None)
-        if peer is not None and net.plane is not None:
-            net.plane.remove_peer(peer)
+        plane = self._live(net)
+        if peer is not None and plane is not None:
+            plane.remove_peer(peer)
 
     def _network(self, network_id: str) -> Network:
         try:
