@@ -108,9 +108,11 @@ class Peers:
                 eps.pop(eid, None)
                 return self._reconcile(nid, only=eid)
             ep = eps[eid] = codec.loads(event["value"], EndpointRecord)
-            if ep.owner == self.instance_id and ep.state == "joined" and (before is None or before.state != "joined"):
-                # one of ours joined, maybe in another process that made the network's kernel
-                # state just now: tell the driver every peer again (peer calls are idempotent)
+            if (ep.owner == self.instance_id and ep.state == "joined" and (before is None or before.state != "joined")
+                    and not any(e.owner == ep.owner and e.state == "joined" for e in eps.values() if e.id != eid)):
+                # this host's first endpoint on the network joined, maybe in another process that
+                # made the network's kernel state just now: tell the driver every peer again
+                # (peer calls are idempotent)
                 return self._reconcile(nid, resend=True)
             return self._reconcile(nid, only=eid)
 
