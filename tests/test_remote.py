@@ -38,6 +38,7 @@ class RecordingHandler(Handler):
             return None
         if fault == "crash":  # the plugin dies mid-call: no answer, no socket
             server.crashed = True
+            os.unlink(server.server_address)  # first: a retry must find nobody, not this server closing
             self.connection.shutdown(socket.SHUT_RDWR)
             threading.Thread(target=lambda: (server.shutdown(), server.server_close())).start()
             return None
