@@ -2,49 +2,14 @@
 on another; addresses come from the global address space, never twice."""
 
 import pytest
-
-from pycnm import Controller, hookimpl
+from pycnm import Controller
 from pycnm.errors import Forbidden
-from pycnm.model import Capabilities, JoinInfo
 from pycnm.testing import etcd
+
+from .helpers import Everywhere
 
 pytestmark = [pytest.mark.privileged,
               pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
-
-
-class Everywhere:
-    """A global-scope driver that makes nothing in the kernel (what a host needs comes later)."""
-
-    def __init__(self):
-        self.endpoints = set()
-
-    @hookimpl
-    def cnm_get_capabilities(self):
-        return Capabilities(scope="global")
-
-    @hookimpl
-    def cnm_create_network(self, network_id):
-        pass
-
-    @hookimpl
-    def cnm_delete_network(self, network_id):
-        pass
-
-    @hookimpl
-    def cnm_create_endpoint(self, endpoint_id):
-        self.endpoints.add(endpoint_id)
-
-    @hookimpl
-    def cnm_delete_endpoint(self, endpoint_id):
-        self.endpoints.discard(endpoint_id)
-
-    @hookimpl
-    def cnm_join(self, endpoint_id):
-        return JoinInfo()
-
-    @hookimpl
-    def cnm_leave(self, endpoint_id):
-        pass
 
 
 @pytest.fixture

@@ -7,18 +7,14 @@ import subprocess
 import time
 
 import pytest
-
 from pycnm.errors import Unimplemented
 from pycnm.testing import etcd
 from pycnm.testing.multihost import Cluster
 
+from .helpers import ping
+
 pytestmark = [pytest.mark.privileged,
               pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
-
-
-def ping(key, address, wait=2):
-    return subprocess.run(["nsenter", f"--net={key}", "ping", "-c", "1", "-W", str(wait), str(address)],
-                          capture_output=True).returncode == 0
 
 
 def until(check, seconds=20):
@@ -62,6 +58,17 @@ def joined(host, network, name):
     return sb, host.call(lambda: ctl.connect(network, sb))
 
 
+def two_joined(cluster, network, subnet):
+    """``network`` made on h1, sandbox a on h1 and b on h2 joined and reaching each other:
+    (h1, h2, h3, net, (a, ea), (b, eb))."""
+    h1, h2, h3 = (cluster.hosts.get(n) for n in ("h1", "h2", "h3"))
+    net = h1.call(lambda: h1.ctl.create_network(network, "overlay", subnet=subnet))
+    a, ea = joined(h1, network, "a")
+    b, eb = joined(h2, network, "b")
+    assert until(lambda: ping(a.key, eb.address.ip)), "the daemons did not program the peers"
+    return h1, h2, h3, net, (a, ea), (b, eb)
+
+
 @pytest.fixture
 def cluster(tmp_path, prefix, no_leaks):
     """Three hosts with daemons, etcd of three members."""
@@ -90,7 +97,7 @@ def test_sync_peers_programs_what_the_store_holds(quiet_cluster):
     # b leaves: host 1 forgets it, host 2 holds nothing for the network any more
     h2.call(lambda: h2.ctl.disconnect("ov", b))
     assert h1.call(h1.ctl.sync_peers) == 1
-    assert not ping(a.key, eb.address.ip, wait=1)
+    assert not ping(a.key, eb.address.ip, timeout=1)
     assert not os.path.exists(plane(h2, net)) and os.path.exists(plane(h1, net))
 
 
@@ -171,11 +178,7 @@ def test_leaving_or_deleting_an_endpoint_removes_it_from_the_other_hosts(cluster
 
 
 def test_the_cluster_keeps_working_when_an_etcd_member_dies(cluster):
-    h1, h2, h3 = (cluster.hosts[n] for n in ("h1", "h2", "h3"))
-    h1.call(lambda: h1.ctl.create_network("before", "overlay", subnet="10.155.0.0/24"))
-    a, ea = joined(h1, "before", "a")
-    b, eb = joined(h2, "before", "b")
-    assert until(lambda: ping(a.key, eb.address.ip))
+    h1, h2, h3, _, (a, ea), (b, eb) = two_joined(cluster, "before", "10.155.0.0/24")
     cluster.kill_etcd_member(0)  # the member every client tries first
     c, ec = joined(h3, "before", "c")  # a new endpoint, seen by daemons that must watch elsewhere now
     assert until(lambda: ping(a.key, ec.address.ip) and ping(c.key, eb.address.ip), 30)
@@ -186,11 +189,7 @@ def test_the_cluster_keeps_working_when_an_etcd_member_dies(cluster):
 
 
 def test_a_restarted_daemon_keeps_connectivity_and_catches_up(cluster):
-    h1, h2, h3 = (cluster.hosts[n] for n in ("h1", "h2", "h3"))
-    h1.call(lambda: h1.ctl.create_network("ov", "overlay", subnet="10.157.0.0/24"))
-    a, ea = joined(h1, "ov", "a")
-    b, eb = joined(h2, "ov", "b")
-    assert until(lambda: ping(a.key, eb.address.ip))
+    h1, h2, h3, _, (a, ea), (b, eb) = two_joined(cluster, "ov", "10.157.0.0/24")
     h2.stop_daemon(kill=True)
     assert ping(b.key, ea.address.ip)  # the kernel holds what the daemon programmed
     c, ec = joined(h3, "ov", "c")  # while host 2's daemon is down
@@ -201,12 +200,8 @@ def test_a_restarted_daemon_keeps_connectivity_and_catches_up(cluster):
 
 
 def test_a_dead_host_s_endpoints_disappear_from_the_others_within_the_lease(cluster):
-    h1, h2 = cluster.hosts["h1"], cluster.hosts["h2"]
-    net = h1.call(lambda: h1.ctl.create_network("ovd", "overlay", subnet="10.158.0.0/24"))
-    a, ea = joined(h1, "ovd", "a")
-    b, eb = joined(h2, "ovd", "b")
-    assert until(lambda: ping(a.key, eb.address.ip))
+    h1, h2, _, net, (a, ea), (b, eb) = two_joined(cluster, "ovd", "10.158.0.0/24")
     assert eb.mac in fdb(plane(h1, net))
     h2.stop_daemon(kill=True)  # host 2 dies: its lease (3 s) runs out, host 1 forgets its endpoints
     assert until(lambda: eb.mac not in fdb(plane(h1, net)), 20), "host 1 kept the dead host's endpoint"
-    assert not ping(a.key, eb.address.ip, wait=1)
+    assert not ping(a.key, eb.address.ip, timeout=1)

@@ -4,22 +4,19 @@ a time, each costing calls for the endpoint it touches only; stale events skippe
 import ipaddress
 
 import pytest
-
 from pycnm import Controller, codec, hookimpl
-from pycnm.model import Capabilities, JoinInfo
 from pycnm.records import EndpointRecord
 from pycnm.store import MemoryStore
 
+from .helpers import Everywhere
 
-class Recorder:
+
+class Recorder(Everywhere):
     """A global driver that writes down what it is told."""
 
     def __init__(self):
+        super().__init__()
         self.calls = []
-
-    @hookimpl
-    def cnm_get_capabilities(self):
-        return Capabilities(scope="global")
 
     @hookimpl
     def cnm_create_network(self, network_id):
@@ -28,22 +25,6 @@ class Recorder:
     @hookimpl
     def cnm_delete_network(self, network_id):
         self.calls.append(("delete_network", network_id[:4]))
-
-    @hookimpl
-    def cnm_create_endpoint(self, endpoint_id):
-        pass
-
-    @hookimpl
-    def cnm_delete_endpoint(self, endpoint_id):
-        pass
-
-    @hookimpl
-    def cnm_join(self, endpoint_id):
-        return JoinInfo()
-
-    @hookimpl
-    def cnm_leave(self, endpoint_id):
-        pass
 
     @hookimpl
     def cnm_peer_add(self, endpoint_id, address, vtep):
