@@ -42,11 +42,16 @@ test: venv
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 # Benchmarks (not part of the README's two commands): figures go to docs/benchmarks.md.
+# The peers measured beside pycnm: CNI's plugins and netavark (Debian's packages).
+BENCH_PACKAGES := containernetworking-plugins:/usr/lib/cni/bridge netavark:/usr/lib/podman/netavark
 bench: venv
+	@$(MAKE) --no-print-directory system SYSTEM_PACKAGES="$(BENCH_PACKAGES)"
 	$(PIP) install -q matplotlib
 	$(PY) bench/ipam.py --write docs/benchmarks.md
 	$(PY) bench/attach.py -n 100 --write docs/benchmarks.md
 	$(PY) bench/attach.py -n 1000 --write docs/benchmarks.md --plot docs/attach-1000.png
+	$(PY) bench/remote.py --write docs/benchmarks.md
+	$(PY) bench/overlay.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV)

@@ -105,6 +105,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
             # where other hosts send this host's overlay traffic
             self.cluster_store.put(f"hosts/{self.instance_id}", self.advertise_addr.encode())
         self._init_peers()
+        self._net_views: dict[str, tuple[int, bytes, NetworkRecord]] = {}
         self._lock = threading.RLock()
         self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
         self._events = EventBus(self._plugins)
@@ -259,6 +260,21 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
         if rec is None:
             raise NotFound(f"network {network_id} not found")
         return rec, ver
+
+    def _network_view(self, network_id: str) -> NetworkRecord:
+        """The network's record for reading only (never change it): decoded once per version.
+
+        A connect reads its network four times; its record (options, pools) is the costliest
+        to decode and changes rarely."""
+        entry = self.store.get(f"networks/{network_id}")
+        if entry is None:
+            raise NotFound(f"network {network_id} not found")
+        cached = self._net_views.get(network_id)
+        if cached is not None and cached[0] == entry.version and cached[1] == entry.value:
+            return cached[2]
+        record = codec.loads(entry.value, NetworkRecord)
+        self._net_views[network_id] = (entry.version, entry.value, record)
+        return record
 
     def _load_endpoint(self, network_id: str, endpoint_id: str) -> tuple[EndpointRecord, int]:
         rec, ver = self._get(f"endpoints/{network_id}/{endpoint_id}", EndpointRecord)

@@ -59,7 +59,7 @@ class Endpoints:
         mac = parse_mac(mac)
         bindings = ports.parse_all(publish)
         with self._lock:
-            net, _ = self._load_network(network_id)
+            net = self._network_view(network_id)
             if net.state != "ready":
                 raise Forbidden(f"network {net.name} is being {net.state.rstrip('ing')}ed; try again")
             relay = self.network_driver(net.driver)

@@ -36,11 +36,11 @@ class Joins:
         with self._lock:
             rec, version = self._make_endpoint(net.id, name, anonymous=True, defer_ready=True, **endpoint_options)
             try:
-                self._join(net.id, rec.id, sb, pending=(rec, version))
+                joined = self._join(net.id, rec.id, sb, pending=(rec, version))
             except BaseException:
                 _safely("delete endpoint after a failed join", self._delete_endpoint, net.id, rec.id)
                 raise
-            return Endpoint(self, self._load_endpoint(net.id, rec.id)[0])
+            return Endpoint(self, joined)
 
     def disconnect(self, network: Network | str, sandbox: Sandbox | str, force: bool = False) -> None:
         """Leave (and, if ``connect`` made it, delete) the sandbox's endpoint on ``network``."""
@@ -58,14 +58,15 @@ class Joins:
     # ---- join -----------------------------------------------------------------------------------
 
     def _join(self, network_id: str, endpoint_id: str, sandbox: Sandbox | str,
-              pending: tuple[EndpointRecord, int] | None = None) -> None:
-        """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read)."""
+              pending: tuple[EndpointRecord, int] | None = None) -> EndpointRecord:
+        """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read).
+        Returns the endpoint's record as stored."""
         from_creating = pending is not None
         with self._lock:
             sb_handle = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
             ep, ep_ver = pending or self._load_endpoint(network_id, endpoint_id)
             sb, sb_ver = self._load_sandbox(sb_handle.id)
-            net, _ = self._load_network(network_id)
+            net = self._network_view(network_id)
             if ep.sandbox_id is not None:
                 raise Forbidden(f"endpoint {ep.name} is already joined to sandbox {self._sandbox_name(ep.sandbox_id)};"
                                 " another container is attached to the same network endpoint")
@@ -116,8 +117,8 @@ class Joins:
                 ep.state = "joined"
                 with self.store.transaction():
                     self.store.put(ep_key, codec.dumps(ep))
-                    self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None)
-                self._refresh_dns(sb.id)
+                    seen = self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None)
+                self._refresh_dns(sb.id, seen)
             except BaseException:
                 if attached:
                     _safely("detach interface", interfaces.detach, sb.key, dst_name=ep.dst_name,
@@ -127,6 +128,7 @@ class Joins:
                 self._undo_join(network_id, endpoint_id, sb.id, state="creating" if from_creating else "ready")
                 raise
         self._events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
+        return ep
 
     def _joined_records(self, sb: SandboxRecord) -> list[EndpointRecord]:
         out = []
@@ -176,7 +178,7 @@ class Joins:
                 if want != ep.sandbox_id:
                     raise Forbidden(f"endpoint {ep.name} is joined to sandbox {self._sandbox_name(ep.sandbox_id)},"
                                     f" not to {self._sandbox_name(want)}")
-            net, _ = self._load_network(network_id)
+            net = self._network_view(network_id)
             relay = self.network_driver(net.driver)
             sb, _ = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)
             ep.state = "leaving"
@@ -201,44 +203,51 @@ class Joins:
         if then_delete:
             self._events.emit("endpoint.delete", endpoint_id, ep.name, network_id=network_id)
 
-    def _refresh_dns(self, sandbox_id: str) -> None:
-        sb, _ = self._load_sandbox(sandbox_id)
-        self._write_dns_files(sb, self._joined_records(sb))
+    def _refresh_dns(self, sandbox_id: str, seen: tuple | None = None) -> None:
+        """Rewrite the sandbox's hosts and resolv.conf; ``seen``: its record and joined endpoints'
+        as :meth:`_update_gateway` just read them."""
+        sb, records = seen or (None, None)
+        if sb is None:
+            sb, _ = self._load_sandbox(sandbox_id)
+            records = self._joined_records(sb)
+        self._write_dns_files(sb, records)
 
     # ---- the default gateway --------------------------------------------------------------------
 
-    def _update_gateway(self, sandbox_id: str, routed: str | None = None) -> None:
+    def _update_gateway(self, sandbox_id: str, routed: str | None = None) -> tuple | None:
         """Give the default route to the first joined endpoint (join order) that has a gateway.
 
         libnetwork's rule: internal networks never provide it. The endpoint that gets it also gets
         the driver's external connectivity; the one that loses it has it revoked. A sandbox being
         deleted only has connectivity revoked: its namespace is gone. ``routed`` names an endpoint
-        whose default routes the join already set.
+        whose default routes the join already set. Returns the sandbox's record and its joined
+        endpoints' as read (None for a host-namespace sandbox).
         """
         sb, sb_ver = self._load_sandbox(sandbox_id)
         if sb.host_namespace:
-            return
-        eps = [e for e in self._joined_records(sb) if e.state == "joined"]
+            return None
+        records = self._joined_records(sb)
+        eps = [e for e in records if e.state == "joined"]
         owner = None
         if sb.state == "ready":
             for ep in eps:
-                net, _ = self._load_network(ep.network_id)
+                net = self._network_view(ep.network_id)
                 if not net.internal and (ep.gateway or ep.gateway_ipv6) and ep.dst_name:
                     owner = ep
                     break
         current = sb.gateway_endpoint
         if owner is not None and owner.id == current:
-            return
+            return sb, records
         if current is not None:
             old = next((e for e in eps if e.id == current), None)
             if old is not None:
-                old_net, _ = self._load_network(old.network_id)
+                old_net = self._network_view(old.network_id)
                 _safely("revoke external connectivity",
                         self.network_driver(old_net.driver).revoke_external_connectivity, old.network_id, old.id)
                 self._clear_gateway(sb, old)
         sb.gateway_endpoint = None
         if owner is not None:
-            net, _ = self._load_network(owner.network_id)
+            net = self._network_view(owner.network_id)
             if owner.id != routed:  # ``routed``: its default routes went in with its addresses
                 for gw in (owner.gateway, owner.gateway_ipv6):
                     if gw is not None:
@@ -247,6 +256,7 @@ class Joins:
             sb.gateway_endpoint = owner.id
         if sb.gateway_endpoint != current:
             self._commit([self._put(f"sandboxes/{sandbox_id}", sb, sb_ver)])
+        return sb, records
 
     def _clear_gateway(self, sb: SandboxRecord, ep: EndpointRecord) -> None:
         if sb.state != "ready" or not netns.is_namespace(sb.key):

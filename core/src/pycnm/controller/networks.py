@@ -156,6 +156,7 @@ class Networks:
             record.state = "deleting"
             self._commit([self._put(f"networks/{network_id}", record, version)])
             self._in_driver.pop(network_id, None)
+            self._net_views.pop(network_id, None)
             _ignore_missing(relay.delete_network, network_id)
             _ignore_missing(relay.network_free, network_id)
             self._release_pools(record, self.ipam_driver(record.ipam_driver))
