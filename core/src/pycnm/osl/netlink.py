@@ -8,8 +8,11 @@ namespace is deleted (an open socket keeps a namespace, and the interfaces in it
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import random
 import socket
+import string
 import struct
 import threading
 from collections import defaultdict
@@ -148,41 +151,31 @@ IFA_F_NODAD = 0x02
 
 
 class Requests:
-    """rtnetlink requests for one batch, encoded by pyroute2's message classes.
+    """rtnetlink requests for one batch, laid out by pyroute2's message classes.
 
     pyroute2's ``IPRoute``/``IPBatch`` calls cost 0.2-0.5 ms each in Python before the kernel sees
-    anything; the message classes underneath encode the same requests in 30-50 µs. The join path
-    sends a handful of requests, so it builds them here and sends them together.
+    anything, so the join path builds its requests here and sends them together. Encoding alone
+    costs 25-250 µs a message (a veth with its peer is the dearest), more than the kernel takes to
+    make the veth. So each message is encoded by pyroute2 once per *shape*, and only its
+    fixed-width values (names, indices, MACs, addresses) are written into the copy each time
+    (:func:`_encoded`).
     """
 
     def __init__(self) -> None:
         self.data = bytearray()
 
-    def _add(self, msg, kind: int, flags: int) -> Requests:
-        msg["header"]["type"] = kind
-        msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags
-        msg.encode()
-        self.data += msg.data
+    def _add(self, build, *args) -> Requests:
+        self.data += _encoded(build, args)
         return self
 
     def link_get(self, ifname: str) -> Requests:
-        msg = ifinfmsg()
-        msg["attrs"] = [("IFLA_IFNAME", ifname)]
-        return self._add(msg, RTM_GETLINK, 0)
+        return self._add(_link_get, ifname)
 
     def link_del(self, name: str) -> Requests:
-        msg = ifinfmsg()
-        msg["attrs"] = [("IFLA_IFNAME", name)]
-        return self._add(msg, RTM_DELLINK, 0)
+        return self._add(_link_del, name)
 
     def link_set(self, index: int, *, up: bool | None = None, address: str | None = None) -> Requests:
-        msg = ifinfmsg()
-        msg["index"] = index
-        if up is not None:
-            msg["flags"], msg["change"] = (IFF_UP if up else 0), IFF_UP
-        if address:
-            msg["attrs"] = [("IFLA_ADDRESS", address)]
-        return self._add(msg, RTM_NEWLINK, 0)
+        return self._add(_link_set, index, up, address)
 
     def link_ipv6_off(self, name: str) -> Requests:
         """No IPv6 link-local address on ``name`` (addrgenmode none), set by name, before it is up.
@@ -191,54 +184,208 @@ class Requests:
         listener work that grows with the number of ports (BENCHMARKS.md). The kernel takes this
         only on an existing link, so it follows the creation in the same batch.
         """
-        msg = ifinfmsg()
-        msg["attrs"] = [("IFLA_IFNAME", name),
-                        ("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", 1)]})]})]
-        return self._add(msg, RTM_NEWLINK, 0)
+        return self._add(_link_ipv6_off, name)
 
     def link_set_by_name(self, name: str, *, up: bool) -> Requests:
-        msg = ifinfmsg()
-        msg["flags"], msg["change"] = (IFF_UP if up else 0), IFF_UP
-        msg["attrs"] = [("IFLA_IFNAME", name)]
-        return self._add(msg, RTM_NEWLINK, 0)
+        return self._add(_link_set_by_name, name, up)
 
     def veth_add(self, name: str, *, master: int, mtu: int, up: bool, peer_name: str, peer_netns_fd: int,
                  peer_address: str | None = None) -> Requests:
         """A veth pair whose peer is born in the namespace ``peer_netns_fd``."""
-        peer = [("IFLA_IFNAME", peer_name), ("IFLA_NET_NS_FD", peer_netns_fd), ("IFLA_MTU", mtu)]
-        if peer_address:
-            peer.append(("IFLA_ADDRESS", peer_address))
-        msg = ifinfmsg()
-        if up:
-            msg["flags"], msg["change"] = IFF_UP, IFF_UP
-        msg["attrs"] = [
-            ("IFLA_IFNAME", name), ("IFLA_MASTER", master), ("IFLA_MTU", mtu),
-            ("IFLA_LINKINFO", {"attrs": [
-                ("IFLA_INFO_KIND", "veth"),
-                ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": peer})]}),
-            ]}),
-        ]
-        return self._add(msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL)
+        return self._add(_veth_add, name, master, mtu, up, peer_name, peer_netns_fd, peer_address)
 
     def addr_add(self, index: int, address, prefixlen: int) -> Requests:
         """Add an address; IPv6 ones skip duplicate address detection (IPAM made them unique)."""
-        msg = ifaddrmsg()
-        msg["index"], msg["prefixlen"] = index, prefixlen
-        if address.version == 4:
-            msg["family"] = socket.AF_INET
-            msg["attrs"] = [("IFA_LOCAL", str(address)), ("IFA_ADDRESS", str(address))]
-        else:
-            msg["family"], msg["flags"] = socket.AF_INET6, IFA_F_NODAD
-            msg["attrs"] = [("IFA_ADDRESS", str(address))]
-        return self._add(msg, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL)
+        return self._add(_addr_add, index, address, prefixlen)
 
     def default_route(self, index: int, gateway) -> Requests:
         """Create or replace the default route of ``gateway``'s family, via ``gateway`` on ``index``."""
-        msg = rtmsg()
-        msg["family"] = socket.AF_INET if gateway.version == 4 else socket.AF_INET6
-        msg["table"], msg["proto"], msg["scope"], msg["type"] = 254, 4, 0, 1  # main, static, universe, unicast
-        msg["attrs"] = [("RTA_GATEWAY", str(gateway)), ("RTA_OIF", index)]
-        return self._add(msg, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE)
+        return self._add(_default_route, index, gateway)
+
+
+def _encoded(build, args: tuple) -> bytes:
+    """The request ``build(*args)`` describes, as pyroute2 encodes it (sequence number 0).
+
+    ``build.slots`` names, for each argument, how it lands in the message when its width is
+    fixed: ``name`` (its bytes), ``u32``, ``mac`` (6 bytes), ``ip`` (packed); None for an argument
+    that shapes the message. Arguments of one shape share a template that pyroute2 encoded; the
+    values are written where pyroute2 put them.
+    """
+    slots = build.slots
+    shape = (build, *(arg if kind is None or arg is None else (kind, _width(kind, arg))
+                      for kind, arg in zip(slots, args)))
+    template = _templates.get(shape)
+    if template is None:
+        template = _templates[shape] = _template(build, args, slots)
+    if template is _NO_TEMPLATE:
+        return _pyroute2_encoded(build, args)
+    data, places = template
+    out = bytearray(data)
+    for index, where in places:
+        value = _value(slots[index], args[index])
+        for offset in where:
+            out[offset:offset + len(value)] = value
+    return bytes(out)
+
+
+_templates: dict[tuple, object] = {}
+_NO_TEMPLATE = object()
+
+
+def _pyroute2_encoded(build, args: tuple) -> bytes:
+    msg, kind, flags = build(*args)
+    msg["header"]["type"] = kind
+    msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags
+    msg.encode()
+    return bytes(msg.data)
+
+
+def _width(kind: str, value) -> int:
+    return len(value.encode()) if kind == "name" else value.version if kind == "ip" else 0
+
+
+def _value(kind: str, value) -> bytes:
+    if kind == "name":
+        return value.encode()
+    if kind == "u32":
+        return struct.pack("=I", value)
+    if kind == "mac":
+        return bytes.fromhex(value.replace(":", ""))
+    return value.packed
+
+
+def _stand_in(kind: str, value, rng: random.Random):
+    """A random value of ``value``'s kind and width (as pyroute2 takes it)."""
+    if kind == "name":
+        return "".join(rng.choice(string.ascii_letters) for _ in range(len(value.encode())))
+    if kind == "u32":
+        return rng.randrange(1 << 28, 1 << 31)
+    if kind == "mac":
+        return ":".join(f"{rng.randrange(256):02x}" for _ in range(6))
+    return ipaddress.ip_address(rng.getrandbits(32 if value.version == 4 else 128))
+
+
+def _template(build, args: tuple, slots: tuple):
+    """Encode the shape twice with random values; where the first's values lie must be where the
+    second's do, and writing the second's values into the first must give pyroute2's encoding of
+    the second. Otherwise (a value it does not carry as is) the shape is encoded every time."""
+    rng = random.Random(hash(args))
+    variable = [i for i, (kind, arg) in enumerate(zip(slots, args)) if kind is not None and arg is not None]
+    first, second = list(args), list(args)
+    for i in variable:
+        first[i], second[i] = _stand_in(slots[i], args[i], rng), _stand_in(slots[i], args[i], rng)
+    data = _pyroute2_encoded(build, tuple(first))
+    places = []
+    for i in variable:
+        value = _value(slots[i], first[i])
+        where = [at for at in range(len(data) - len(value) + 1) if data.startswith(value, at)]
+        if not where:
+            return _NO_TEMPLATE
+        places.append((i, where))
+    made = bytearray(data)
+    for i, where in places:
+        for offset in where:
+            made[offset:offset + len(_value(slots[i], second[i]))] = _value(slots[i], second[i])
+    if bytes(made) != _pyroute2_encoded(build, tuple(second)):
+        return _NO_TEMPLATE
+    return data, tuple(places)
+
+
+def _link_get(ifname):
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_IFNAME", ifname)]
+    return msg, RTM_GETLINK, 0
+
+
+_link_get.slots = ("name",)
+
+
+def _link_del(name):
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_IFNAME", name)]
+    return msg, RTM_DELLINK, 0
+
+
+_link_del.slots = ("name",)
+
+
+def _link_set(index, up, address):
+    msg = ifinfmsg()
+    msg["index"] = index
+    if up is not None:
+        msg["flags"], msg["change"] = (IFF_UP if up else 0), IFF_UP
+    if address:
+        msg["attrs"] = [("IFLA_ADDRESS", address)]
+    return msg, RTM_NEWLINK, 0
+
+
+_link_set.slots = ("u32", None, "mac")
+
+
+def _link_ipv6_off(name):
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_IFNAME", name),
+                    ("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", 1)]})]})]
+    return msg, RTM_NEWLINK, 0
+
+
+_link_ipv6_off.slots = ("name",)
+
+
+def _link_set_by_name(name, up):
+    msg = ifinfmsg()
+    msg["flags"], msg["change"] = (IFF_UP if up else 0), IFF_UP
+    msg["attrs"] = [("IFLA_IFNAME", name)]
+    return msg, RTM_NEWLINK, 0
+
+
+_link_set_by_name.slots = ("name", None)
+
+
+def _veth_add(name, master, mtu, up, peer_name, peer_netns_fd, peer_address):
+    peer = [("IFLA_IFNAME", peer_name), ("IFLA_NET_NS_FD", peer_netns_fd), ("IFLA_MTU", mtu)]
+    if peer_address:
+        peer.append(("IFLA_ADDRESS", peer_address))
+    msg = ifinfmsg()
+    if up:
+        msg["flags"], msg["change"] = IFF_UP, IFF_UP
+    msg["attrs"] = [
+        ("IFLA_IFNAME", name), ("IFLA_MASTER", master), ("IFLA_MTU", mtu),
+        ("IFLA_LINKINFO", {"attrs": [
+            ("IFLA_INFO_KIND", "veth"),
+            ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": peer})]}),
+        ]}),
+    ]
+    return msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL
+
+
+_veth_add.slots = ("name", "u32", None, None, "name", "u32", "mac")
+
+
+def _addr_add(index, address, prefixlen):
+    msg = ifaddrmsg()
+    msg["index"], msg["prefixlen"] = index, prefixlen
+    if address.version == 4:
+        msg["family"] = socket.AF_INET
+        msg["attrs"] = [("IFA_LOCAL", str(address)), ("IFA_ADDRESS", str(address))]
+    else:
+        msg["family"], msg["flags"] = socket.AF_INET6, IFA_F_NODAD
+        msg["attrs"] = [("IFA_ADDRESS", str(address))]
+    return msg, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL
+
+
+_addr_add.slots = ("u32", "ip", None)
+
+
+def _default_route(index, gateway):
+    msg = rtmsg()
+    msg["family"] = socket.AF_INET if gateway.version == 4 else socket.AF_INET6
+    msg["table"], msg["proto"], msg["scope"], msg["type"] = 254, 4, 0, 1  # main, static, universe, unicast
+    msg["attrs"] = [("RTA_GATEWAY", str(gateway)), ("RTA_OIF", index)]
+    return msg, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE
+
+
+_default_route.slots = ("u32", "ip")
 
 
 def batch(path: str, build) -> None:
