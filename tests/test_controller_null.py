@@ -116,3 +116,39 @@ def test_host_network_only_for_host_namespace_sandboxes(controller):
     controller.connect(host, hs)
     hs.delete()
     assert os.path.exists("/proc/self/ns/net")
+
+
+def test_only_what_a_reboot_ends_skips_the_fsync(controller, monkeypatch):
+    """Sandboxes, joins and the endpoints ``connect`` makes commit without waiting for the disk
+    (their namespaces do not outlive a reboot); networks, named endpoints, their deletion and
+    host-namespace sandboxes stay durable."""
+    from pycnm.store import SQLiteStore
+
+    modes = []
+    begin = SQLiteStore._begin
+
+    def spy(self, conn):
+        begin(self, conn)
+        modes.append(conn.execute("PRAGMA synchronous").fetchone()[0] == 2)
+
+    monkeypatch.setattr(SQLiteStore, "_begin", spy)
+
+    def durable(action) -> set[bool]:
+        modes.clear()
+        action()
+        assert modes
+        return set(modes)
+
+    assert durable(lambda: controller.create_network("dur2", "null")) == {True}
+    net = controller.network("dur2")
+    assert durable(lambda: controller.create_sandbox("vs")) == {False}
+    assert durable(lambda: controller.connect(net, "vs")) == {False}
+    assert durable(lambda: controller.disconnect(net, "vs")) == {False}
+    assert durable(lambda: net.create_endpoint("named")) == {True}
+    assert durable(lambda: net.endpoint("named").join("vs")) == {False}
+    assert durable(lambda: net.endpoint("named").leave()) == {False}
+    net.endpoint("named").join("vs")
+    assert durable(lambda: net.endpoint("named").delete(force=True)) == {True}
+    assert durable(lambda: controller.sandbox("vs").delete()) == {False}
+    assert durable(lambda: net.delete()) == {True}
+    assert durable(lambda: controller.create_sandbox("hs", host_namespace=True)) == {True}

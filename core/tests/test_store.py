@@ -1,6 +1,8 @@
 """The store's compare-and-swap commits, on SQLite and in memory."""
 
 import multiprocessing
+import os
+import signal
 
 import pytest
 
@@ -72,6 +74,47 @@ def test_sqlite_is_durable_across_reopen(tmp_path):
     s.put("k", b"kept")
     s.close()
     assert SQLiteStore(path).get("k").value == b"kept"
+
+
+def _commit_then_die(path):
+    store = SQLiteStore(path)
+    with store.until_reboot():
+        store.put("k", b"until reboot")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _synchronous(store) -> int:
+    return store._conn().execute("PRAGMA synchronous").fetchone()[0]
+
+
+def test_sqlite_until_reboot_skips_the_fsync_only_inside(tmp_path):
+    """Inside ``until_reboot`` commits run with synchronous=NORMAL (no fsync of the log per
+    commit); outside, FULL again: the next durable commit carries the earlier ones to disk."""
+    store = SQLiteStore(str(tmp_path / "v.db"))
+    store.put("before", b"1")
+    assert _synchronous(store) == 2
+    with store.until_reboot():
+        with store.transaction():
+            store.put("a", b"1")
+            store.put("b", b"2")
+        assert _synchronous(store) == 1
+        with store.until_reboot():  # nesting keeps it
+            store.put("c", b"3")
+        store.put("d", b"4")
+        assert _synchronous(store) == 1
+    store.put("after", b"1")
+    assert _synchronous(store) == 2
+    assert [e.key for e in store.list("")] == ["a", "after", "b", "before", "c", "d"]
+
+
+def test_sqlite_until_reboot_commits_survive_a_killed_process(tmp_path):
+    path = str(tmp_path / "k.db")
+    SQLiteStore(path)
+    proc = multiprocessing.get_context("spawn").Process(target=_commit_then_die, args=(path,))
+    proc.start()
+    proc.join(timeout=60)
+    assert proc.exitcode == -signal.SIGKILL
+    assert SQLiteStore(path).get("k").value == b"until reboot"
 
 
 def _increment(path, n):

@@ -13,6 +13,8 @@ The class is put together from one part per concept: :mod:`.networks`, :mod:`.en
 
 from __future__ import annotations
 
+import contextlib
+
 import fcntl
 import os
 import re
@@ -287,6 +289,13 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
         if rec is None:
             raise NotFound(f"sandbox {sandbox_id} not found")
         return rec, ver
+
+    def _boot_scoped(self, durable: bool = False):
+        """Commits inside record state that a reboot ends anyway (a sandbox in its own namespace,
+        its joins, the endpoints ``connect`` makes): the store may return before they are on disk
+        (:meth:`Store.until_reboot`). With ``durable`` (a host-namespace sandbox outlives a
+        reboot; a named endpoint deleted on leave should stay deleted) they are durable as usual."""
+        return contextlib.nullcontext() if durable else self.store.until_reboot()
 
     def _commit(self, ops: list) -> None:
         try:

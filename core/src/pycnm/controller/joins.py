@@ -8,6 +8,7 @@ with three.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from .. import codec
@@ -33,7 +34,7 @@ class Joins:
         net = self.network(network) if not isinstance(network, Network) else network
         sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
         name = endpoint_options.pop("name", None) or sb.name
-        with self._lock:
+        with self._lock, self._boot_scoped(sb._record.host_namespace):
             rec, version = self._make_endpoint(net.id, name, anonymous=True, defer_ready=True, **endpoint_options)
             try:
                 joined = self._join(net.id, rec.id, sb, pending=(rec, version))
@@ -50,7 +51,8 @@ class Joins:
             network_id, endpoint_id = endpoint_ref.split("/")
             if network_id == net.id:
                 ep, _ = self._load_endpoint(network_id, endpoint_id)
-                self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
+                with self._boot_scoped(sb._record.host_namespace):
+                    self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
                 return
         if not force:
             raise NotFound(f"sandbox {sb.name} is not connected to network {net.name}")
@@ -62,10 +64,11 @@ class Joins:
         """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read).
         Returns the endpoint's record as stored."""
         from_creating = pending is not None
-        with self._lock:
+        with self._lock, contextlib.ExitStack() as scope:
             sb_handle = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
             ep, ep_ver = pending or self._load_endpoint(network_id, endpoint_id)
             sb, sb_ver = self._load_sandbox(sb_handle.id)
+            scope.enter_context(self._boot_scoped(sb.host_namespace))
             net = self._network_view(network_id)
             if ep.sandbox_id is not None:
                 raise Forbidden(f"endpoint {ep.name} is already joined to sandbox {self._sandbox_name(ep.sandbox_id)};"
@@ -169,7 +172,7 @@ class Joins:
 
     def _leave(self, network_id: str, endpoint_id: str, sandbox: Sandbox | str | None,
                then_delete: bool = False) -> None:
-        with self._lock:
+        with self._lock, contextlib.ExitStack() as scope:
             ep, ep_ver = self._load_endpoint(network_id, endpoint_id)
             if ep.sandbox_id is None:
                 raise Forbidden(f"endpoint {ep.name} is not joined to any sandbox")
@@ -181,6 +184,8 @@ class Joins:
             net = self._network_view(network_id)
             relay = self.network_driver(net.driver)
             sb, _ = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)
+            # a leave need not reach the disk at once, unless a named endpoint is deleted with it
+            scope.enter_context(self._boot_scoped(sb is not None and sb.host_namespace or then_delete and not ep.anonymous))
             ep.state = "leaving"
             self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", ep, ep_ver)])
             if sb is not None and sb.gateway_endpoint == endpoint_id:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 
@@ -57,7 +58,7 @@ class Sandboxes:
                             domainname=domainname, dns=list(dns), dns_search=list(dns_search),
                             dns_options=list(dns_options), extra_hosts=extra, host_namespace=host_namespace)
         rkey, name_key = f"sandboxes/{sid}", f"names/sandboxes/{name}"
-        with self._lock:
+        with self._lock, self._boot_scoped(host_namespace):
             try:
                 self.store.commit([Put(name_key, sid.encode(), 0), self._put(rkey, rec, 0)])
             except StaleVersion:
@@ -104,9 +105,10 @@ class Sandboxes:
         one batch (one RCU grace period for all), so the drivers' leaves find their veths gone
         instead of waiting for each deletion.
         """
-        with self._lock:
+        with self._lock, contextlib.ExitStack() as scope:
             records = [self._load_sandbox((sb if isinstance(sb, Sandbox) else self.sandbox(sb)).id)
                        for sb in sandboxes]
+            scope.enter_context(self._boot_scoped(any(rec.host_namespace for rec, _ in records)))
             with self.store.transaction():
                 for rec, version in records:
                     rec.state = "deleting"

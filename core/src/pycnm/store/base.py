@@ -65,6 +65,18 @@ class Store(abc.ABC):
         """
         yield
 
+    @contextlib.contextmanager
+    def until_reboot(self) -> Iterator[None]:
+        """Commits made inside record state that a reboot ends anyway: a sandbox's namespace lives
+        in /run, so its joins (and the endpoints ``connect`` made for them) do not outlive it.
+
+        A store may then return before the commit is on disk. The commit is still atomic, it
+        survives a crash of the process, and it reaches the disk no later than the next commit
+        made outside (a store's later commits never survive a power loss that its earlier ones do
+        not). The default keeps every commit durable.
+        """
+        yield
+
     # conveniences ------------------------------------------------------------------------------
 
     def put(self, key: str, value: bytes, expect: int | None = ANY) -> int:

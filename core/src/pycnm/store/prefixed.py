@@ -34,5 +34,10 @@ class PrefixedStore(Store):
         with self.inner.transaction():
             yield
 
+    @contextlib.contextmanager
+    def until_reboot(self) -> Iterator[None]:
+        with self.inner.until_reboot():
+            yield
+
     def close(self) -> None:
         """The inner store belongs to whoever made it."""

@@ -95,6 +95,11 @@ class ScopedStore(Store):
         with self.local.transaction():
             yield
 
+    @contextlib.contextmanager
+    def until_reboot(self) -> Iterator[None]:
+        with self.local.until_reboot():
+            yield
+
     def close(self) -> None:
         self.local.close()
         self.cluster.close()

@@ -2,7 +2,9 @@
 
 Each commit runs in ``BEGIN IMMEDIATE``, which takes SQLite's write lock first, so guards are
 checked and writes applied with no other writer in between, across threads and processes. A
-commit is on disk (fsync'd) before :meth:`commit` returns.
+commit is on disk (fsync'd) before :meth:`commit` returns, except inside :meth:`until_reboot`:
+there SQLite's synchronous=NORMAL applies, and the write-ahead log is fsync'd by the next
+durable commit (or a checkpoint), which carries every earlier commit to the disk with it.
 """
 
 from __future__ import annotations
@@ -76,7 +78,20 @@ class SQLiteStore(Store):
         if depth == 0:
             conn.execute("COMMIT")
 
+    @contextlib.contextmanager
+    def until_reboot(self) -> Iterator[None]:
+        depth = getattr(self._local, "volatile", 0)
+        self._local.volatile = depth + 1
+        try:
+            yield
+        finally:
+            self._local.volatile = depth
+
     def _begin(self, conn: sqlite3.Connection) -> None:
+        sync = "NORMAL" if getattr(self._local, "volatile", 0) else "FULL"
+        if getattr(self._local, "sync", "FULL") != sync:  # set outside a transaction, as SQLite wants
+            conn.execute(f"PRAGMA synchronous={sync}")
+            self._local.sync = sync
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
