@@ -72,11 +72,13 @@ def test_an_internal_network_never_provides_the_default_route(controller):
 def test_hosts_file_lists_the_sandbox_address(controller):
     net = controller.create_network("hn", "bridge", subnet="10.46.0.0/24")
     sb = controller.create_sandbox("web", hostname="web1", extra_hosts={"db": "10.46.0.99"})
-    controller.connect(net, sb)
-    text = open(sb.hosts_path).read()
-    assert "10.46.0.2\tweb1" in text and "10.46.0.99\tdb" in text
-    controller.disconnect(net, sb)
-    assert "10.46.0.2" not in open(sb.hosts_path).read()
+    with open(sb.hosts_path) as mounted:  # as a container that bind-mounted it holds it: one inode
+        controller.connect(net, sb)
+        text = mounted.read()
+        assert "10.46.0.2\tweb1" in text and "10.46.0.99\tdb" in text
+        controller.disconnect(net, sb)
+        mounted.seek(0)
+        assert "10.46.0.2" not in mounted.read() and "10.46.0.99\tdb" in text
 
 
 def test_bad_bridge_options_leave_nothing_behind(controller, prefix):

@@ -88,7 +88,8 @@ class Sandboxes:
         directory = self._sandbox_dir(sb.id)
         addresses = [str(a.ip) for ep in endpoints for a in (ep.address, ep.address_ipv6) if a is not None]
         _write_if_changed(os.path.join(directory, "hosts"),
-                          dnsfiles.hosts(sb.hostname, sb.domainname, addresses, sb.extra_hosts), dnsfiles.write)
+                          dnsfiles.hosts(sb.hostname, sb.domainname, addresses, sb.extra_hosts),
+                          dnsfiles.write_in_place)
         host_text = _host_resolv_conf()
         ipv6 = any(ep.address_ipv6 is not None for ep in endpoints)
         if sb.host_namespace:
@@ -127,6 +128,7 @@ class Sandboxes:
                         self._leave(network_id, endpoint_id, rec.id, then_delete=ep.anonymous)
                     self.store.commit([Delete(f"sandboxes/{rec.id}"), Delete(f"names/sandboxes/{rec.name}")])
             for rec, _ in records:
+                _forget_written(self._sandbox_dir(rec.id))
                 _remove_tree(self._sandbox_dir(rec.id))
                 self._events.emit("sandbox.delete", rec.id, rec.name)
 
@@ -135,13 +137,39 @@ class Sandboxes:
 
 
 def _write_if_changed(path: str, text: str, write) -> None:
+    """Write ``text`` unless the file holds it. What this process wrote last is remembered with
+    the file's identity (inode, size, mtime): while they hold, the file is not read again."""
     try:
-        with open(path) as fh:
-            if fh.read() == text:
-                return
+        st = os.stat(path)
     except OSError:
-        pass
-    write(path, text)
+        st = None
+    seen = (st.st_ino, st.st_size, st.st_mtime_ns) if st is not None else None
+    hit = _written.get(path)
+    if seen is not None:
+        if hit is not None and hit[0] == seen:
+            if hit[1] == text:
+                return
+        else:
+            with open(path) as fh:
+                if fh.read() == text:
+                    return
+    if write(path, text) is False:  # left alone (a user edited it)
+        _written.pop(path, None)
+        return
+    try:
+        st = os.stat(path)
+        _written[path] = ((st.st_ino, st.st_size, st.st_mtime_ns), text)
+    except OSError:
+        _written.pop(path, None)
+
+
+#: path -> (identity, text) of the hosts and resolv.conf files this process wrote
+_written: dict[str, tuple[tuple[int, int, int], str]] = {}
+
+
+def _forget_written(directory: str) -> None:
+    for name in ("hosts", "resolv.conf"):
+        _written.pop(os.path.join(directory, name), None)
 
 
 _resolv_cache: dict[str, tuple[float, str]] = {}

@@ -99,6 +99,13 @@ def write(path: str, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_in_place(path: str, text: str) -> None:
+    """Rewrite ``path`` keeping its inode, as libnetwork rewrites ``hosts``: a running container
+    that bind-mounted the file sees the change (a renamed-over file would leave it the old one)."""
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
 def write_resolv_conf(path: str, text: str) -> bool:
     """Write ``text`` unless the user changed the file since pycnm last wrote it."""
     hash_path = f"{path}.hash"
