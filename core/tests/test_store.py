@@ -2,7 +2,10 @@
 
 import multiprocessing
 import os
+import shutil
 import signal
+import sqlite3
+import time
 
 import pytest
 
@@ -115,6 +118,31 @@ def test_sqlite_until_reboot_commits_survive_a_killed_process(tmp_path):
     proc.join(timeout=60)
     assert proc.exitcode == -signal.SIGKILL
     assert SQLiteStore(path).get("k").value == b"until reboot"
+
+
+def test_sqlite_checkpoints_in_its_own_thread(tmp_path):
+    """No commit copies the log into the database (autocheckpoint is off); the store's thread
+    does, every CHECKPOINT_EVERY commits: the database file alone then holds the data."""
+    from pycnm.store import sqlite as sqlite_store
+
+    path = str(tmp_path / "w.db")
+    store = SQLiteStore(path)
+    assert store._conn().execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    with store.until_reboot():
+        for i in range(sqlite_store.CHECKPOINT_EVERY):
+            store.put(f"k{i}", b"x" * 4096)
+    for _ in range(600):
+        if store.checkpoints:
+            break
+        time.sleep(0.05)
+    assert store.checkpoints >= 1
+    copy = str(tmp_path / "alone.db")
+    shutil.copyfile(path, copy)  # the database file without its log
+    alone = sqlite3.connect(copy)
+    assert alone.execute("SELECT count(*) FROM kv WHERE key LIKE 'k%'").fetchone()[0] == sqlite_store.CHECKPOINT_EVERY
+    alone.close()
+    store.close()
+    assert store._checkpointer is None
 
 
 def _increment(path, n):
