@@ -43,9 +43,14 @@ def test_names_are_unique_per_kind(controller):
     net = controller.create_network("dup", "null")
     with pytest.raises(Forbidden, match="network with name dup already exists"):
         controller.create_network("dup", "null")
-    net.create_endpoint("e")
+    first = net.create_endpoint("e")
     with pytest.raises(Forbidden, match="endpoint with name e already exists in network dup"):
         net.create_endpoint("e")
+    # the refused one took nothing with it: the name is still the first's, and still taken
+    assert net.endpoint("e").id == first.id
+    with pytest.raises(Forbidden, match="endpoint with name e already exists in network dup"):
+        net.create_endpoint("e")
+    assert [e.name for e in net.endpoints()] == ["e"]
     controller.create_sandbox("s")
     with pytest.raises(Forbidden, match="sandbox with name s already exists"):
         controller.create_sandbox("s")
@@ -152,3 +157,19 @@ def test_only_what_a_reboot_ends_skips_the_fsync(controller, monkeypatch):
     assert durable(lambda: controller.sandbox("vs").delete()) == {False}
     assert durable(lambda: net.delete()) == {True}
     assert durable(lambda: controller.create_sandbox("hs", host_namespace=True)) == {True}
+
+
+def test_a_connect_reads_its_network_once_and_its_endpoint_never(controller, monkeypatch):
+    """Every read is a round trip through etcd's leader on the cluster store: a connect reads the
+    network's record once, and does not read back the endpoint it writes."""
+    from pycnm.store import SQLiteStore
+
+    net = controller.create_network("reads", "null")
+    sb = controller.create_sandbox("r")
+    reads = []
+    get = SQLiteStore.get
+    monkeypatch.setattr(SQLiteStore, "get", lambda self, key: reads.append(key) or get(self, key))
+    ep = controller.connect(net, sb)
+    assert reads.count(f"networks/{net.id}") == 1
+    assert not [k for k in reads if k.startswith(f"endpoints/{net.id}/")]
+    assert ep.sandbox_id == sb.id

@@ -34,7 +34,7 @@ class Joins:
         net = self.network(network) if not isinstance(network, Network) else network
         sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
         name = endpoint_options.pop("name", None) or sb.name
-        with self._lock, self._boot_scoped(sb._record.host_namespace):
+        with self._lock, self._boot_scoped(sb._record.host_namespace), self._one_read():
             rec, version = self._make_endpoint(net.id, name, anonymous=True, defer_ready=True, **endpoint_options)
             try:
                 joined = self._join(net.id, rec.id, sb, pending=(rec, version))
@@ -64,7 +64,7 @@ class Joins:
         """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read).
         Returns the endpoint's record as stored."""
         from_creating = pending is not None
-        with self._lock, contextlib.ExitStack() as scope:
+        with self._lock, self._one_read(), contextlib.ExitStack() as scope:
             sb_handle = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
             ep, ep_ver = pending or self._load_endpoint(network_id, endpoint_id)
             sb, sb_ver = self._load_sandbox(sb_handle.id)
@@ -120,7 +120,8 @@ class Joins:
                 ep.state = "joined"
                 with self.store.transaction():
                     self.store.put(ep_key, codec.dumps(ep))
-                    seen = self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None)
+                    seen = self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None,
+                                                fresh=ep)
                 self._refresh_dns(sb.id, seen)
             except BaseException:
                 if attached:
@@ -133,10 +134,14 @@ class Joins:
         self._events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
         return ep
 
-    def _joined_records(self, sb: SandboxRecord) -> list[EndpointRecord]:
+    def _joined_records(self, sb: SandboxRecord, fresh: EndpointRecord | None = None) -> list[EndpointRecord]:
+        """The records of the sandbox's endpoints, in join order; ``fresh``: one just written."""
         out = []
         for endpoint_ref in sb.endpoints:
             network_id, endpoint_id = endpoint_ref.split("/")
+            if fresh is not None and endpoint_id == fresh.id:
+                out.append(fresh)
+                continue
             rec, _ = self._get(f"endpoints/{network_id}/{endpoint_id}", EndpointRecord)
             if rec is not None:
                 out.append(rec)
@@ -172,7 +177,7 @@ class Joins:
 
     def _leave(self, network_id: str, endpoint_id: str, sandbox: Sandbox | str | None,
                then_delete: bool = False) -> None:
-        with self._lock, contextlib.ExitStack() as scope:
+        with self._lock, self._one_read(), contextlib.ExitStack() as scope:
             ep, ep_ver = self._load_endpoint(network_id, endpoint_id)
             if ep.sandbox_id is None:
                 raise Forbidden(f"endpoint {ep.name} is not joined to any sandbox")
@@ -219,19 +224,21 @@ class Joins:
 
     # ---- the default gateway --------------------------------------------------------------------
 
-    def _update_gateway(self, sandbox_id: str, routed: str | None = None) -> tuple | None:
+    def _update_gateway(self, sandbox_id: str, routed: str | None = None,
+                        fresh: EndpointRecord | None = None) -> tuple | None:
         """Give the default route to the first joined endpoint (join order) that has a gateway.
 
         libnetwork's rule: internal networks never provide it. The endpoint that gets it also gets
         the driver's external connectivity; the one that loses it has it revoked. A sandbox being
         deleted only has connectivity revoked: its namespace is gone. ``routed`` names an endpoint
-        whose default routes the join already set. Returns the sandbox's record and its joined
+        whose default routes the join already set; ``fresh`` one whose record was just written
+        (it is not read again). Returns the sandbox's record and its joined
         endpoints' as read (None for a host-namespace sandbox).
         """
         sb, sb_ver = self._load_sandbox(sandbox_id)
         if sb.host_namespace:
             return None
-        records = self._joined_records(sb)
+        records = self._joined_records(sb, fresh)
         eps = [e for e in records if e.state == "joined"]
         owner = None
         if sb.state == "ready":
