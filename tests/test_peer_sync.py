@@ -74,13 +74,27 @@ def test_a_full_read_then_one_event_per_change(host):
     assert ctl.sync_peers() == 0  # and a full read finds nothing to do
 
 
-def test_endpoints_that_are_not_joined_or_are_ours_are_no_peers(host):
+def test_endpoints_that_are_not_joining_or_are_ours_are_no_peers(host):
     ctl, cluster, driver, nid = host
     host_up(cluster, "other", "192.0.2.7")
     ctl.sync_peers()
-    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5", state="joining")) == 0
+    driver.calls.clear()
+    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5", state="ready")) == 0
     assert ctl.apply_event(remote(cluster, nid, "mine", "10.40.0.8", owner=ctl.instance_id)) == 0
-    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5")) == 1  # now joined
+    # joining: address, MAC and host are final; the peer is programmed while its host works
+    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5", state="joining")) == 1
+    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5")) == 0  # joined: told already
+    assert driver.calls == [("add", "e1", "10.40.0.5", "192.0.2.7")]
+
+
+def test_a_join_that_fails_on_its_host_takes_the_peer_away(host):
+    ctl, cluster, driver, nid = host
+    host_up(cluster, "other", "192.0.2.7")
+    ctl.sync_peers()
+    driver.calls.clear()
+    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5", state="joining")) == 1
+    assert ctl.apply_event(remote(cluster, nid, "e1", "10.40.0.5", state="creating")) == 1  # undone
+    assert driver.calls == [("add", "e1", "10.40.0.5", "192.0.2.7"), ("delete", "e1")]
 
 
 def test_a_leave_a_delete_and_a_host_s_death_remove_peers(host):

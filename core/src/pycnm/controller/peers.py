@@ -119,8 +119,15 @@ class Peers:
     # ---- bringing drivers in step -------------------------------------------------------------
 
     def _wanted(self, nid: str, eid: str) -> PeerInfo | None:
+        """What the driver should know of a remote endpoint; None when nothing.
+
+        A "joining" endpoint is a peer already: its address, MAC and host are final once its
+        join is written down, before its host makes the interface. So the other hosts program it
+        while that host works, and it is reachable about when its connect returns. A join that
+        fails writes the endpoint back ("creating" or "ready"), and the peer goes again."""
         ep = self._geps.get(nid, {}).get(eid)
-        if ep is None or ep.state != "joined" or ep.owner in ("", self.instance_id) or not ep.address:
+        if (ep is None or ep.state not in ("joining", "joined") or ep.owner in ("", self.instance_id)
+                or not ep.address):
             return None
         vtep = self._hosts.get(ep.owner)
         if vtep is None:
