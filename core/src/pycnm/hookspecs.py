@@ -311,7 +311,12 @@ class PeerSpec:
 
     @hookspec(firstresult=True)
     def cnm_peer_add(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
-        """Another host joined an endpoint to a global network: make it reachable.
+        """Another host is joining an endpoint to a global network: make it reachable.
+
+        Called once the join is written down in the cluster store (address, MAC and host are
+        final then), while that host still makes the interface: so the endpoint is reachable
+        about when its join returns there. A join that fails is followed by
+        :func:`cnm_peer_delete`.
 
         :param network_id: the network's ID.
         :param endpoint_id: the remote endpoint's ID.
