@@ -50,6 +50,7 @@ bench: venv
 	$(PY) bench/ipam.py --write docs/benchmarks.md
 	$(PY) bench/attach.py -n 100 --write docs/benchmarks.md
 	$(PY) bench/attach.py -n 1000 --write docs/benchmarks.md --plot docs/attach-1000.png
+	$(PY) bench/networks.py -n 1000 --write docs/benchmarks.md
 	$(PY) bench/remote.py --write docs/benchmarks.md
 	$(PY) bench/overlay.py --write docs/benchmarks.md
 

@@ -167,6 +167,23 @@ def test_removed_endpoints_leave_no_rule_and_the_last_network_takes_the_table(la
     assert not nft.table_exists("inet", table)
 
 
+def test_a_network_made_after_the_table_was_flushed_brings_the_base_back(lab, lab_controller):
+    """The base (sets, maps, hooks) is written with a process's first network only; a table
+    deleted behind pycnm's back is made whole again by the next network, and a network whose
+    rules went with it can still be deleted."""
+    table = f"{lab_controller.ifname_prefix}pycnm"
+    before = lab_controller.create_network("before", "bridge", subnet="10.115.1.0/24")
+    nft.run(f"delete table inet {table}")  # someone flushed the firewall
+    net = lab_controller.create_network("after", "bridge", subnet="10.115.2.0/24")
+    a, b = lab_controller.create_sandbox("a"), lab_controller.create_sandbox("b")
+    lab_controller.connect(net, a)
+    eb = lab_controller.connect(net, b)
+    assert nft.table_exists("inet", table)
+    assert ping(a.key, eb.address.ip) and ping(a.key, OUTSIDE_IP)  # masquerade is back too
+    before.delete()
+    assert [n.name for n in lab_controller.networks()] == ["after"]
+
+
 def test_published_ports_and_rules_survive_a_restart(lab, controller_factory):
     first = controller_factory()
     net = first.create_network("keep", "bridge", subnet="10.114.0.0/24")

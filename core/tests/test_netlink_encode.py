@@ -39,6 +39,12 @@ def test_link_set(index, up, mac):
     same(netlink._link_set, index, up, mac)
 
 
+@given(names, st.sampled_from(["bridge", "veth", "vxlan"]), macs, st.sampled_from([1280, 1500]), names)
+def test_link_add_and_alias(name, kind, mac, mtu, alias):
+    same(netlink._link_add, name, kind, mac, mtu)
+    same(netlink._link_set_alias, name, alias)
+
+
 @given(names, st.booleans())
 def test_by_name(name, up):
     same(netlink._link_ipv6_off, name)

@@ -252,6 +252,19 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
     def _network_records(self) -> list[NetworkRecord]:
         return [codec.loads(e.value, NetworkRecord) for e in self.store.list("networks/")]
 
+    def _network_listing(self) -> list[NetworkRecord]:
+        """Every network's record for reading only, each decoded once per version (listing 1000
+        networks decoded 1000 records, about 0.1 ms each)."""
+        return [self._decoded_network(entry.key.split("/", 1)[1], entry) for entry in self.store.list("networks/")]
+
+    def _decoded_network(self, network_id: str, entry) -> NetworkRecord:
+        cached = self._net_views.get(network_id)
+        if cached is not None and cached[0] == entry.version and cached[1] == entry.value:
+            return cached[2]
+        record = codec.loads(entry.value, NetworkRecord)
+        self._net_views[network_id] = (entry.version, entry.value, record)
+        return record
+
     def _endpoint_records(self, network_id: str) -> list[EndpointRecord]:
         return [codec.loads(e.value, EndpointRecord) for e in self.store.list(f"endpoints/{network_id}/")]
 
@@ -265,22 +278,16 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
         return rec, ver
 
     def _network_view(self, network_id: str) -> NetworkRecord:
-        """The network's record for reading only (never change it): decoded once per version.
-
-        A connect reads its network four times; its record (options, pools) is the costliest
-        to decode and changes rarely."""
+        """The network's record for reading only (never change it): decoded once per version,
+        read once per operation (:meth:`_one_read`). Its record (options, pools) is the
+        costliest to decode and changes rarely."""
         seen = getattr(self._operation, "networks", None)
         if seen is not None and network_id in seen:
             return seen[network_id]
         entry = self.store.get(f"networks/{network_id}")
         if entry is None:
             raise NotFound(f"network {network_id} not found")
-        cached = self._net_views.get(network_id)
-        if cached is not None and cached[0] == entry.version and cached[1] == entry.value:
-            record = cached[2]
-        else:
-            record = codec.loads(entry.value, NetworkRecord)
-            self._net_views[network_id] = (entry.version, entry.value, record)
+        record = self._decoded_network(network_id, entry)
         if seen is not None:
             seen[network_id] = record
         return record
@@ -351,14 +358,14 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
 
     def networks(self) -> list[Network]:
         """Every network, by name."""
-        return sorted((Network(self, r) for r in self._network_records()), key=lambda n: n.name)
+        return sorted((Network(self, r) for r in self._network_listing()), key=lambda n: n.name)
 
     def network(self, name_or_id: str) -> Network:
         """A network by name, full ID or unique ID prefix."""
         if isinstance(name_or_id, Network):
             return name_or_id
-        nid = self._resolve("network", name_or_id, "names/networks/", self._network_records, "networks/{}")
-        return Network(self, self._load_network(nid)[0])
+        nid = self._resolve("network", name_or_id, "names/networks/", self._network_listing, "networks/{}")
+        return Network(self, self._network_view(nid))
 
     def sandboxes(self) -> list[Sandbox]:
         return sorted((Sandbox(self, r) for r in self._sandbox_records()), key=lambda s: s.name)

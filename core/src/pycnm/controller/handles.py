@@ -26,6 +26,8 @@ class _Handle:
 
     @property
     def record(self):
+        """The record as it was read, for reading only: a network's is shared with other handles
+        of the same version."""
         return self._record
 
     def __eq__(self, other: object) -> bool:

@@ -60,6 +60,8 @@ class DefaultIPAM:
         self.store: Store | None = None
         #: networks the host already routes; auto-chosen local pools avoid them (overridable)
         self.host_networks: Callable[[], Iterable[IPNetwork]] = _host_networks
+        #: address space key -> (version, value, its pools indexed): parsed once per version
+        self._spaces: dict[str, tuple[int, bytes, pools.Intervals]] = {}
 
     # ---- set-up ---------------------------------------------------------------------------------
 
@@ -94,34 +96,45 @@ class DefaultIPAM:
         for _ in range(_RETRIES):
             entry = self.store.get(key)
             space = _json(entry.value if entry else None, {"pools": {}})
-            taken = [ipaddress.ip_network(p) for p in space["pools"]]
+            taken = self._taken(key, entry, space)
             if want is not None:
-                for other in taken:
-                    if other.version == want.version and other.overlaps(want):
-                        raise Forbidden(f"subnet {want} overlaps with subnet {other} already in use"
-                                        f" in address space {address_space}")
+                other = taken.overlapping(want)
+                if other is not None:
+                    raise Forbidden(f"subnet {want} overlaps with subnet {other} already in use"
+                                    f" in address space {address_space}")
                 chosen = want
             else:
                 chosen = self._choose(address_space, v6, taken)
             held = {"sub": str(sub) if sub else None, "v6": v6}
             space["pools"][str(chosen)] = held
+            value = json.dumps(space, sort_keys=True).encode()
             try:
-                self.store.commit([
-                    Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version if entry else 0),
+                version = self.store.commit([
+                    Put(key, value, expect=entry.version if entry else 0),
                     Put(f"ipam/pools/{address_space}/{chosen}", json.dumps(held).encode()),
                 ])
             except StaleVersion:
                 continue
+            taken.add(chosen)
+            self._spaces[key] = (version, value, taken)
             data = {}
             return PoolAllocation(pools.pool_id(address_space, chosen, sub), chosen, data)
         raise Unavailable(f"address space {address_space} is too busy: gave up after {_RETRIES} attempts")
 
-    def _choose(self, address_space: str, v6: bool, taken: list[IPNetwork]) -> IPNetwork:
-        avoid = list(taken)
+    def _taken(self, key: str, entry, space: dict) -> pools.Intervals:
+        """The address space's pools, indexed; a copy the caller may add to."""
+        cached = self._spaces.get(key)
+        if entry is not None and cached is not None and cached[0] == entry.version and cached[1] == entry.value:
+            return cached[2].copy()
+        return pools.Intervals(ipaddress.ip_network(p) for p in space["pools"])
+
+    def _choose(self, address_space: str, v6: bool, taken: pools.Intervals) -> IPNetwork:
+        host = []
         if address_space == pools.LOCAL_DEFAULT and not v6:
-            avoid += [n for n in self.host_networks() if n.prefixlen > 0]
+            host = [n for n in self.host_networks() if n.prefixlen > 0]
         for candidate in pools.defaults(address_space, v6):
-            if not any(o.version == candidate.version and o.overlaps(candidate) for o in avoid):
+            if taken.overlapping(candidate) is None and not any(
+                    o.version == candidate.version and o.overlaps(candidate) for o in host):
                 return candidate
         family = "IPv6" if v6 else "IPv4"
         raise Unavailable(f"could not find an available, non-overlapping {family} address pool among the"

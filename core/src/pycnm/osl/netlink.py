@@ -177,6 +177,14 @@ class Requests:
     def link_set(self, index: int, *, up: bool | None = None, address: str | None = None) -> Requests:
         return self._add(_link_set, index, up, address)
 
+    def link_add(self, name: str, kind: str, *, address: str, mtu: int) -> Requests:
+        """A link of ``kind`` (e.g. ``bridge``) with a MAC and MTU, down."""
+        return self._add(_link_add, name, kind, address, mtu)
+
+    def link_set_alias(self, name: str, alias: str) -> Requests:
+        """Set the interface alias (``ip link set NAME alias ALIAS``)."""
+        return self._add(_link_set_alias, name, alias)
+
     def link_ipv6_off(self, name: str) -> Requests:
         """No IPv6 link-local address on ``name`` (addrgenmode none), set by name, before it is up.
 
@@ -320,6 +328,25 @@ def _link_set(index, up, address):
 
 
 _link_set.slots = ("u32", None, "mac")
+
+
+def _link_add(name, kind, address, mtu):
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_IFNAME", name), ("IFLA_ADDRESS", address), ("IFLA_MTU", mtu),
+                    ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", kind)]})]
+    return msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL
+
+
+_link_add.slots = ("name", None, "mac", None)
+
+
+def _link_set_alias(name, alias):
+    msg = ifinfmsg()
+    msg["attrs"] = [("IFLA_IFNAME", name), ("IFLA_IFALIAS", alias)]
+    return msg, RTM_NEWLINK, 0
+
+
+_link_set_alias.slots = ("name", "name")  # an alias of one width shares a template
 
 
 def _link_ipv6_off(name):

@@ -9,6 +9,7 @@ from attrs import define, field
 
 from pycnm import hookimpl, labels, ports
 from pycnm.errors import Forbidden, NotFound
+from pycnm.ipam import pools
 from pycnm.model import Capabilities, EndpointInterface, InterfaceName, JoinInfo
 from pycnm.osl import sysctl
 
@@ -51,6 +52,10 @@ class BridgeDriver:
         self.networks: dict[str, cfg.NetworkConfig] = {}
         self.endpoints: dict[str, EndpointState] = {}
         self.bridge_index: dict[str, int] = {}
+        # what a new network must not share, indexed: bridge names, and subnets (by bisection)
+        self.by_bridge: dict[str, str] = {}
+        self.subnets = pools.Intervals()
+        self.subnet_owner: dict = {}
 
     # ---- set-up ---------------------------------------------------------------------------------
 
@@ -70,7 +75,7 @@ class BridgeDriver:
         wanted_pubs: list[Publication] = []
         for snap in networks:
             net = cfg.parse(snap.network_id, snap.options, snap.ipv4_data, snap.ipv6_data, self.prefix)
-            self.networks[net.network_id] = net
+            self._remember(net)
             if links.index_of(net.bridge_name) is None:
                 log.warning("bridge %s of network %s vanished; re-creating it", net.bridge_name, net.network_id[:12])
                 links.create_bridge(net.bridge_name, links.alias(self.instance_id, net.network_id), net.mtu,
@@ -110,15 +115,15 @@ class BridgeDriver:
         if network_id in self.networks:
             raise Forbidden(f"network {network_id} already exists")
         net = cfg.parse(network_id, options, ipv4_data, ipv6_data, self.prefix)
-        for other in self.networks.values():
-            if other.bridge_name == net.bridge_name:
-                raise Forbidden(f"bridge name {net.bridge_name} is used by network {other.network_id[:12]}")
-            for mine in (*net.ipv4, *net.ipv6_pools):
-                for theirs in (*other.ipv4, *other.ipv6_pools):
-                    if mine.pool.version == theirs.pool.version and mine.pool.overlaps(theirs.pool):
-                        raise Forbidden(f"cannot create network {network_id[:12]} ({net.bridge_name}): subnet"
-                                        f" {mine.pool} conflicts with network {other.network_id[:12]}"
-                                        f" ({other.bridge_name}) subnet {theirs.pool}")
+        if net.bridge_name in self.by_bridge:
+            raise Forbidden(f"bridge name {net.bridge_name} is used by network {self.by_bridge[net.bridge_name][:12]}")
+        for mine in (*net.ipv4, *net.ipv6_pools):
+            theirs = self.subnets.overlapping(mine.pool)
+            if theirs is not None:
+                other = self.networks[self.subnet_owner[theirs]]
+                raise Forbidden(f"cannot create network {network_id[:12]} ({net.bridge_name}): subnet"
+                                f" {mine.pool} conflicts with network {other.network_id[:12]}"
+                                f" ({other.bridge_name}) subnet {theirs}")
         self.bridge_index[network_id] = links.create_bridge(
             net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways)
         try:
@@ -131,17 +136,33 @@ class BridgeDriver:
         except BaseException:
             links.delete_link(net.bridge_name)
             raise
-        self.networks[network_id] = net
+        self._remember(net)
 
     @hookimpl
     def cnm_delete_network(self, network_id):
         net = self._network(network_id)
         if any(ep.network_id == network_id for ep in self.endpoints.values()):
             raise Forbidden(f"network {network_id[:12]} has active endpoints")
-        self.firewall.remove_network(net)
+        self.firewall.remove_network(net, others=len(self.networks) > 1)
         links.delete_link(net.bridge_name)
-        del self.networks[network_id]
+        self._forget(net)
         self.bridge_index.pop(network_id, None)
+
+    def _remember(self, net: cfg.NetworkConfig) -> None:
+        self.networks[net.network_id] = net
+        self.by_bridge[net.bridge_name] = net.network_id
+        for data in (*net.ipv4, *net.ipv6_pools):
+            if data.pool not in self.subnet_owner:
+                self.subnets.add(data.pool)
+            self.subnet_owner[data.pool] = net.network_id
+
+    def _forget(self, net: cfg.NetworkConfig) -> None:
+        del self.networks[net.network_id]
+        self.by_bridge.pop(net.bridge_name, None)
+        for data in (*net.ipv4, *net.ipv6_pools):
+            if self.subnet_owner.get(data.pool) == net.network_id:
+                del self.subnet_owner[data.pool]
+                self.subnets.remove(data.pool)
 
     # ---- endpoints ------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 
 from attrs import frozen
 
+from pycnm.errors import Internal
 from pycnm.osl import nft
 
 from .config import NetworkConfig
@@ -77,6 +78,7 @@ def _q(name: str) -> str:
 class Firewall:
     def __init__(self, prefix: str = "") -> None:
         self.table = f"{prefix}pycnm"
+        self._based = False  # this process has asserted the base (sets, maps, base chains, rules)
 
     # ---- scripts --------------------------------------------------------------------------------
 
@@ -165,14 +167,44 @@ class Firewall:
     # ---- changes --------------------------------------------------------------------------------
 
     def add_network(self, net: NetworkConfig) -> None:
+        """The network's chains and elements, in one transaction. The base goes with them the
+        first time in a process (or when the table is gone): re-asserting its rules each time
+        made nftables read the sets they name, elements and all, and the cost grew with every
+        network."""
+        if self._based:
+            try:
+                nft.run("\n".join(self._network(net)))
+                return
+            except Internal:
+                pass  # the table (or part of its base) is gone: assert it again, with the network
         nft.run("\n".join(self._base() + self._network(net)))
+        self._based = True
 
-    def remove_network(self, net: NetworkConfig) -> None:
-        if not nft.table_exists("inet", self.table):
-            return
-        nft.run("\n".join(self._unnetwork(net)))
-        if not self.bridges():
+    def _gone(self) -> bool:
+        """After a refused change: was it refused because the table is gone? (Asked only then:
+        libnftables reads the whole ruleset to list tables, 44 ms with 1000 networks here.)"""
+        if nft.table_exists("inet", self.table):
+            return False
+        self._based = False
+        return True
+
+    def remove_network(self, net: NetworkConfig, others: bool = False) -> None:
+        """Remove the network's chains and elements; the table too when no bridge is left in it.
+        ``others``: the caller knows other networks remain (the kernel's set is not read then)."""
+        try:
+            nft.run("\n".join(self._unnetwork(net)))
+        except Internal:
+            if self._gone():
+                return
+            # part of it is gone (someone flushed the table since): remove what is left, one by one
+            for cmd in self._unnetwork(net):
+                try:
+                    nft.run(cmd)
+                except Internal:
+                    pass
+        if not others and not self.bridges():
             nft.run(f"delete table inet {self.table}")
+            self._based = False
 
     def publish(self, pubs: Sequence[Publication]) -> None:
         if pubs:
@@ -180,8 +212,13 @@ class Firewall:
             nft.run("\n".join(f"create element inet {self.table} {p.map_name} {{ {p.element} }}" for p in pubs))
 
     def unpublish(self, pubs: Sequence[Publication]) -> None:
-        if pubs and nft.table_exists("inet", self.table):
+        if not pubs:
+            return
+        try:
             nft.run("\n".join(f"delete element inet {self.table} {p.map_name} {{ {p.key} }}" for p in pubs))
+        except Internal:
+            if not self._gone():
+                raise
 
     def rebuild(self, nets: Iterable[NetworkConfig], pubs: Iterable[Publication]) -> None:
         """Replace the whole table at once with what the driver knows (after a restart)."""
@@ -189,12 +226,14 @@ class Firewall:
         if not nets:
             if nft.table_exists("inet", self.table):
                 nft.run(f"delete table inet {self.table}")
+            self._based = False
             return
         cmds = [f"add table inet {self.table}", f"delete table inet {self.table}"] + self._base()
         for net in nets:
             cmds += self._network(net)
         cmds += [f"add element inet {self.table} {p.map_name} {{ {p.element} }}" for p in pubs]
         nft.run("\n".join(cmds))
+        self._based = True
 
     # ---- reading back ---------------------------------------------------------------------------
 
@@ -207,11 +246,15 @@ class Firewall:
 
     def publications(self) -> list[Publication]:
         """Every published port in the kernel's maps."""
-        if not nft.table_exists("inet", self.table):
-            return []
         out = []
         for name in PUB_MAPS:
-            for item in nft.query(f"list map inet {self.table} {name}"):
+            try:
+                listed = nft.query(f"list map inet {self.table} {name}")
+            except Internal:
+                if self._gone():
+                    return []
+                raise
+            for item in listed:
                 for key, value in item.get("map", {}).get("elem", []):
                     k = key["concat"]
                     v = value["concat"]

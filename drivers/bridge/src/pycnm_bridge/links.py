@@ -14,7 +14,7 @@ import random
 from pyroute2 import NetlinkError
 
 from pycnm.errors import Forbidden, Internal, NotFound
-from pycnm.osl import interfaces, netlink
+from pycnm.osl import netlink
 
 ALIAS_PREFIX = "pycnm:"
 
@@ -25,8 +25,9 @@ def random_mac() -> str:
 
 
 def index_of(name: str) -> int | None:
-    found = netlink.host().link_lookup(ifname=name)
-    return found[0] if found else None
+    """The link's index in this thread's namespace: one RTM_GETLINK by name (pyroute2's
+    ``link_lookup`` dumps every link, and a host with 1000 networks has 1000 bridges)."""
+    return netlink.index("", name)
 
 
 def alias(instance_id: str, network_id: str) -> str:
@@ -34,20 +35,28 @@ def alias(instance_id: str, network_id: str) -> str:
 
 
 def create_bridge(name: str, alias_text: str, mtu: int, addresses) -> int:
-    ipr = netlink.host()
+    """The bridge, down, with its alias in one send; then its addresses and up in another."""
     if index_of(name) is not None:
         raise Forbidden(f"bridge name {name} is taken by another link; choose another"
                         " com.docker.network.bridge.name")
     try:
-        ipr.link("add", ifname=name, kind="bridge", address=random_mac(), mtu=mtu)
+        netlink.batch("", lambda b: b.link_add(name, "bridge", address=random_mac(), mtu=mtu)
+                      .link_set_alias(name, alias_text))
     except NetlinkError as exc:
+        if exc.code == errno.EEXIST:
+            raise Forbidden(f"bridge name {name} is taken by another link; choose another"
+                            " com.docker.network.bridge.name") from None
+        delete_link(name)  # made, but its alias was refused
         raise Internal(f"cannot create bridge {name}: {os.strerror(exc.code)}") from None
     index = index_of(name)
-    try:
-        ipr.link("set", index=index, ifalias=alias_text)
+
+    def configure(batch: netlink.Requests) -> None:
         for addr in addresses:
-            interfaces.add_address(ipr, index, addr)
-        ipr.link("set", index=index, state="up")
+            batch.addr_add(index, addr.ip, addr.network.prefixlen)
+        batch.link_set(index, up=True)
+
+    try:
+        netlink.batch("", configure)
     except NetlinkError as exc:
         delete_link(name)
         raise Internal(f"cannot configure bridge {name}: {os.strerror(exc.code)}") from None
@@ -90,7 +99,7 @@ def create_veth_into(host_name: str, master: int, sandbox_key: str, dst_name: st
         netlink.batch("", requests)
         if isolated:
             ipr = netlink.host()
-            index = ipr.link_lookup(ifname=host_name)[0]
+            index = index_of(host_name)
             ipr.brport("set", index=index, isolated=1)
             ipr.link("set", index=index, state="up")
     except NetlinkError as exc:
