@@ -249,13 +249,13 @@ def plot(path: str, results: dict) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = plt.subplots(figsize=(9.5, 4.5))
     for who, (att, *_rest) in results.items():
         ax.plot(range(1, len(att) + 1), att, label=who, linewidth=1)
     ax.set_xlabel("ports on the bridge")
     ax.set_ylabel("attach latency (ms)")
     ax.set_yscale("log")
-    ax.legend()
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
