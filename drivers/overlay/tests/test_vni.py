@@ -7,7 +7,7 @@ import pytest
 from pycnm_overlay.driver import VNI_FIRST, VNIs
 
 from pycnm.errors import Forbidden, NotFound
-from pycnm.store import MemoryStore
+from pycnm.store import MemoryStore, Put
 
 
 SPAN = (1 << 24) - VNI_FIRST
@@ -63,6 +63,31 @@ def test_two_hosts_reserving_at_once_never_share_a_vni():
         t.join()
     assert len(got) == 200 and len(set(got)) == 200
     assert len(store.list("vni/")) == 200
+
+
+class Contended(MemoryStore):
+    """Another host's network takes each VNI this host tries, just before it, ``losses`` times."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__()
+        self.losses = losses
+
+    def commit(self, ops):
+        key = ops[0].key
+        if self.losses and key.startswith("vni/") and self.get(key) is None:
+            self.losses -= 1
+            super().commit([Put(key, b"f" * 64, 0)])
+        return super().commit(ops)
+
+
+def test_losing_many_races_in_a_row_still_reserves_one():
+    """Losing a race is no sign that every VNI is in use: go on to the next."""
+    store = Contended(losses=40)
+    vni = VNIs(store).reserve(nid(7), None)
+    held_by_others = {int(e.key.split("/")[1]) for e in store.list("vni/") if e.value == b"f" * 64}
+    assert len(held_by_others) == 40 and vni not in held_by_others
+    assert store.get(f"vni/{vni:08d}").value == nid(7).encode()
+    assert VNIs(store).reserve(nid(7), None) == vni  # asked again: the one it holds
 
 
 def test_without_a_store_nothing_is_reserved():

@@ -79,13 +79,17 @@ class VNIs:
             return wanted
         span = (1 << 24) - VNI_FIRST
         start = int(network_id[:12], 16) % span  # spreads first choices, so hosts rarely race for one
-        for _attempt in range(16):
-            taken = {int(e.key.split("/")[1]) for e in self.store.list("vni/")}
-            if len(taken) >= span:
-                break
-            vni = next(VNI_FIRST + (start + i) % span for i in range(span) if VNI_FIRST + (start + i) % span not in taken)
+        taken = {int(e.key.split("/")[1]) for e in self.store.list("vni/")}
+        for i in range(span):
+            vni = VNI_FIRST + (start + i) % span
+            if vni in taken:
+                continue
             if self._claim(vni, network_id):
                 return vni
+            # lost it to another host's network (or this network holds one already): go on
+            held = self.store.get(f"net/{network_id}")
+            if held is not None:
+                return int(held.value)
         raise Forbidden("no VNI is free: every one from 4096 up is in use")
 
     def _claim(self, vni: int, network_id: str) -> bool:
