@@ -14,7 +14,6 @@ The class is put together from one part per concept: :mod:`.networks`, :mod:`.en
 from __future__ import annotations
 
 import contextlib
-
 import fcntl
 import os
 import re

@@ -51,8 +51,7 @@ class Joins:
             network_id, endpoint_id = endpoint_ref.split("/")
             if network_id == net.id:
                 ep, _ = self._load_endpoint(network_id, endpoint_id)
-                with self._boot_scoped(sb._record.host_namespace):
-                    self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
+                self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
                 return
         if not force:
             raise NotFound(f"sandbox {sb.name} is not connected to network {net.name}")
@@ -190,7 +189,8 @@ class Joins:
             relay = self.network_driver(net.driver)
             sb, _ = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)
             # a leave need not reach the disk at once, unless a named endpoint is deleted with it
-            scope.enter_context(self._boot_scoped(sb is not None and sb.host_namespace or then_delete and not ep.anonymous))
+            durable = (sb is not None and sb.host_namespace) or (then_delete and not ep.anonymous)
+            scope.enter_context(self._boot_scoped(durable))
             ep.state = "leaving"
             self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", ep, ep_ver)])
             if sb is not None and sb.gateway_endpoint == endpoint_id:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import operator
 import hashlib
 import ipaddress
 from collections.abc import Iterable, Iterator
@@ -86,7 +87,7 @@ class Intervals:
         for net in networks:
             self._by_version[net.version].append(_span(net))
         for version in (4, 6):
-            self._by_version[version].sort(key=lambda item: (item[0], item[1]))
+            self._by_version[version].sort(key=_ORDER)
             self._reindex(version)
 
     def _reindex(self, version: int) -> None:
@@ -98,13 +99,13 @@ class Intervals:
 
     def add(self, net: IPNetwork) -> None:
         items = self._by_version[net.version]
-        bisect.insort(items, _span(net), key=lambda item: (item[0], item[1]))
+        bisect.insort(items, _span(net), key=_ORDER)
         self._reindex(net.version)
 
     def remove(self, net: IPNetwork) -> None:
         items = self._by_version[net.version]
         span = _span(net)
-        for i in range(bisect.bisect_left(items, (span[0], span[1]), key=lambda item: (item[0], item[1])), len(items)):
+        for i in range(bisect.bisect_left(items, _ORDER(span), key=_ORDER), len(items)):
             if items[i][2] == net:
                 del items[i]
                 self._reindex(net.version)
@@ -114,7 +115,7 @@ class Intervals:
         """A network held that overlaps ``net`` (the one that starts last before ``net`` ends), or None."""
         start, end, _ = _span(net)
         items, ends = self._by_version[net.version], self._ends[net.version]
-        i = bisect.bisect_right(items, end, key=lambda item: item[0]) - 1
+        i = bisect.bisect_right(items, end, key=_START) - 1
         if i < 0 or ends[i] < start:
             return None
         while items[i][1] < start:  # the running maximum says one at or before i reaches: find it
@@ -127,11 +128,12 @@ class Intervals:
         out._ends = {v: list(ends) for v, ends in self._ends.items()}
         return out
 
-    def networks(self) -> list[IPNetwork]:
-        return [net for version in (4, 6) for _s, _e, net in self._by_version[version]]
-
     def __len__(self) -> int:
         return len(self._by_version[4]) + len(self._by_version[6])
+
+
+_ORDER = operator.itemgetter(0, 1)  # a span's (first, last) address
+_START = operator.itemgetter(0)
 
 
 def _span(net: IPNetwork) -> tuple[int, int, IPNetwork]:
