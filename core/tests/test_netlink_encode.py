@@ -71,3 +71,31 @@ def test_the_join_path_uses_templates(monkeypatch):
         "pfabc", up=True).link_ipv6_off("eth0").addr_add(2, ip, 16).link_set(2, up=True).default_route(2, gw)
     used = list(netlink._templates)
     assert len(used) == 7 and all(netlink._templates[shape] is not netlink._NO_TEMPLATE for shape in used)
+
+
+def test_values_that_could_be_found_by_chance_are_never_substituted(monkeypatch):
+    """Two names in one message, one short: a template must not write one into the other (a
+    short stand-in found inside another value). Each round builds its templates afresh."""
+    import random
+
+    rng = random.Random(7)
+
+    def text(n):
+        return "".join(rng.choice("0123456789abcdef") for _ in range(n))
+
+    for _ in range(600):
+        monkeypatch.setattr(netlink, "_templates", {})
+        name, alias = text(rng.randint(1, 15)), text(rng.randint(1, 15))
+        netlink._encoded(netlink._link_set_alias, (name, alias))
+        other = (text(len(name)), text(len(alias)))
+        same(netlink._link_set_alias, *other)
+    same(netlink._link_set_alias, "000000001", "0")
+
+
+def test_a_stand_in_found_inside_another_value_spoils_the_template(monkeypatch):
+    """The worst luck, forced: the alias's stand-ins lie inside the name's, consistently in both
+    rounds. The template must be refused, not used to write the alias into the name."""
+    scripted = iter(["abcdefghi", "zyxwvutsr", "cdef", "xwvu"])  # name 1st, name 2nd, alias 1st, 2nd
+    monkeypatch.setattr(netlink, "_stand_in", lambda kind, value, rng: next(scripted))
+    monkeypatch.setattr(netlink, "_templates", {})
+    same(netlink._link_set_alias, "nnnnnnnnn", "aaaa")

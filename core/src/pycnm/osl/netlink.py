@@ -215,13 +215,12 @@ def _encoded(build, args: tuple) -> bytes:
     """The request ``build(*args)`` describes, as pyroute2 encodes it (sequence number 0).
 
     ``build.slots`` names, for each argument, how it lands in the message when its width is
-    fixed: ``name`` (its bytes), ``u32``, ``mac`` (6 bytes), ``ip`` (packed); None for an argument
-    that shapes the message. Arguments of one shape share a template that pyroute2 encoded; the
+    fixed: ``name`` (its bytes, 4 or more), ``u32``, ``mac`` (6 bytes), ``ip`` (packed); None for
+    an argument that shapes the message. Arguments of one shape share a template that pyroute2 encoded; the
     values are written where pyroute2 put them.
     """
     slots = build.slots
-    shape = (build, *(arg if kind is None or arg is None else (kind, _width(kind, arg))
-                      for kind, arg in zip(slots, args)))
+    shape = (build, *((kind, _width(kind, arg)) if _slotted(kind, arg) else arg for kind, arg in zip(slots, args)))
     template = _templates.get(shape)
     if template is None:
         template = _templates[shape] = _template(build, args, slots)
@@ -246,6 +245,12 @@ def _pyroute2_encoded(build, args: tuple) -> bytes:
     msg["header"]["flags"] = NLM_F_REQUEST | NLM_F_ACK | flags
     msg.encode()
     return bytes(msg.data)
+
+
+def _slotted(kind: str | None, value) -> bool:
+    """Whether the value goes in by substitution: names shorter than 4 bytes shape the message
+    instead (a short stand-in could be found by chance elsewhere in it)."""
+    return kind is not None and value is not None and not (kind == "name" and len(value.encode()) < 4)
 
 
 def _width(kind: str, value) -> int:
@@ -278,7 +283,7 @@ def _template(build, args: tuple, slots: tuple):
     second's do, and writing the second's values into the first must give pyroute2's encoding of
     the second. Otherwise (a value it does not carry as is) the shape is encoded every time."""
     rng = random.Random(hash(args))
-    variable = [i for i, (kind, arg) in enumerate(zip(slots, args)) if kind is not None and arg is not None]
+    variable = [i for i, (kind, arg) in enumerate(zip(slots, args)) if _slotted(kind, arg)]
     first, second = list(args), list(args)
     for i in variable:
         first[i], second[i] = _stand_in(slots[i], args[i], rng), _stand_in(slots[i], args[i], rng)
@@ -290,6 +295,9 @@ def _template(build, args: tuple, slots: tuple):
         if not where:
             return _NO_TEMPLATE
         places.append((i, where))
+    spans = sorted((at, at + len(_value(slots[i], first[i]))) for i, where in places for at in where)
+    if any(a_end > b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])):
+        return _NO_TEMPLATE  # two values found in one place: one of them was found by chance
     made = bytearray(data)
     for i, where in places:
         for offset in where:
