@@ -40,6 +40,12 @@ CRASHER = textwrap.dedent("""
         ctl.close()
         ctl = Controller(state, netns_prefix=prefix + "-", ifname_prefix=prefix, plugins=[crash])
         ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")
+    elif step == "disconnect":
+        ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")
+        ctl.connect("crashy", ctl.create_sandbox("victim"))
+        ctl.close()
+        ctl = Controller(state, netns_prefix=prefix + "-", ifname_prefix=prefix, plugins=[crash])
+        ctl.disconnect("crashy", "victim")
     else:
         net = ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")
         sb = ctl.create_sandbox("victim")
@@ -75,18 +81,28 @@ def test_a_crash_after_the_driver_made_the_bridge_is_undone(controller_factory, 
     ctl.create_network("crashy", "bridge", subnet="10.61.0.0/24")  # the subnet is free again
 
 
-def test_a_crash_during_join_is_rolled_back(controller_factory, tmp_path, prefix):
+def test_a_crash_during_connect_s_join_undoes_the_whole_connect(controller_factory, tmp_path, prefix):
     crash_during(tmp_path, prefix, "cnm_join", "join")
     ctl = controller_factory()
-    assert any("finishing leave of endpoint victim on crashy (left joining)" in line for line in ctl.reconciled)
-    assert any("removing endpoint" in line or "leave" in line for line in ctl.reconciled)
+    assert any("undoing connect of endpoint victim on crashy (left joining)" in line for line in ctl.reconciled)
     net = ctl.network("crashy")
-    ep = net.endpoint("victim")
-    assert ep.sandbox_id is None
+    assert net.endpoints() == []  # the endpoint connect made went with it
     assert [n for n in links_with(prefix) if "veth" in n] == []
     sb = ctl.sandbox("victim")
-    ep.join(sb)
+    ctl.connect(net, sb)
     assert ping(sb.key, "10.61.0.1")
+
+
+def test_a_crash_inside_disconnect_is_finished_whole(controller_factory, tmp_path, prefix):
+    """libnetwork's best-known failure after a daemon crash: the endpoint connect made outlived
+    its disconnect, and the network could never be removed."""
+    crash_during(tmp_path, prefix, "cnm_leave", "disconnect")
+    ctl = controller_factory()
+    assert any("finishing disconnect of endpoint victim on crashy (left leaving)" in line for line in ctl.reconciled)
+    assert ctl.network("crashy").endpoints() == []
+    assert ctl.sandbox("victim").endpoints() == []
+    ctl.network("crashy").delete()  # no "active endpoints" left
+    assert [n for n in links_with(prefix) if "veth" in n] == []
 
 
 def test_a_sandbox_whose_namespace_vanished_is_dropped(controller_factory):

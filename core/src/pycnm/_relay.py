@@ -115,6 +115,9 @@ class NetworkRelay(_Relay):
     def restore(self, networks: Sequence[NetworkSnapshot]) -> None:
         self._call("cnm_restore", networks=list(networks))
 
+    def refresh(self, networks: Sequence[NetworkSnapshot], removed: Sequence[str]) -> None:
+        self._call("cnm_refresh", networks=list(networks), removed=list(removed))
+
     def create_network(self, network_id: str, options: Mapping[str, Any],
                        ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]) -> None:
         self._call("cnm_create_network", network_id=network_id, options=dict(options),
@@ -222,6 +225,10 @@ class IPAMRelay(_Relay):
 
     def release_address(self, pool_id: str, address: str) -> None:
         self._call("ipam_release_address", pool_id=pool_id, address=address)
+
+    def owned(self, owner_prefix: str) -> list[tuple[str, str, str]]:
+        """What the driver holds for owners starting with ``owner_prefix`` (none if it keeps no owners)."""
+        return list(self._call("ipam_owned", default=(), owner_prefix=owner_prefix) or ())
 
 
 class EventBus:

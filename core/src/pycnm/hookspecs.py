@@ -84,6 +84,28 @@ class NetworkDriverSpec:
         Optional (default: nothing to rebuild).
         """
 
+    @hookspec(firstresult=True)
+    def cnm_refresh(self, networks: Sequence[NetworkSnapshot], removed: Sequence[str]) -> None:
+        """Another process on this state directory changed some of the driver's networks: make
+        what the driver holds in memory of each match the store again.
+
+        pycnm's processes (the CLI, a hosting application, ``pycnm daemon``) share one store and
+        one kernel, each with its own instance of the driver, and take turns (one operation at a
+        time per state directory). Before a process's next call to the driver, the core tells it
+        what the others did: each network in ``networks`` is given whole, endpoints and joins as
+        the store has them now, and replaces what the driver held of it (it may be new to the
+        driver); each ID in ``removed`` is a network that is gone. The process that made the
+        changes made them in the kernel already: touch no kernel object here, only memory.
+
+        :param networks: :class:`~pycnm.model.NetworkSnapshot` items, as for :func:`cnm_restore`.
+        :param removed: IDs of networks to forget.
+
+        Optional. A driver without it is loaded afresh instead (``cnm_config`` and
+        ``cnm_restore`` on a new instance, which repairs the kernel as on a restart): correct,
+        but slower. A driver that keeps nothing in memory (a remote plugin keeps its own state)
+        implements it as a no-op.
+        """
+
     # -------------------------------------------------------------------------------------------
     # Networks
     # -------------------------------------------------------------------------------------------
@@ -429,6 +451,22 @@ class IPAMDriverSpec:
         :param address: the address, without prefix length.
 
         Required.
+        """
+
+    @hookspec(firstresult=True)
+    def ipam_owned(self, owner_prefix: str) -> Sequence[tuple[str, str, str]]:
+        """What this driver holds for owners whose name starts with ``owner_prefix``.
+
+        The core passes an owner with requests (option ``pycnm.ipam.owner``, ``<instance>/<ID>``)
+        to a driver whose capabilities claim ``keeps_owners``, on global networks: there the
+        driver commits to the cluster store before the core writes the record naming the pool or
+        address, and a crash in between would lose it. After a crash the core asks here and
+        releases what no record names.
+
+        :param owner_prefix: e.g. ``"0a1b2c3d4e5f/"``: one pycnm instance's owners.
+        :returns: ``(pool_id, address, owner)`` items; ``address`` is ``""`` for a pool itself.
+
+        Optional (pycnm's own; no wire call: a remote IPAM plugin keeps no owners).
         """
 
 

@@ -19,13 +19,19 @@ class HostDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local")
+        return Capabilities(scope="local", network_options=())
 
     @hookimpl
     def cnm_restore(self, networks):
         for net in networks:
             self.network_id = net.network_id
             self.endpoints = {ep.endpoint_id for ep in net.endpoints}
+
+    @hookimpl
+    def cnm_refresh(self, networks, removed):
+        if self.network_id in removed:
+            self.network_id, self.endpoints = None, set()
+        self.cnm_restore(networks)
 
     @hookimpl
     def cnm_create_network(self, network_id):

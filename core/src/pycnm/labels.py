@@ -31,6 +31,9 @@ BRIDGE_HOST_BINDING_IPV4 = f"{PREFIX}.bridge.host_binding_ipv4"
 REQUEST_ADDRESS_TYPE = "RequestAddressType"
 GATEWAY_REQUEST = f"{PREFIX}.gateway"
 IPAM_SERIAL = f"{PREFIX}.ipam.serial"
+#: pycnm's: who a pool or address is requested for (``<instance>/<network or endpoint ID>``), kept by
+#: IPAM drivers that claim ``keeps_owners``
+IPAM_OWNER = "pycnm.ipam.owner"
 
 #: pycnm's short names for driver options (``-o mtu=1400``), mapped to Docker's keys
 ALIASES: dict[str, str] = {
@@ -48,6 +51,10 @@ ALIASES: dict[str, str] = {
 
 def normalize(options: Mapping[str, Any] | None) -> dict[str, Any]:
     """Return ``options`` with pycnm's short keys replaced by Docker's ``com.docker.network.*`` keys."""
+    if options is not None and not isinstance(options, Mapping):
+        from .errors import InvalidParameter
+
+        raise InvalidParameter(f"invalid options {options!r}: expected a mapping of option keys to values")
     out: dict[str, Any] = {}
     for key, value in (options or {}).items():
         out[ALIASES.get(key, key)] = value

@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Union
 
 from attrs import field, frozen
 
+from . import validate
 from .errors import InvalidParameter
 
 IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -22,7 +23,6 @@ IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
-MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 class Scope(str, enum.Enum):
@@ -54,12 +54,21 @@ def _named(name: str, parse):
     return convert
 
 
+def _zoneless(parsed, value: Any, name: str):
+    """``parsed``, unless it carries an IPv6 zone (``%eth0``): no address of a network, interface or
+    route takes one, and a zone is free text that would reach the hosts file unchecked."""
+    probe = parsed.network_address if isinstance(parsed, ipaddress.IPv6Network) else parsed
+    if getattr(probe, "scope_id", None) is not None:
+        raise InvalidParameter(f"invalid {name} {value!r}: a zone ('%...') has no place here; remove it")
+    return parsed
+
+
 def network(value: Any, *, name: str = "subnet") -> IPNetwork:
     """Parse a masked CIDR (``10.0.0.0/24``); an unmasked one names the masked form to use."""
     if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
-        return value
+        return _zoneless(value, value, name)
     try:
-        return ipaddress.ip_network(str(value), strict=True)
+        return _zoneless(ipaddress.ip_network(str(value), strict=True), value, name)
     except ValueError as exc:
         try:
             masked = ipaddress.ip_network(str(value), strict=False)
@@ -71,38 +80,94 @@ def network(value: Any, *, name: str = "subnet") -> IPNetwork:
 
 
 def interface(value: Any, *, name: str = "address") -> IPInterface:
+    """Parse an address with its prefix length (``10.0.0.2/24``); no prefix means a host prefix."""
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
-        return value
+        return _zoneless(value, value, name)
     try:
-        return ipaddress.ip_interface(str(value))
+        return _zoneless(ipaddress.ip_interface(str(value)), value, name)
     except ValueError as exc:
         raise InvalidParameter(f"invalid {name} {value!r}: {exc}") from None
 
 
 def address(value: Any, *, name: str = "address") -> IPAddress:
+    """Parse an address; a CIDR (``10.0.0.1/24``) gives its address, once its prefix is valid."""
+    # interfaces first: IPv4Interface is a subclass of IPv4Address
+    if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
+        return _zoneless(value.ip, value, name)
     if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-        return value
+        return _zoneless(value, value, name)
+    text = str(value)
     try:
-        return ipaddress.ip_address(str(value).split("/")[0])
+        # through ip_interface, so that a bad prefix ("10.0.0.1/xyz") is refused, not dropped
+        parsed = ipaddress.ip_interface(text).ip if "/" in text else ipaddress.ip_address(text)
     except ValueError as exc:
         raise InvalidParameter(f"invalid {name} {value!r}: {exc}") from None
+    if "%" in text:  # ip_interface(...).ip drops a zone: refuse it here, as the other forms are
+        raise InvalidParameter(f"invalid {name} {value!r}: a zone ('%...') has no place here; remove it")
+    return parsed
 
 
 def mac(value: Any) -> str | None:
+    """A unicast MAC in lowercase colon form (:func:`pycnm.validate.mac`); None or "" is None."""
     if value is None or value == "":
         return None
-    text = str(value).lower().replace("-", ":")
-    if not MAC_RE.match(text):
-        raise InvalidParameter(f"invalid MAC address {value!r}: expected six hex pairs like 02:42:ac:11:00:02")
-    return text
+    return validate.mac(value)
 
 
 def _opt(conv):
     return lambda v: None if v is None or v == "" else conv(v)
 
 
-def _frozen_map(value: Mapping | None) -> dict:
-    return dict(value or {})
+def _frozen_map(value: Mapping | None, *, name: str = "options") -> dict:
+    if value is None or (isinstance(value, (list, tuple, str)) and not value):
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidParameter(f"invalid {name} {value!r}: expected a mapping, not {type(value).__name__}")
+    return dict(value)
+
+
+def _map_of(name: str):
+    return lambda value: _frozen_map(value, name=name)
+
+
+def _family(version: int, parse, name: str):
+    """``parse``, then refuse the other IP family: an IPv6 address in an IPv4 field is a bug upstream."""
+    def convert(value):
+        parsed = parse(value, name=name)
+        if parsed.version != version:
+            raise InvalidParameter(f"invalid {name} {value!r}: expected an IPv{version} address here")
+        return parsed
+
+    return _opt(convert)
+
+
+def _enum(kind: type[enum.Enum], name: str):
+    def convert(value):
+        if isinstance(value, kind):
+            return value
+        try:
+            return kind(value)
+        except (ValueError, TypeError):
+            choices = ", ".join(repr(m.value) for m in kind)
+            raise InvalidParameter(f"invalid {name} {value!r}: expected one of {choices}") from None
+
+    return convert
+
+
+def _tuple_of(kind: type, name: str):
+    """A tuple of ``kind`` items; a string or a mapping is not taken for a list of its parts."""
+    def convert(value):
+        if value is None:
+            return ()
+        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+            raise InvalidParameter(f"invalid {name} {value!r}: expected a list of {kind.__name__}")
+        items = tuple(value)
+        for item in items:
+            if not isinstance(item, kind):
+                raise InvalidParameter(f"invalid {name}: {item!r} is not {kind.__name__}")
+        return items
+
+    return convert
 
 
 # ---- driver contract values --------------------------------------------------------------------
@@ -113,11 +178,15 @@ class Capabilities:
     """What a network driver answers to GetCapabilities.
 
     ``scope`` says where its networks are stored (local store or the cluster store);
-    ``connectivity_scope`` where they reach (defaults to ``scope``).
+    ``connectivity_scope`` where they reach (defaults to ``scope``). ``network_options`` (pycnm's,
+    never on the wire) names the generic options (``-o``) the driver understands, Docker's keys;
+    the core refuses any other, listing these. None means "any": a remote plugin's options pass
+    through to it.
     """
 
-    scope: Scope = field(converter=Scope)
-    connectivity_scope: Scope | None = field(default=None, converter=_opt(Scope))
+    scope: Scope = field(converter=_enum(Scope, "scope"))
+    connectivity_scope: Scope | None = field(default=None, converter=_opt(_enum(Scope, "connectivity scope")))
+    network_options: tuple[str, ...] | None = field(default=None, converter=_opt(tuple))
 
     @property
     def effective_connectivity_scope(self) -> Scope:
@@ -135,7 +204,8 @@ class IPAMData:
     pool: IPNetwork = field(converter=lambda v: network(v, name="pool"))
     gateway: IPInterface | None = field(default=None, converter=_opt(lambda v: interface(v, name="gateway")))
     aux_addresses: dict[str, IPInterface] = field(
-        factory=dict, converter=lambda m: {k: interface(v, name=f"aux address {k}") for k, v in (m or {}).items()}
+        factory=dict, converter=lambda m: {k: interface(v, name=f"aux address {k}")
+                                           for k, v in _frozen_map(m, name="aux addresses").items()}
     )
 
 
@@ -143,8 +213,9 @@ class IPAMData:
 class EndpointInterface:
     """The interface of an endpoint (CreateEndpoint's ``Interface``): addresses with prefix, and MAC."""
 
-    address: ipaddress.IPv4Interface | None = field(default=None, converter=_opt(interface))
-    address_ipv6: ipaddress.IPv6Interface | None = field(default=None, converter=_opt(interface))
+    address: ipaddress.IPv4Interface | None = field(default=None, converter=_family(4, interface, "address"))
+    address_ipv6: ipaddress.IPv6Interface | None = field(
+        default=None, converter=_family(6, interface, "IPv6 address"))
     mac_address: str | None = field(default=None, converter=mac)
 
 
@@ -170,7 +241,7 @@ class StaticRoute:
     """A route the driver wants in the sandbox (Join's StaticRoutes)."""
 
     destination: IPNetwork = field(converter=lambda v: network(v, name="route destination"))
-    route_type: RouteType = field(default=RouteType.NEXTHOP, converter=RouteType)
+    route_type: RouteType = field(default=RouteType.NEXTHOP, converter=_enum(RouteType, "route type"))
     next_hop: IPAddress | None = field(default=None, converter=_opt(lambda v: address(v, name="next hop")))
 
 
@@ -179,11 +250,11 @@ class JoinInfo:
     """What a driver answers to Join: the interface, gateways and routes for the sandbox."""
 
     interface_name: InterfaceName | None = None
-    gateway: ipaddress.IPv4Address | None = field(default=None, converter=_opt(lambda v: address(v, name="gateway")))
+    gateway: ipaddress.IPv4Address | None = field(default=None, converter=_family(4, address, "gateway"))
     gateway_ipv6: ipaddress.IPv6Address | None = field(
-        default=None, converter=_opt(lambda v: address(v, name="gateway")),
+        default=None, converter=_family(6, address, "IPv6 gateway"),
     )
-    static_routes: tuple[StaticRoute, ...] = field(factory=tuple, converter=tuple)
+    static_routes: tuple[StaticRoute, ...] = field(factory=tuple, converter=_tuple_of(StaticRoute, "static routes"))
     disable_gateway_service: bool = False
 
 
@@ -237,8 +308,20 @@ class DriverConfig:
 
 @frozen
 class IPAMCapabilities:
+    """What an IPAM driver answers to GetCapabilities, and two things only an in-process driver
+    can say (never on the wire).
+
+    ``state_in_store``: it keeps its allocations in the store the core hands to ``ipam_config``,
+    so a store transaction the core rolls back undoes them too. ``keeps_owners``: it records the
+    owner given with a request (option ``pycnm.ipam.owner``) and lists what an owner holds
+    (``ipam_owned``), so that what a crash left between the driver's commit and the core's is
+    found again.
+    """
+
     requires_mac_address: bool = False
     requires_request_replay: bool = False
+    state_in_store: bool = False
+    keeps_owners: bool = False
 
 
 @frozen
@@ -253,7 +336,7 @@ class PoolAllocation:
 
     pool_id: str
     pool: IPNetwork = field(converter=lambda v: network(v, name="pool"))
-    data: dict[str, str] = field(factory=dict, converter=_frozen_map)
+    data: dict[str, str] = field(factory=dict, converter=_map_of("pool data"))
 
 
 @frozen
@@ -261,10 +344,11 @@ class AddressAllocation:
     """RequestAddress's answer: the address with the pool's prefix length, and driver data."""
 
     address: IPInterface = field(converter=interface)
-    data: dict[str, str] = field(factory=dict, converter=_frozen_map)
+    data: dict[str, str] = field(factory=dict, converter=_map_of("address data"))
 
 
 def check_id(value: str, *, kind: str) -> str:
-    if not ID_RE.match(value or ""):
+    # fullmatch: a "$" match would let a trailing newline through
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
         raise InvalidParameter(f"invalid {kind} ID {value!r}: expected 64 lowercase hex characters")
     return value

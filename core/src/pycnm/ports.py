@@ -9,6 +9,7 @@ brackets: ``[::1]:8080:80``.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -18,6 +19,8 @@ from .errors import InvalidParameter
 
 PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 NUMBERS = {v: k for k, v in PROTOCOLS.items()}
+#: ASCII digits only: int() would also take " 80", "+80", "8_0" and other scripts' digits
+_NUMBER_RE = re.compile(r"[0-9]{1,5}")
 
 
 @frozen
@@ -39,11 +42,10 @@ class PortBinding:
 
 def _port(text: str, spec: str) -> tuple[int, int]:
     lo_text, sep, hi_text = text.partition("-")
-    try:
-        lo = int(lo_text)
-        hi = int(hi_text) if sep else lo
-    except ValueError:
-        raise InvalidParameter(f"invalid port {text!r} in {spec!r}: expected a number or a range like 8000-8009") from None
+    if not _NUMBER_RE.fullmatch(lo_text) or (sep and not _NUMBER_RE.fullmatch(hi_text)):
+        raise InvalidParameter(f"invalid port {text!r} in {spec!r}: expected a number or a range like 8000-8009")
+    lo = int(lo_text)
+    hi = int(hi_text) if sep else lo
     if not (1 <= lo <= 65535 and 1 <= hi <= 65535):
         raise InvalidParameter(f"invalid port {text!r} in {spec!r}: ports are 1 to 65535")
     if hi < lo:
@@ -73,10 +75,15 @@ def parse(spec: str) -> list[PortBinding]:
     else:
         raise InvalidParameter(f"invalid port spec {spec!r}: expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTO]")
     if host_ip:
+        given = host_ip
         try:
-            host_ip = str(ipaddress.ip_address(host_ip))
+            # no zone: it is free text (spaces, newlines) and a published port binds no link-local
+            host_ip = str(ipaddress.ip_address(host_ip)) if "%" not in host_ip else ""
         except ValueError:
-            raise InvalidParameter(f"invalid host IP {host_ip!r} in {spec!r}") from None
+            host_ip = ""
+        if not host_ip:
+            raise InvalidParameter(f"invalid host IP {given!r} in {spec!r}: expected an IPv4 or IPv6 address"
+                                   " without a zone")
     c_lo, c_hi = _port(container_text, spec)
     if not host_text:
         return [PortBinding(proto, port, host_ip) for port in range(c_lo, c_hi + 1)]
@@ -88,7 +95,14 @@ def parse(spec: str) -> list[PortBinding]:
     return [PortBinding(proto, c, host_ip, h_lo + i, 0) for i, c in enumerate(range(c_lo, c_hi + 1))]
 
 
-def parse_all(specs: Iterable[str]) -> list[PortBinding]:
+def parse_all(specs: Iterable[str] | str | None) -> list[PortBinding]:
+    """Parse many ``-p`` values; one string is one spec (not a list of its characters)."""
+    if specs is None:
+        return []
+    if isinstance(specs, str):
+        specs = [specs]
+    elif not isinstance(specs, Iterable) or isinstance(specs, (bytes, bytearray, Mapping)):
+        raise InvalidParameter(f"invalid port specs {specs!r}: expected a list of specs like ['8080:80']")
     out: list[PortBinding] = []
     for spec in specs:
         out.extend(parse(spec))
@@ -101,12 +115,43 @@ def to_wire(bindings: Sequence[PortBinding]) -> list[dict[str, Any]]:
              "HostPort": b.host_port, "HostPortEnd": b.host_port_end} for b in bindings]
 
 
+def _wire_port(item: Mapping[str, Any], key: str, low: int) -> int:
+    value = item.get(key) or 0
+    if isinstance(value, str) and _NUMBER_RE.fullmatch(value):
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 65535:
+        raise InvalidParameter(f"invalid {key} {item.get(key)!r} in port map item {item!r}:"
+                               f" expected a port number from {low} to 65535")
+    return value
+
+
 def from_wire(items: Iterable[Mapping[str, Any]] | None) -> list[PortBinding]:
+    """Bindings from ``com.docker.network.portmap`` items; a malformed item is an InvalidParameter."""
+    if items is None:
+        return []
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+        raise InvalidParameter(f"invalid port map {items!r}: expected a list of port bindings")
     out = []
-    for item in items or ():
-        proto = NUMBERS.get(int(item.get("Proto", 6)))
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise InvalidParameter(f"invalid port map item {item!r}: expected an object with Proto, Port, HostIP...")
+        number = item.get("Proto", 6)
+        proto = NUMBERS.get(number) if isinstance(number, int) and not isinstance(number, bool) else None
         if proto is None:
-            raise InvalidParameter(f"invalid protocol number {item.get('Proto')!r} in port map")
-        out.append(PortBinding(proto, int(item["Port"]), str(item.get("HostIP") or ""),
-                               int(item.get("HostPort") or 0), int(item.get("HostPortEnd") or 0)))
+            raise InvalidParameter(f"invalid protocol number {number!r} in port map: use 6 (tcp), 17 (udp) or 132 (sctp)")
+        if "Port" not in item:
+            raise InvalidParameter(f"invalid port map item {item!r}: it has no Port")
+        host_ip = item.get("HostIP") or ""
+        if not isinstance(host_ip, str):
+            raise InvalidParameter(f"invalid HostIP {host_ip!r} in port map: expected an address as text")
+        if host_ip:
+            try:
+                parsed = ipaddress.ip_address(host_ip) if "%" not in host_ip else None
+            except ValueError:
+                parsed = None
+            if parsed is None:
+                raise InvalidParameter(f"invalid HostIP {host_ip!r} in port map: not an IP address without a zone")
+            host_ip = str(parsed)
+        out.append(PortBinding(proto, _wire_port(item, "Port", 1), host_ip,
+                               _wire_port(item, "HostPort", 0), _wire_port(item, "HostPortEnd", 0)))
     return out

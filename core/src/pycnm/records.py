@@ -7,12 +7,46 @@ started after a crash knows exactly what to finish or undo.
 
 from __future__ import annotations
 
+import enum
 import ipaddress
 from typing import Any
 
 from attrs import define, field
 
 from .model import IPInterface, IPNetwork, StaticRoute
+
+
+class State(str, enum.Enum):
+    """Where a record is in its life. The transient states are intentions: a change is written as
+    one before the kernel is touched and as a settled state after."""
+
+    CREATING = "creating"
+    READY = "ready"
+    JOINING = "joining"
+    JOINED = "joined"
+    LEAVING = "leaving"
+    DELETING = "deleting"
+
+    @property
+    def transient(self) -> bool:
+        return self in TRANSIENT
+
+
+TRANSIENT = frozenset({State.CREATING, State.JOINING, State.LEAVING, State.DELETING})
+
+
+class Operation(str, enum.Enum):
+    """The whole operation an endpoint's transient state belongs to: what recovery finishes or
+    undoes *whole* after a crash (a ``connect`` is undone with the endpoint it made; a
+    ``disconnect`` is finished with the endpoint's deletion)."""
+
+    NONE = ""
+    CREATE = "create"
+    DELETE = "delete"
+    JOIN = "join"
+    LEAVE = "leave"
+    CONNECT = "connect"
+    DISCONNECT = "disconnect"
 
 
 @define
@@ -35,7 +69,7 @@ class NetworkRecord:
     scope: str
     ipam_driver: str
     created: str
-    state: str = "creating"
+    state: State = State.CREATING
     options: dict[str, Any] = field(factory=dict)
     ipam_options: dict[str, str] = field(factory=dict)
     labels: dict[str, str] = field(factory=dict)
@@ -54,7 +88,7 @@ class EndpointRecord:
     id: str
     name: str
     network_id: str
-    state: str = "creating"
+    state: State = State.CREATING
     address: ipaddress.IPv4Interface | None = None
     address_ipv6: ipaddress.IPv6Interface | None = None
     #: pools the addresses came from (released on delete)
@@ -74,6 +108,8 @@ class EndpointRecord:
     static_routes: list[StaticRoute] = field(factory=list)
     #: the pycnm instance that made it (endpoints of global networks are seen by every host)
     owner: str = ""
+    #: the operation its transient state belongs to (NONE when settled)
+    operation: Operation = Operation.NONE
 
 
 @define
@@ -82,7 +118,7 @@ class SandboxRecord:
     name: str
     key: str
     created: str
-    state: str = "creating"
+    state: State = State.CREATING
     hostname: str | None = None
     domainname: str | None = None
     dns: list[str] = field(factory=list)

@@ -52,7 +52,9 @@ RENAMES: dict[type, dict[str, str]] = {
     AddressAllocation: {"address": "Address", "data": "Data"},
 }
 #: fields Docker never sends, or that are pycnm's own
-OMIT: dict[type, tuple[str, ...]] = {InterfaceName: ("created_in_sandbox",)}
+OMIT: dict[type, tuple[str, ...]] = {InterfaceName: ("created_in_sandbox",),
+                                     IPAMCapabilities: ("state_in_store", "keeps_owners"),
+                                     Capabilities: ("network_options",)}
 
 converter = cattrs.Converter()
 
@@ -132,4 +134,9 @@ def load(data: Any, cls: type) -> Any:
 
 
 def ipam_data(items: Any) -> list[IPAMData]:
-    return [load(item, IPAMData) for item in (items or [])]
+    """IPv4Data/IPv6Data: a JSON list of IPAMData objects (null or absent is none)."""
+    if items is None:
+        return []
+    if not isinstance(items, (list, tuple)):
+        raise InvalidParameter(f"malformed IPAMData list: expected a list, not {type(items).__name__} {items!r:.80}")
+    return [load(item, IPAMData) for item in items]

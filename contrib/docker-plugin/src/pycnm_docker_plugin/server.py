@@ -28,12 +28,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         method = self.path.lstrip("/")
-        length = int(self.headers.get("Content-Length") or 0)
+        length_text = self.headers.get("Content-Length") or "0"
+        if not length_text.isascii() or not length_text.isdigit():
+            # a negative length would read to EOF, which on a kept-alive connection never comes
+            self.close_connection = True
+            self._reply(400, {"Err": f"{method}: bad Content-Length {length_text!r}; send the body's size in bytes"})
+            return
+        length = int(length_text)
         raw = self.rfile.read(length) if length else b""
         try:
             payload = json.loads(raw) if raw.strip() else None
-        except ValueError:
-            self._reply(400, {"Err": f"{method}: the body is not JSON"})
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            self._reply(400, {"Err": f"{method}: the body is not JSON (or is nested too deep)"})
             return
         try:
             answer = self.server.service.handle(method, payload)

@@ -21,7 +21,7 @@ from typing import Any
 from pycnm import discovery, wire
 from pycnm._relay import IPAMRelay, NetworkRelay
 from pycnm.errors import CNMError, InvalidParameter, NotFound
-from pycnm.model import DriverConfig, EndpointInterface, EndpointSnapshot, NetworkSnapshot, Scope
+from pycnm.model import DriverConfig, EndpointInterface, EndpointSnapshot, NetworkSnapshot, Scope, address, check_id
 from pycnm.osl import netns
 from pycnm.store import SQLiteStore
 
@@ -73,7 +73,7 @@ class PluginService:
                 "IpamDriver.ReleasePool": lambda p: self._none(self.ipam.release_pool(_text(p, "PoolID"))),
                 "IpamDriver.RequestAddress": self.request_address,
                 "IpamDriver.ReleaseAddress": lambda p: self._none(
-                    self.ipam.release_address(_text(p, "PoolID"), _text(p, "Address"))),
+                    self.ipam.release_address(_text(p, "PoolID"), _address(p, "Address"))),
             })
 
     def close(self) -> None:
@@ -86,14 +86,15 @@ class PluginService:
         fn = self.methods.get(method)
         if fn is None:
             raise Unknown(method)
+        error_field = "Error" if method.startswith("IpamDriver.") else "Err"
         if payload is not None and not isinstance(payload, dict):
-            payload = {}
+            return {error_field: f"{method}: the body must be a JSON object, not {type(payload).__name__}"}
         with self.lock:
             try:
                 return fn(payload or {})
             except CNMError as exc:
                 log.info("%s: %s: %s", method, type(exc).__name__, exc)
-                return {"Error" if method.startswith("IpamDriver.") else "Err": str(exc)}
+                return {error_field: str(exc)}
 
     @staticmethod
     def _none(_result: Any) -> dict:
@@ -106,8 +107,8 @@ class PluginService:
     # ---- networks -------------------------------------------------------------------------------
 
     def create_network(self, p: dict) -> dict:
-        network_id = _text(p, "NetworkID")
-        options = p.get("Options") or {}
+        network_id = _id(p, "NetworkID")
+        options = _mapping(p, "Options")
         ipv4, ipv6 = wire.ipam_data(p.get("IPv4Data")), wire.ipam_data(p.get("IPv6Data"))
         self.relay.create_network(network_id, options, ipv4, ipv6)
         self.store.put(f"plugin/networks/{network_id}", json.dumps(
@@ -115,7 +116,7 @@ class PluginService:
         return {}
 
     def delete_network(self, p: dict) -> dict:
-        network_id = _text(p, "NetworkID")
+        network_id = _id(p, "NetworkID")
         self.relay.delete_network(network_id)
         self.store.delete(f"plugin/networks/{network_id}")
         return {}
@@ -123,9 +124,9 @@ class PluginService:
     # ---- endpoints ------------------------------------------------------------------------------
 
     def create_endpoint(self, p: dict) -> dict:
-        network_id, endpoint_id = _text(p, "NetworkID"), _text(p, "EndpointID")
+        network_id, endpoint_id = _id(p, "NetworkID"), _id(p, "EndpointID")
         interface = wire.load(p.get("Interface") or {}, EndpointInterface)
-        options = p.get("Options") or {}
+        options = _mapping(p, "Options")
         answer = self.relay.create_endpoint(network_id, endpoint_id, interface, options)
         record = {"interface": wire.dump(interface), "options": options, "sandbox_key": None, "src_name": None}
         if answer is not None:
@@ -138,18 +139,18 @@ class PluginService:
         return {"Interface": {k: v for k, v in wire.dump(answer).items() if v and not given.get(k)}}
 
     def delete_endpoint(self, p: dict) -> dict:
-        network_id, endpoint_id = _text(p, "NetworkID"), _text(p, "EndpointID")
+        network_id, endpoint_id = _id(p, "NetworkID"), _id(p, "EndpointID")
         self.relay.delete_endpoint(network_id, endpoint_id)
         self.store.delete(f"plugin/endpoints/{network_id}/{endpoint_id}")
         return {}
 
     def oper_info(self, p: dict) -> dict:
-        return {"Value": self.relay.endpoint_oper_info(_text(p, "NetworkID"), _text(p, "EndpointID"))}
+        return {"Value": self.relay.endpoint_oper_info(_id(p, "NetworkID"), _id(p, "EndpointID"))}
 
     # ---- join and leave -------------------------------------------------------------------------
 
     def join(self, p: dict) -> dict:
-        network_id, endpoint_id = _text(p, "NetworkID"), _text(p, "EndpointID")
+        network_id, endpoint_id = _id(p, "NetworkID"), _id(p, "EndpointID")
         sandbox_key = _text(p, "SandboxKey")
         key = f"plugin/endpoints/{network_id}/{endpoint_id}"
         entry = self.store.get(key)
@@ -159,7 +160,7 @@ class PluginService:
         # dockerd moves the interface into the container: have it made in the host, under a
         # temporary name, and tell dockerd that name
         temporary = f"pcd{endpoint_id[:12]}"
-        info = self.relay.join(network_id, endpoint_id, self.host_key, p.get("Options") or {}, temporary)
+        info = self.relay.join(network_id, endpoint_id, self.host_key, _mapping(p, "Options"), temporary)
         answer = wire.dump(info)
         if info.interface_name is not None:
             answer["InterfaceName"] = {"SrcName": info.interface_name.src_name,
@@ -169,7 +170,7 @@ class PluginService:
         return answer
 
     def leave(self, p: dict) -> dict:
-        network_id, endpoint_id = _text(p, "NetworkID"), _text(p, "EndpointID")
+        network_id, endpoint_id = _id(p, "NetworkID"), _id(p, "EndpointID")
         self.relay.leave(network_id, endpoint_id)
         key = f"plugin/endpoints/{network_id}/{endpoint_id}"
         entry = self.store.get(key)
@@ -180,27 +181,27 @@ class PluginService:
         return {}
 
     def program(self, p: dict) -> dict:
-        self.relay.program_external_connectivity(_text(p, "NetworkID"), _text(p, "EndpointID"),
-                                                 p.get("Options") or {})
+        self.relay.program_external_connectivity(_id(p, "NetworkID"), _id(p, "EndpointID"),
+                                                 _mapping(p, "Options"))
         return {}
 
     def revoke(self, p: dict) -> dict:
-        self.relay.revoke_external_connectivity(_text(p, "NetworkID"), _text(p, "EndpointID"))
+        self.relay.revoke_external_connectivity(_id(p, "NetworkID"), _id(p, "EndpointID"))
         return {}
 
     def _discover(self, p: dict, fn) -> dict:
-        fn(int(p.get("DiscoveryType") or 0), p.get("DiscoveryData") or {})
+        fn(_int(p, "DiscoveryType"), _mapping(p, "DiscoveryData"))
         return {}
 
     # ---- IPAM -----------------------------------------------------------------------------------
 
     def request_pool(self, p: dict) -> dict:
         alloc = self.ipam.request_pool(_text(p, "AddressSpace"), _text(p, "Pool"), _text(p, "SubPool"),
-                                       p.get("Options") or {}, bool(p.get("V6")))
+                                       _mapping(p, "Options"), _bool(p, "V6"))
         return {"PoolID": alloc.pool_id, "Pool": str(alloc.pool), "Data": dict(alloc.data)}
 
     def request_address(self, p: dict) -> dict:
-        got = self.ipam.request_address(_text(p, "PoolID"), _text(p, "Address"), p.get("Options") or {})
+        got = self.ipam.request_address(_text(p, "PoolID"), _address(p, "Address"), _mapping(p, "Options"))
         if got is None:
             raise NotFound("no address handed out")
         return {"Address": str(got.address), "Data": dict(got.data)}
@@ -231,6 +232,46 @@ def _text(payload: dict, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidParameter(f"{field} must be a string, not {type(value).__name__}")
     return value
+
+
+def _id(payload: dict, field: str) -> str:
+    """A network or endpoint ID: dockerd's 64 hex characters (it becomes part of a store key)."""
+    return check_id(_text(payload, field), kind=field.removesuffix("ID").lower())
+
+
+def _mapping(payload: dict, field: str) -> dict:
+    value = payload.get(field)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidParameter(f"{field} must be a JSON object, not {type(value).__name__}")
+    return value
+
+
+def _bool(payload: dict, field: str) -> bool:
+    value = payload.get(field)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise InvalidParameter(f"{field} must be true or false, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _int(payload: dict, field: str) -> int:
+    value = payload.get(field)
+    if value is None:
+        return 0
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidParameter(f"{field} must be an integer, not {type(value).__name__} {value!r}")
+    return value
+
+
+def _address(payload: dict, field: str) -> str:
+    """An IP address as text, checked here: the IPAM driver is handed nothing it cannot parse."""
+    text = _text(payload, field)
+    if text:
+        address(text, name=field)
+    return text
 
 
 __all__ = ["PluginService", "Unknown"]

@@ -53,6 +53,17 @@ class MyDriver:
                                                   "joined": ep.sandbox_key is not None}
 
     @hookimpl
+    def cnm_refresh(self, networks, removed):
+        """Another pycnm process on this state directory changed these networks (the CLI beside a
+        daemon, say): replace what you hold of each with its snapshot, forget the removed ones.
+        Memory only: that process already changed the kernel."""
+        changed = set(removed) | {net.network_id for net in networks}
+        for network_id in removed:
+            self.networks.pop(network_id, None)
+        self.endpoints = {k: v for k, v in self.endpoints.items() if v["network_id"] not in changed}
+        self.cnm_restore(networks)
+
+    @hookimpl
     def cnm_create_network(self, network_id, options, ipv4_data, ipv6_data):
         """Make the network. ``options["com.docker.network.generic"]`` holds the user's -o options;
         ``ipv4_data`` the pools and gateways. TODO: create the kernel objects (a bridge, a parent

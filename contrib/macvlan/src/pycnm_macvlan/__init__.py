@@ -43,7 +43,7 @@ class MacvlanDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local")
+        return Capabilities(scope="local", network_options=("parent", "macvlan_mode", MTU))
 
     @hookimpl
     def cnm_restore(self, networks):
@@ -55,6 +55,15 @@ class MacvlanDriver:
                     "mac": ep.interface.mac_address or _mac(ep.interface),
                     "sandbox_key": ep.sandbox_key, "ifname": ep.dst_name,
                 }
+
+    @hookimpl
+    def cnm_refresh(self, networks, removed):
+        # another pycnm process changed these networks: take them as the store has them now
+        changed = set(removed) | {net.network_id for net in networks}
+        for network_id in removed:
+            self.networks.pop(network_id, None)
+        self.endpoints = {k: v for k, v in self.endpoints.items() if v["network_id"] not in changed}
+        self.cnm_restore(networks)
 
     # ---- networks -------------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ The class is put together from one part per concept: :mod:`.networks`, :mod:`.en
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import re
 import secrets
@@ -27,7 +26,7 @@ from .._relay import EventBus, IPAMRelay, NetworkRelay
 from ..errors import Forbidden, InvalidParameter, NotFound, StaleVersion
 from ..model import DriverConfig, EndpointInterface, EndpointSnapshot, NetworkSnapshot, Scope
 from ..osl import netlink, nft
-from ..records import EndpointRecord, NetworkRecord, SandboxRecord
+from ..records import EndpointRecord, NetworkRecord, SandboxRecord, State
 from ..store import Put, SQLiteStore, Store
 from ..store.prefixed import PrefixedStore
 from ..store.scoped import ScopedStore
@@ -36,6 +35,7 @@ from .endpoints import Endpoints
 from .handles import Endpoint, Network, Sandbox
 from .inspect import Inspect
 from .joins import Joins
+from .lock import StateLock
 from .networks import Networks
 from .peers import Peers
 from .recovery import Recovery
@@ -79,19 +79,8 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
                 f"invalid interface name prefix {self.ifname_prefix!r}: at most 6 characters, since"
                 f" interface names are limited to {IFNAME_MAX} bytes"
             )
-        os.makedirs(self.state_dir, exist_ok=True)
-        # every Controller on a state directory holds this lock shared; one that finds itself alone
-        # (the exclusive lock is free) may finish or undo what a crash left, since no other
-        # process (a daemon beside the CLI) can be midway through it
-        self._lockfile = open(os.path.join(self.state_dir, "controller.lock"), "a+b")  # noqa: SIM115
-        try:
-            fcntl.flock(self._lockfile, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            alone = True
-        except BlockingIOError:
-            alone = False
-        fcntl.flock(self._lockfile, fcntl.LOCK_SH)
+        _private_dir(self.state_dir)
         self.store = store or SQLiteStore(os.path.join(self.state_dir, "local.db"))
-        self.instance_id = self._instance_id()
         cluster_store = cluster_store or env.get("PYCNM_CLUSTER_STORE")
         self.cluster_store: Store | None = None
         if cluster_store:
@@ -102,21 +91,25 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
             self.cluster_store = cluster_store
             self.store = ScopedStore(self.store, cluster_store)
         self.advertise_addr = advertise_addr or env.get("PYCNM_ADVERTISE_ADDR")
-        if self.cluster_store is not None and self.advertise_addr:
-            # where other hosts send this host's overlay traffic
-            self.cluster_store.put(f"hosts/{self.instance_id}", self.advertise_addr.encode())
         self._init_peers()
         self._net_views: dict[str, tuple[int, bytes, NetworkRecord]] = {}
         self._operation = threading.local()  # .networks: what one connect has read (see _one_read)
-        self._lock = threading.RLock()
         self._plugins = list(discovery.load_plugins() if plugins is None else plugins)
         self._events = EventBus(self._plugins)
         self._network_relays: dict[str, NetworkRelay] = {}
         self._ipam_relays: dict[str, IPAMRelay] = {}
-        #: what the last start-up reconciliation did, one line per action
+        #: what the last reconciliation did, one line per action
         self.reconciled: list[str] = []
         self._closed = False
-        self._recover(alone)
+        #: the local store's revision when this process last held the lock (None: not yet)
+        self._seen_revision: int | None = None
+        self._lock = StateLock(os.path.join(self.state_dir, "controller.lock"), self._catch_up, self._settle)
+        with self._lock:
+            self.instance_id = self._instance_id()
+            if self.cluster_store is not None and self.advertise_addr:
+                # where other hosts send this host's overlay traffic
+                self.cluster_store.put(f"hosts/{self.instance_id}", self.advertise_addr.encode())
+            self._recover()
 
     # ---- context manager ------------------------------------------------------------------------
 
@@ -133,7 +126,7 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
         netlink.reset()
         nft.reset()
         self.store.close()
-        self._lockfile.close()
+        self._lock.close()
 
     # ---- drivers --------------------------------------------------------------------------------
 
@@ -219,26 +212,26 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
             self._in_driver[snap.network_id] = name
 
     def _snapshots(self, driver: str) -> list[NetworkSnapshot]:
-        snaps = []
-        for net in self._network_records():
-            if net.driver != driver or net.state not in ("ready", "deleting"):
-                continue
-            eps = []
-            # every endpoint the driver may have heard of; only "joined" ones count as joined, so
-            # a driver drops what a crash left half-joined and the core then finishes the leave
-            for ep in self._endpoint_records(net.id):
-                if ep.owner not in ("", self.instance_id):
-                    continue  # another host's endpoint of a global network: a peer, not ours to restore
-                sb = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)[0] \
-                    if ep.sandbox_id and ep.state == "joined" else None
-                eps.append(EndpointSnapshot(
-                    ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
-                    sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,
-                    external_connectivity=sb is not None and sb.gateway_endpoint == ep.id,
-                ))
-            snaps.append(NetworkSnapshot(net.id, net.options, self._ipam_data(net.ipv4_pools),
-                                         self._ipam_data(net.ipv6_pools), eps))
-        return snaps
+        return [self._snapshot(net) for net in self._network_records()
+                if net.driver == driver and net.state in (State.READY, State.DELETING)]
+
+    def _snapshot(self, net: NetworkRecord) -> NetworkSnapshot:
+        """What the store holds of one network, as its driver is told it (restore, refresh)."""
+        eps = []
+        # every endpoint the driver may have heard of; only "joined" ones count as joined, so
+        # a driver drops what a crash left half-joined and the core then finishes the leave
+        for ep in self._endpoint_records(net.id):
+            if ep.owner not in ("", self.instance_id):
+                continue  # another host's endpoint of a global network: a peer, not ours to restore
+            sb = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)[0] \
+                if ep.sandbox_id and ep.state == State.JOINED else None
+            eps.append(EndpointSnapshot(
+                ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
+                sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,
+                external_connectivity=sb is not None and sb.gateway_endpoint == ep.id,
+            ))
+        return NetworkSnapshot(net.id, net.options, self._ipam_data(net.ipv4_pools),
+                               self._ipam_data(net.ipv6_pools), eps)
 
     # ---- store helpers --------------------------------------------------------------------------
 
@@ -387,5 +380,13 @@ class Controller(Networks, Endpoints, Sandboxes, Joins, Peers, Inspect, Recovery
         """The sandbox's endpoints, in join order."""
         sb = self._load_sandbox(sandbox_id)[0]
         return [Endpoint(self, rec) for rec in self._joined_records(sb)]
+
+def _private_dir(path: str) -> None:
+    """Make the state directory, or tighten it, to 0700: it holds the store (every network's
+    configuration and labels) and the sandboxes' files."""
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o700)
+
 
 __all__ = ["Controller", "Endpoint", "Network", "Sandbox"]

@@ -10,14 +10,13 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import labels
-from ..errors import InvalidParameter, NotFound
+from .. import labels, validate
+from ..errors import NotFound
 
 # ``labels`` is also a parameter name of create_network (Docker's --label)
 labels_mod = labels
 log = logging.getLogger(__name__)
 
-NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$")
 DEFAULT_STATE_DIR = "/var/lib/pycnm"
 DEFAULT_NETNS_DIR = "/run/netns"
 DEFAULT_NETNS_PREFIX = "pycnm-"
@@ -33,13 +32,7 @@ def _new_id() -> str:
 
 
 def _check_name(kind: str, name: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidParameter(f"invalid {kind} name {name!r}: a name is required")
-    if not NAME_RE.match(name):
-        raise InvalidParameter(
-            f"invalid {kind} name {name!r}: use letters, digits, '_', '.' and '-', starting with a letter or digit"
-        )
-    return name
+    return validate.name(kind, name)
 
 
 def _ignore_missing(fn, *args, **kwargs) -> None:
@@ -52,17 +45,8 @@ def _ignore_missing(fn, *args, **kwargs) -> None:
 
 
 def _label_map(values: Mapping[str, Any] | Sequence[str] | None, what: str) -> dict[str, Any]:
-    if values is None:
-        return {}
-    if isinstance(values, Mapping):
-        return dict(values)
-    out = {}
-    for item in values:
-        key, sep, value = str(item).partition("=")
-        if not key:
-            raise InvalidParameter(f"invalid {what} {item!r}: expected key=value")
-        out[key] = value if sep else ""
-    return out
+    """Labels (``what`` = "label") or driver options, checked: a mapping, ``key=value`` items, or None."""
+    return validate.labels(values) if what == "label" else validate.driver_options(values)
 
 
 def _valid_ip(value: Any) -> bool:

@@ -7,12 +7,12 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .. import codec, ports
+from .. import codec, ports, validate
 from .._relay import IPAMRelay
 from ..errors import CNMError, Forbidden, Internal, InvalidParameter, StaleVersion
 from ..model import EndpointInterface, Scope
 from ..model import mac as parse_mac
-from ..records import EndpointRecord, NetworkRecord, SandboxRecord
+from ..records import EndpointRecord, NetworkRecord, Operation, SandboxRecord, State
 from ..store import Delete, Put
 from ._base import (
     _check_name,
@@ -48,6 +48,7 @@ class Endpoints:
         publish: Sequence[str] = (),
         anonymous: bool = False,
         defer_ready: bool = False,
+        operation: Operation = Operation.CREATE,
     ) -> tuple[EndpointRecord, int]:
         """Create an endpoint; returns its record and store version.
 
@@ -57,11 +58,12 @@ class Endpoints:
         """
         _check_name("endpoint", name)
         mac = parse_mac(mac)
+        aliases = [validate.alias(a) for a in ([] if aliases is None else _listed("aliases", aliases))]
         bindings = ports.parse_all(publish)
         with self._lock:
             net = self._network_view(network_id)
-            if net.state != "ready":
-                raise Forbidden(f"network {net.name} is being {net.state.rstrip('ing')}ed; try again")
+            if net.state != State.READY:
+                raise Forbidden(f"network {net.name} is being {State(net.state).value.rstrip('ing')}ed; try again")
             relay = self.network_driver(net.driver)
             if net.scope == Scope.GLOBAL.value:
                 self._ensure_in_driver(net, relay)  # made on another host: new to this one's driver
@@ -74,9 +76,12 @@ class Endpoints:
                 opts[labels_mod.EXPOSED_PORTS] = [{"Proto": p["Proto"], "Port": p["Port"]}
                                                   for p in ports.to_wire(bindings)]
             rec = EndpointRecord(id=_new_id(), name=name, network_id=network_id, mac=mac,
-                                 aliases=list(aliases), options=opts, anonymous=anonymous, owner=self.instance_id)
+                                 aliases=list(aliases), options=opts, anonymous=anonymous, owner=self.instance_id,
+                                 operation=operation)
             key = f"endpoints/{network_id}/{rec.id}"
             name_key = f"names/endpoints/{network_id}/{name}"
+            if self.store.get(name_key) is not None:  # before any address is taken for it
+                raise Forbidden(f"endpoint with name {name} already exists in network {net.name}")
             try:
                 # addresses first, so that the record and its name are one commit (on the cluster
                 # store, where a transaction groups nothing, one round trip fewer)
@@ -87,9 +92,10 @@ class Endpoints:
                     except StaleVersion:
                         raise Forbidden(f"endpoint with name {name} already exists in network {net.name}") from None
             except BaseException:
-                # the local store rolled back; an IPAM driver with state of its own, or the cluster
-                # store (global networks), did not: undo there (what was rolled back is NotFound)
-                self._release_addresses(rec, ipam)
+                # the local store rolled back (the built-in IPAM's bits with it); an IPAM driver with
+                # state of its own, or the cluster store (global networks), did not: undo there
+                if not self._rolled_back_with_store(net, ipam):
+                    self._release_addresses(rec, ipam)
                 _safely("remove endpoint records", self._drop_new_endpoint_records, key, name_key, rec.id)
                 raise
             in_driver = False
@@ -107,7 +113,7 @@ class Endpoints:
                     rec.address_ipv6 = rec.address_ipv6 or answer.address_ipv6
                     rec.mac = rec.mac or answer.mac_address
                 if not defer_ready:
-                    rec.state = "ready"
+                    rec.state, rec.operation = State.READY, Operation.NONE
                     version = self.store.put(key, codec.dumps(rec))
             except BaseException:
                 if in_driver:
@@ -130,7 +136,7 @@ class Endpoints:
 
     def _allocate_addresses(self, net: NetworkRecord, rec: EndpointRecord, ipam: IPAMRelay,
                             ip: str | None, ip6: str | None) -> None:
-        options: dict[str, str] = {}
+        options: dict[str, str] = self._owned({}, ipam, net.scope, rec.id)
         if ipam.capabilities.requires_mac_address:
             # the IPAM driver wants the MAC with each request (Docker makes one up first if needed)
             rec.mac = rec.mac or "02:42:" + ":".join(f"{b:02x}" for b in secrets.token_bytes(4))
@@ -183,7 +189,7 @@ class Endpoints:
                 self._leave(network_id, endpoint_id, None, then_delete=True)
                 return
             net, _ = self._load_network(network_id)
-            rec.state = "deleting"
+            rec.state, rec.operation = State.DELETING, Operation.DELETE
             self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", rec, version)])
             self._finish_delete_endpoint(net, network_id, endpoint_id)
         self._events.emit("endpoint.delete", endpoint_id, rec.name, network_id=network_id)
@@ -205,3 +211,9 @@ class Endpoints:
         rec, _ = self._get(f"sandboxes/{sandbox_id}", SandboxRecord)
         return rec.name if rec else sandbox_id[:12]
 
+
+
+def _listed(field: str, values) -> list:
+    if isinstance(values, (str, bytes)):
+        raise InvalidParameter(f"invalid {field} {values!r}: expected a list of names, not one string")
+    return list(values)

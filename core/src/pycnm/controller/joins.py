@@ -14,7 +14,7 @@ from typing import Any
 from .. import codec
 from ..errors import Forbidden, Internal, InvalidParameter, NotFound
 from ..osl import interfaces, netns
-from ..records import EndpointRecord, SandboxRecord
+from ..records import EndpointRecord, Operation, SandboxRecord, State
 from ._base import IFNAME_MAX, _ignore_missing, _safely, labels_mod
 from .handles import Endpoint, Network, Sandbox
 
@@ -35,7 +35,8 @@ class Joins:
         sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
         name = endpoint_options.pop("name", None) or sb.name
         with self._lock, self._boot_scoped(sb._record.host_namespace), self._one_read():
-            rec, version = self._make_endpoint(net.id, name, anonymous=True, defer_ready=True, **endpoint_options)
+            rec, version = self._make_endpoint(net.id, name, anonymous=True, defer_ready=True,
+                                               operation=Operation.CONNECT, **endpoint_options)
             try:
                 joined = self._join(net.id, rec.id, sb, pending=(rec, version))
             except BaseException:
@@ -45,16 +46,17 @@ class Joins:
 
     def disconnect(self, network: Network | str, sandbox: Sandbox | str, force: bool = False) -> None:
         """Leave (and, if ``connect`` made it, delete) the sandbox's endpoint on ``network``."""
-        net = self.network(network) if not isinstance(network, Network) else network
-        sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
-        for endpoint_ref in self._load_sandbox(sb.id)[0].endpoints:  # the handle may be older
-            network_id, endpoint_id = endpoint_ref.split("/")
-            if network_id == net.id:
-                ep, _ = self._load_endpoint(network_id, endpoint_id)
-                self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
-                return
-        if not force:
-            raise NotFound(f"sandbox {sb.name} is not connected to network {net.name}")
+        with self._lock:
+            net = self.network(network) if not isinstance(network, Network) else network
+            sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
+            for endpoint_ref in self._load_sandbox(sb.id)[0].endpoints:  # the handle may be older
+                network_id, endpoint_id = endpoint_ref.split("/")
+                if network_id == net.id:
+                    ep, _ = self._load_endpoint(network_id, endpoint_id)
+                    self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
+                    return
+            if not force:
+                raise NotFound(f"sandbox {sb.name} is not connected to network {net.name}")
 
     # ---- join -----------------------------------------------------------------------------------
 
@@ -72,10 +74,10 @@ class Joins:
             if ep.sandbox_id is not None:
                 raise Forbidden(f"endpoint {ep.name} is already joined to sandbox {self._sandbox_name(ep.sandbox_id)};"
                                 " another container is attached to the same network endpoint")
-            if not (ep.state == "ready" or (from_creating and ep.state == "creating")):
-                raise Forbidden(f"endpoint {ep.name} is {ep.state}; try again")
-            if sb.state != "ready":
-                raise Forbidden(f"sandbox {sb.name} is {sb.state}; try again")
+            if not (ep.state == State.READY or (from_creating and ep.state == State.CREATING)):
+                raise Forbidden(f"endpoint {ep.name} is {State(ep.state).value}; try again")
+            if sb.state != State.READY:
+                raise Forbidden(f"sandbox {sb.name} is {State(sb.state).value}; try again")
             if any(r.startswith(f"{network_id}/") for r in sb.endpoints):
                 raise Forbidden(f"sandbox {sb.name} is already connected to network {net.name}")
             if (net.driver == "host") != sb.host_namespace:
@@ -86,7 +88,8 @@ class Joins:
             relay = self.network_driver(net.driver)
             prefix = str(net.options.get(labels_mod.GENERIC, {}).get(labels_mod.CONTAINER_IFACE_PREFIX) or "eth")
             dst_name = self._next_ifname(sb, prefix)
-            ep.state, ep.sandbox_id, ep.dst_name = "joining", sb.id, dst_name
+            ep.state, ep.sandbox_id, ep.dst_name = State.JOINING, sb.id, dst_name
+            ep.operation = Operation.CONNECT if from_creating else Operation.JOIN
             sb.endpoints.append(ref(network_id, endpoint_id))
             ep_key, sb_key = f"endpoints/{network_id}/{endpoint_id}", f"sandboxes/{sb.id}"
             self._commit([self._put(ep_key, ep, ep_ver), self._put(sb_key, sb, sb_ver)])
@@ -116,19 +119,23 @@ class Joins:
                     ep.dst_name = None
                 ep.gateway, ep.gateway_ipv6 = info.gateway, info.gateway_ipv6
                 ep.static_routes = list(info.static_routes)
-                ep.state = "joined"
+                ep.state, ep.operation = State.JOINED, Operation.NONE
                 with self.store.transaction():
                     self.store.put(ep_key, codec.dumps(ep))
                     seen = self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None,
                                                 fresh=ep)
-                self._refresh_dns(sb.id, seen)
+                    # before the commit: a crash between the two leaves "joining", which recovery
+                    # undoes (and rewrites the files); after it, the files are right already
+                    self._refresh_dns(sb.id, seen)
             except BaseException:
                 if attached:
                     _safely("detach interface", interfaces.detach, sb.key, dst_name=ep.dst_name,
                             src_name=ep.src_name, created_in_sandbox=ep.created_in_sandbox)
                 if joined:
                     _safely("leave in driver", relay.leave, network_id, endpoint_id)
-                self._undo_join(network_id, endpoint_id, sb.id, state="creating" if from_creating else "ready")
+                self._undo_join(network_id, endpoint_id, sb.id,
+                                state=State.CREATING if from_creating else State.READY,
+                                operation=Operation.CONNECT if from_creating else Operation.NONE)
                 raise
         self._events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
         return ep
@@ -157,11 +164,13 @@ class Joins:
                                    " container_iface_prefix")
         return name
 
-    def _undo_join(self, network_id: str, endpoint_id: str, sandbox_id: str, state: str = "ready") -> None:
-        """Forget a join in the store: the endpoint goes back to ``state``, the sandbox lets it go."""
+    def _undo_join(self, network_id: str, endpoint_id: str, sandbox_id: str, state: State = State.READY,
+                   operation: Operation = Operation.NONE) -> None:
+        """Forget a join in the store: the endpoint goes back to ``state`` (within ``operation``),
+        the sandbox lets it go."""
         ep, ep_ver = self._load_endpoint(network_id, endpoint_id)
         sb, sb_ver = self._get(f"sandboxes/{sandbox_id}", SandboxRecord)
-        ep.state, ep.sandbox_id, ep.dst_name, ep.src_name = state, None, None, None
+        ep.state, ep.operation, ep.sandbox_id, ep.dst_name, ep.src_name = state, operation, None, None, None
         ep.created_in_sandbox, ep.gateway, ep.gateway_ipv6, ep.static_routes = False, None, None, []
         ops = [self._put(f"endpoints/{network_id}/{endpoint_id}", ep, ep_ver)]
         endpoint_ref = ref(network_id, endpoint_id)
@@ -191,22 +200,25 @@ class Joins:
             # a leave need not reach the disk at once, unless a named endpoint is deleted with it
             durable = (sb is not None and sb.host_namespace) or (then_delete and not ep.anonymous)
             scope.enter_context(self._boot_scoped(durable))
-            ep.state = "leaving"
+            ep.state = State.LEAVING
+            ep.operation = Operation.DISCONNECT if then_delete else Operation.LEAVE
             self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", ep, ep_ver)])
             if sb is not None and sb.gateway_endpoint == endpoint_id:
                 _safely("revoke external connectivity", relay.revoke_external_connectivity, network_id, endpoint_id)
-            in_sandbox = sb is not None and sb.state == "ready" and not sb.host_namespace
+            in_sandbox = sb is not None and sb.state == State.READY and not sb.host_namespace
             if in_sandbox and ep.dst_name and not ep.created_in_sandbox and netns.is_namespace(sb.key):
                 _safely("detach interface", interfaces.detach, sb.key, dst_name=ep.dst_name,
                         src_name=ep.src_name, created_in_sandbox=ep.created_in_sandbox)
             _ignore_missing(relay.leave, network_id, endpoint_id)
             sandbox_id = ep.sandbox_id
             with self.store.transaction():
-                self._undo_join(network_id, endpoint_id, sandbox_id, state="deleting" if then_delete else "ready")
+                self._undo_join(network_id, endpoint_id, sandbox_id,
+                                state=State.DELETING if then_delete else State.READY,
+                                operation=Operation.DISCONNECT if then_delete else Operation.NONE)
                 if sb is not None:
                     self._update_gateway(sandbox_id)
-            if sb is not None and sb.state == "ready":
-                self._refresh_dns(sandbox_id)
+                if sb is not None and sb.state == State.READY:
+                    self._refresh_dns(sandbox_id)  # before the commit, as in a join
             if then_delete:
                 self._finish_delete_endpoint(net, network_id, endpoint_id)
         self._events.emit("endpoint.leave", endpoint_id, ep.name, network_id=network_id, sandbox_id=sandbox_id)
@@ -239,9 +251,9 @@ class Joins:
         if sb.host_namespace:
             return None
         records = self._joined_records(sb, fresh)
-        eps = [e for e in records if e.state == "joined"]
+        eps = [e for e in records if e.state == State.JOINED]
         owner = None
-        if sb.state == "ready":
+        if sb.state == State.READY:
             for ep in eps:
                 net = self._network_view(ep.network_id)
                 if not net.internal and (ep.gateway or ep.gateway_ipv6) and ep.dst_name:
@@ -271,7 +283,7 @@ class Joins:
         return sb, records
 
     def _clear_gateway(self, sb: SandboxRecord, ep: EndpointRecord) -> None:
-        if sb.state != "ready" or not netns.is_namespace(sb.key):
+        if sb.state != State.READY or not netns.is_namespace(sb.key):
             return
         for gw in (ep.gateway, ep.gateway_ipv6):
             if gw is not None:

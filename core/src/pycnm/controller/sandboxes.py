@@ -6,7 +6,7 @@ import contextlib
 import os
 from collections.abc import Mapping, Sequence
 
-from .. import codec
+from .. import codec, validate
 from ..errors import Forbidden, InvalidParameter, StaleVersion
 from ..osl import dnsfiles, interfaces, netlink, netns
 from ..records import EndpointRecord, SandboxRecord
@@ -44,17 +44,19 @@ class Sandboxes:
         host_namespace: bool = False,
     ) -> Sandbox:
         """Create a sandbox: a new network namespace (or the host's, with ``host_namespace``)."""
+        # everything that reaches the sandbox's hosts and resolv.conf is checked first: one line
+        # of text each, nothing written from a refused value
         _check_name("sandbox", name)
-        for server in dns:
-            if not _valid_ip(server):
-                raise InvalidParameter(f"invalid DNS server {server!r}: not an IP address")
-        extra = list(extra_hosts.items()) if isinstance(extra_hosts, Mapping) else [tuple(x) for x in extra_hosts]
-        for host, ip in extra:
-            if not _valid_ip(ip):
-                raise InvalidParameter(f"invalid extra host {host}:{ip}: {ip!r} is not an IP address")
+        hostname = validate.hostname(hostname) if hostname is not None else _default_hostname(name)
+        domainname = validate.domainname(domainname) if domainname else None
+        dns = [validate.dns_server(server) for server in _items("dns", dns)]
+        dns_search = [validate.dns_search(domain) for domain in _items("dns_search", dns_search)]
+        dns_options = [validate.dns_option(option) for option in _items("dns_options", dns_options)]
+        extra = list(extra_hosts.items()) if isinstance(extra_hosts, Mapping) else list(_items("extra_hosts", extra_hosts))
+        extra = [validate.extra_host(*_pair(item)) for item in extra]
         sid = _new_id()
         key = netns.host_key() if host_namespace else os.path.join(self.netns_dir, f"{self.netns_prefix}{sid[:12]}")
-        rec = SandboxRecord(id=sid, name=name, key=key, created=_now(), hostname=hostname or name[:63],
+        rec = SandboxRecord(id=sid, name=name, key=key, created=_now(), hostname=hostname or sid[:12],
                             domainname=domainname, dns=list(dns), dns_search=list(dns_search),
                             dns_options=list(dns_options), extra_hosts=extra, host_namespace=host_namespace)
         rkey, name_key = f"sandboxes/{sid}", f"names/sandboxes/{name}"
@@ -134,6 +136,31 @@ class Sandboxes:
 
     def _delete_sandbox(self, sandbox_id: str) -> None:
         self.delete_sandboxes([sandbox_id])
+
+
+def _default_hostname(name: str) -> str | None:
+    """The sandbox's name when it is a valid hostname; else None (the short ID, as Docker's default)."""
+    try:
+        return validate.hostname(name)
+    except InvalidParameter:
+        return None
+
+
+def _items(field: str, values) -> list:
+    if values is None:
+        return []
+    if isinstance(values, (str, bytes)):
+        raise InvalidParameter(f"invalid {field} {values!r}: expected a list, not one string")
+    try:
+        return list(values)
+    except TypeError:
+        raise InvalidParameter(f"invalid {field} {values!r}: expected a list") from None
+
+
+def _pair(item) -> tuple:
+    if isinstance(item, (str, bytes)) or not isinstance(item, Sequence) or len(item) != 2:
+        raise InvalidParameter(f"invalid extra host {item!r}: expected a (name, address) pair")
+    return tuple(item)
 
 
 def _write_if_changed(path: str, text: str, write) -> None:

@@ -15,6 +15,10 @@ address space, every host using one cluster store) sees the same allocations:
     where the next search starts: the lowest ordinal that may be free (everything below it is
     taken), and the cursor of serial allocation. A first-free request starts its search there,
     so it never rescans what is known to be full.
+``ipam/owners/<space>/<pool>/<ordinal>``
+    who an address was requested for, when the request named an owner (``pycnm.ipam.owner``,
+    which the core gives on global networks only); written in the address's own commit. A pool's
+    owner sits in its ``ipam/space`` entry. :meth:`DefaultIPAM.ipam_owned` lists them.
 
 An address request reads one chunk, sets one bit and writes it back under the chunk's version:
 a concurrent writer makes the commit fail and the request retries, so no address is handed out
@@ -71,7 +75,7 @@ class DefaultIPAM:
 
     @hookimpl
     def ipam_get_capabilities(self) -> IPAMCapabilities:
-        return IPAMCapabilities()
+        return IPAMCapabilities(state_in_store=True, keeps_owners=True)
 
     @hookimpl
     def ipam_get_default_address_spaces(self) -> AddressSpaces:
@@ -106,6 +110,8 @@ class DefaultIPAM:
             else:
                 chosen = self._choose(address_space, v6, taken)
             held = {"sub": str(sub) if sub else None, "v6": v6}
+            if options.get(labels.IPAM_OWNER):
+                held["owner"] = str(options[labels.IPAM_OWNER])
             space["pools"][str(chosen)] = held
             value = json.dumps(space, sort_keys=True).encode()
             try:
@@ -153,6 +159,7 @@ class DefaultIPAM:
             ops = [Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version)]
             base = f"ipam/bits/{space_name}/{pool}/"
             ops += [Delete(e.key) for e in self.store.list(base)]
+            ops += [Delete(e.key) for e in self.store.list(_owners_prefix(space_name, pool))]
             ops.append(Delete(_meta_key(space_name, pool)))
             ops.append(Delete(f"ipam/pools/{space_name}/{pool}"))
             try:
@@ -182,13 +189,13 @@ class DefaultIPAM:
             ordinal = int(wanted) - base if wanted.version == pool.version else -1
             if not lo <= ordinal <= hi:
                 raise InvalidParameter(f"requested address {address} is out of range of pool {pool}")
-            self._take(space_name, pool, ordinal)
+            self._take(space_name, pool, ordinal, _owner(options))
             return AddressAllocation(ipaddress.ip_interface(f"{wanted}/{pool.prefixlen}"))
         if sub is not None:
             lo = max(lo, int(sub.network_address) - base)
             hi = min(hi, int(sub.broadcast_address) - base)
         serial = labels.as_bool(options.get(labels.IPAM_SERIAL, False), field=labels.IPAM_SERIAL)
-        ordinal = self._take_any(space_name, pool, lo, hi, serial, whole_pool=sub is None)
+        ordinal = self._take_any(space_name, pool, lo, hi, serial, whole_pool=sub is None, owner=_owner(options))
         iface = ipaddress.IPv4Interface if pool.version == 4 else ipaddress.IPv6Interface
         return AddressAllocation(iface((base + ordinal, pool.prefixlen)))
 
@@ -206,7 +213,8 @@ class DefaultIPAM:
             entry = self.store.get(key)
             if entry is None or not bitmap.is_set(entry.value, bit):
                 raise NotFound(f"address {addr} is not allocated in pool {pool}", maskable=True)
-            ops = [Put(key, bitmap.clear_bit(entry.value, bit), expect=entry.version)]
+            ops = [Put(key, bitmap.clear_bit(entry.value, bit), expect=entry.version),
+                   Delete(_owner_key(space_name, pool, ordinal))]
             meta_entry = self.store.get(meta_key)
             meta = _json(meta_entry.value if meta_entry else None, {"next": 0, "cursor": 0})
             if ordinal < meta["next"]:
@@ -219,13 +227,35 @@ class DefaultIPAM:
                 continue
         raise Unavailable(f"pool {pool}: gave up releasing {addr} after {_RETRIES} attempts")
 
+    @hookimpl
+    def ipam_owned(self, owner_prefix: str) -> list[tuple[str, str, str]]:
+        out = []
+        for space_name in (pools.LOCAL_DEFAULT, pools.GLOBAL_DEFAULT):
+            entry = self.store.get(f"ipam/space/{space_name}")
+            held = _json(entry.value if entry else None, {"pools": {}})["pools"]
+            subs = {}
+            for cidr, info in held.items():
+                pool = ipaddress.ip_network(cidr)
+                sub = ipaddress.ip_network(info["sub"]) if info.get("sub") else None
+                subs[cidr] = pools.pool_id(space_name, pool, sub)
+                if str(info.get("owner", "")).startswith(owner_prefix):
+                    out.append((subs[cidr], "", info["owner"]))
+            base = f"ipam/owners/{space_name}/"
+            for item in self.store.list(base):
+                owner = item.value.decode()
+                cidr, ordinal = item.key[len(base):].rsplit("/", 1)  # a CIDR has a "/" of its own
+                if owner.startswith(owner_prefix) and cidr in subs:
+                    pool = ipaddress.ip_network(cidr)
+                    out.append((subs[cidr], str(pool.network_address + int(ordinal, 16)), owner))
+        return out
+
     # ---- bitmap work ----------------------------------------------------------------------------
 
     @staticmethod
     def _bits_key(space_name: str, pool: IPNetwork, chunk_index: int) -> str:
         return f"{_bits_prefix(space_name, pool)}{chunk_index:013x}"
 
-    def _take(self, space_name: str, pool: IPNetwork, ordinal: int) -> None:
+    def _take(self, space_name: str, pool: IPNetwork, ordinal: int, owner: str | None = None) -> None:
         chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
         key = self._bits_key(space_name, pool, chunk_index)
         for _ in range(_RETRIES):
@@ -234,14 +264,18 @@ class DefaultIPAM:
             if bitmap.is_set(chunk, bit):
                 addr = ipaddress.ip_address(int(pool.network_address) + ordinal)
                 raise Forbidden(f"address {addr} is already in use in pool {pool}")
+            ops = [Put(key, bitmap.set_bit(chunk, bit), expect=entry.version if entry else 0)]
+            if owner:
+                ops.append(Put(_owner_key(space_name, pool, ordinal), owner.encode()))
             try:
-                self.store.put(key, bitmap.set_bit(chunk, bit), expect=entry.version if entry else 0)
+                self.store.commit(ops)
                 return
             except StaleVersion:
                 continue
         raise Unavailable(f"pool {pool} is too busy: gave up after {_RETRIES} attempts")
 
-    def _take_any(self, space_name: str, pool: IPNetwork, lo: int, hi: int, serial: bool, whole_pool: bool) -> int:
+    def _take_any(self, space_name: str, pool: IPNetwork, lo: int, hi: int, serial: bool, whole_pool: bool,
+                  owner: str | None = None) -> int:
         meta_key = _meta_key(space_name, pool)
         for _ in range(_RETRIES):
             meta_entry = self.store.get(meta_key)
@@ -272,6 +306,8 @@ class DefaultIPAM:
                 new_meta["next"] = ordinal + 1  # the lowest free was taken: all below is taken
             if new_meta != meta:
                 ops.append(Put(meta_key, json.dumps(new_meta).encode(), expect=meta_entry.version if meta_entry else 0))
+            if owner:
+                ops.append(Put(_owner_key(space_name, pool, ordinal), owner.encode()))
             try:
                 self.store.commit(ops)
                 return ordinal
@@ -304,6 +340,19 @@ def _bits_prefix(space_name: str, pool: IPNetwork) -> str:
 @functools.lru_cache(maxsize=4096)
 def _meta_key(space_name: str, pool: IPNetwork) -> str:
     return f"ipam/meta/{space_name}/{pool}"
+
+
+def _owners_prefix(space_name: str, pool: IPNetwork) -> str:
+    return f"ipam/owners/{space_name}/{pool}/"
+
+
+def _owner_key(space_name: str, pool: IPNetwork, ordinal: int) -> str:
+    return f"{_owners_prefix(space_name, pool)}{ordinal:032x}"
+
+
+def _owner(options: Mapping) -> str | None:
+    owner = (options or {}).get(labels.IPAM_OWNER)
+    return str(owner) if owner else None
 
 
 def _host_networks() -> list[IPNetwork]:

@@ -14,6 +14,8 @@ import ipaddress
 import os
 from collections.abc import Iterable, Sequence
 
+from .. import steps
+
 DEFAULT_HOSTS = (
     ("127.0.0.1", "localhost"),
     ("::1", "localhost ip6-localhost ip6-loopback"),
@@ -93,6 +95,7 @@ def _digest(text: str) -> str:
 
 
 def write(path: str, text: str) -> None:
+    steps.step("file", f"write {path}")
     tmp = f"{path}.tmp"
     with open(tmp, "w") as fh:
         fh.write(text)
@@ -102,6 +105,7 @@ def write(path: str, text: str) -> None:
 def write_in_place(path: str, text: str) -> None:
     """Rewrite ``path`` keeping its inode, as libnetwork rewrites ``hosts``: a running container
     that bind-mounted the file sees the change (a renamed-over file would leave it the old one)."""
+    steps.step("file", f"rewrite {path}")
     with open(path, "w") as fh:
         fh.write(text)
 

@@ -121,6 +121,18 @@ def detach(sandbox_key: str, *, dst_name: str, src_name: str, created_in_sandbox
         os.close(fd)
 
 
+def remove(sandbox_key: str, name: str) -> bool:
+    """Delete the link ``name`` in the sandbox if it is there; False when it is not. For what an
+    interrupted join left: the core chose the name, free in the sandbox, for that join alone."""
+    try:
+        netlink.batch(sandbox_key, lambda batch: batch.link_del(name))
+        return True
+    except NetlinkError as exc:
+        if exc.code in (errno.ENODEV, errno.ENOENT, errno.EINVAL):
+            return False
+        raise _fail(f"removing {name} from sandbox {sandbox_key}", exc) from None
+
+
 def names(sandbox_key: str) -> list[str]:
     return [link.get("ifname") for link in netlink.ns(sandbox_key).link("dump")]
 

@@ -22,6 +22,7 @@ from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
 from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 
+from .. import steps
 from . import netns
 
 _local = threading.local()
@@ -124,10 +125,19 @@ def _number(data: bytearray) -> set[int]:
     return numbers
 
 
+def _offsets(data: bytearray):
+    offset = 0
+    while offset < len(data):
+        yield offset
+        offset += _HEADER.unpack_from(data, offset)[0]
+
+
 def _exchange(path: str, data: bytearray) -> list[tuple[int, bytes]]:
     """Send numbered requests; return (seq, message) for every reply, once each request is acked."""
     pending = _number(data)
     sock = _raw(path or current())
+    if any(_HEADER.unpack_from(data, at)[1] != RTM_GETLINK for at in _offsets(data)):
+        steps.step("netlink", f"{len(pending)} request(s) in {path or 'this namespace'}")
     sock.send(bytes(data))
     replies = []
     while pending:

@@ -12,6 +12,7 @@ import errno
 import os
 from collections.abc import Iterator
 
+from .. import steps
 from ..errors import Forbidden, Internal, NotFound
 
 CLONE_NEWNET = 0x40000000
@@ -70,6 +71,7 @@ def _make_shared(directory: str) -> None:
 
 def create(path: str) -> None:
     """Create a new network namespace and bind-mount it at ``path`` (which must not exist)."""
+    steps.step("netns", f"create {path}")
     directory = os.path.dirname(path)
     os.makedirs(directory, exist_ok=True)
     _make_shared(directory)
@@ -100,6 +102,7 @@ def delete(path: str) -> None:
     """Unmount and remove the namespace at ``path``; NotFound if there is none."""
     if not os.path.exists(path):
         raise NotFound(f"network namespace {path} does not exist", maskable=True)
+    steps.step("netns", f"delete {path}")
     if _libc.umount2(path.encode(), MNT_DETACH) != 0:
         err = ctypes.get_errno()
         if err not in (errno.EINVAL, errno.ENOENT):  # EINVAL: not mounted (a stale file)

@@ -15,6 +15,7 @@ import threading
 from typing import Any
 
 from ..errors import Internal, Unavailable
+from .. import steps
 from . import netlink
 
 _OUTPUT_JSON = 1 << 4
@@ -73,9 +74,12 @@ def reset() -> None:
         _lib.nft_ctx_free(cache.pop(key))
 
 
-def run(script: str) -> str:
-    """Run ``script`` (nft syntax, one transaction) in this thread's namespace; returns the output."""
+def run(script: str, *, changes: bool = True) -> str:
+    """Run ``script`` (nft syntax, one transaction) in this thread's namespace; returns the output.
+    ``changes``: False for a listing (it is no step)."""
     lib, ctx = _ctx()
+    if changes:
+        steps.step("nft", script.split("\n", 1)[0][:80])
     rc = lib.nft_run_cmd_from_buffer(ctx, script.encode())
     out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode()
     err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode()
@@ -86,7 +90,7 @@ def run(script: str) -> str:
 
 def query(command: str) -> list[dict[str, Any]]:
     """Run a listing command; returns the ``nftables`` items of its JSON answer."""
-    out = run(command)
+    out = run(command, changes=False)
     if not out.strip():
         return []
     return json.loads(out).get("nftables", [])

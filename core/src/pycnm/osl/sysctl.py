@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from .. import steps
 from ..errors import Internal
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ def ensure(name: str, value: str) -> bool:
     try:
         if read(name) == value:
             return False
+        steps.step("sysctl", f"{name}={value}")
         with open(_path(name), "w") as fh:
             fh.write(value)
     except OSError as exc:

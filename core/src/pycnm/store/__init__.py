@@ -8,8 +8,8 @@ and changes nothing, so callers re-read and retry. This is all the controller an
 IPAM need, and it maps 1:1 onto etcd's transactions for the cluster store.
 """
 
-from .base import ANY, Delete, Entry, Put, Store
+from .base import ANY, Changes, Delete, Entry, Put, Store
 from .memory import MemoryStore
 from .sqlite import SQLiteStore
 
-__all__ = ["ANY", "Delete", "Entry", "MemoryStore", "Put", "SQLiteStore", "Store"]
+__all__ = ["ANY", "Changes", "Delete", "Entry", "MemoryStore", "Put", "SQLiteStore", "Store"]

@@ -20,6 +20,15 @@ class Entry:
 
 
 @frozen
+class Changes:
+    """The difference between two revisions of a store (:meth:`Store.changes`)."""
+
+    written: list[Entry]
+    deleted: list[str]
+    revision: int
+
+
+@frozen
 class Put:
     key: str
     value: bytes
@@ -55,6 +64,16 @@ class Store(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release connections."""
+
+    def revision(self) -> int:
+        """The store's current revision (cheap): it changes with every commit, of any process."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no revision")
+
+    def changes(self, since: int) -> Changes | None:
+        """What changed after revision ``since``: the entries written (as they are now) and the
+        keys deleted. None when the store cannot tell (it keeps no history that far back, or none
+        at all): the caller must then read what it needs afresh."""
+        return None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

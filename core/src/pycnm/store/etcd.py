@@ -17,6 +17,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from .. import steps
 from ..errors import Internal, StaleVersion, Unavailable
 from .base import Delete, Entry, Put, Store
 
@@ -107,6 +108,7 @@ class EtcdStore(Store):
                 success.append({"request_put": {"key": key, "value": _b64(op.value)}})
             else:
                 success.append({"request_delete_range": {"key": key}})
+        steps.step("etcd", "commit " + ", ".join(op.key for op in ops))
         answer = self._post("/kv/txn", {"compare": compare, "success": success, "failure": []})
         if not answer.get("succeeded"):
             keys = ", ".join(repr(op.key) for op in ops if op.expect is not None)
@@ -116,6 +118,7 @@ class EtcdStore(Store):
     def put_leased(self, key: str, value: bytes, ttl: int) -> int:
         """Put ``key`` under a new lease of ``ttl`` seconds; returns the lease ID (keep it alive
         with :meth:`keep_alive`, or the key goes when the lease runs out)."""
+        steps.step("etcd", f"put {key} under a lease")
         lease = self._post("/lease/grant", {"TTL": ttl})
         lease_id = int(lease["ID"])
         self._post("/kv/put", {"key": _b64(self.prefix + key), "value": _b64(value), "lease": lease_id})

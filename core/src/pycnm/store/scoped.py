@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
-from .base import Delete, Entry, Put, Store
+from .base import Changes, Delete, Entry, Put, Store
 
 
 class ScopedStore(Store):
@@ -89,6 +89,13 @@ class ScopedStore(Store):
             if id(store) in groups:
                 revision = store.commit(groups[id(store)][1])
         return revision
+
+    def revision(self) -> int:
+        """The local store's: the cluster's changes reach a host through its daemon's watch."""
+        return self.local.revision()
+
+    def changes(self, since: int) -> Changes | None:
+        return self.local.changes(since)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

@@ -9,6 +9,12 @@ durable commit (or a checkpoint), which carries every earlier commit to the disk
 Checkpoints (copying the log into the database file, with an fsync) run in a thread of the
 store's own, every :data:`CHECKPOINT_EVERY` commits, not inside whichever commit happens to fill
 the log: that left one attach in seventy waiting about 8 ms.
+
+Every process on the file can ask what changed since a revision (:meth:`changes`): a key's
+``version`` is the revision of its last change (indexed), and a deleted key leaves a tombstone
+with the revision of its deletion. Tombstones older than :data:`TOMBSTONES_KEPT` revisions are
+dropped at checkpoints; ``meta.tombstones_since`` says from which revision on they are complete.
+The file is made 0600: it holds every network's configuration and labels.
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 
+from .. import steps
 from ..errors import Internal, StaleVersion
-from .base import Delete, Entry, Put, Store
+from .base import Changes, Delete, Entry, Put, Store
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +36,19 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value BLOB NOT NULL, version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0);
+CREATE INDEX IF NOT EXISTS kv_version ON kv (version);
+CREATE TABLE IF NOT EXISTS tombstones (key TEXT PRIMARY KEY, version INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS tombstones_version ON tombstones (version);
+INSERT OR IGNORE INTO meta (name, value) SELECT 'tombstones_since', value FROM meta WHERE name = 'revision';
 """
 
 
 #: commits between two checkpoints (SQLite's own default is about 1000 pages of log; a connect
 #: writes some 14)
 CHECKPOINT_EVERY = 64
+#: revisions of deletions kept for :meth:`SQLiteStore.changes` (a process that fell further behind
+#: reads afresh)
+TOMBSTONES_KEPT = 100_000
 
 
 class SQLiteStore(Store):
@@ -43,6 +57,10 @@ class SQLiteStore(Store):
     def __init__(self, path: str) -> None:
         self.path = path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        # made private before SQLite opens it; its -wal and -shm files take the same mode
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600))
+        if os.stat(path).st_mode & 0o077:
+            os.chmod(path, 0o600)
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -78,6 +96,27 @@ class SQLiteStore(Store):
         ).fetchall()
         return [Entry(k, bytes(v), ver) for k, v, ver in rows]
 
+    def revision(self) -> int:
+        return self._conn().execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()[0]
+
+    def changes(self, since: int) -> Changes | None:
+        conn = self._conn()
+        own = getattr(self._local, "depth", 0) == 0
+        if own:
+            conn.execute("BEGIN")  # one snapshot for the three reads
+        try:
+            rows = dict(conn.execute("SELECT name, value FROM meta WHERE name IN ('revision', 'tombstones_since')"))
+            if since < rows.get("tombstones_since", 0):
+                return None
+            written = [Entry(k, bytes(v), ver) for k, v, ver in
+                       conn.execute("SELECT key, value, version FROM kv WHERE version > ? ORDER BY version", (since,))]
+            deleted = [k for (k,) in conn.execute(
+                "SELECT key FROM tombstones WHERE version > ? ORDER BY version", (since,))]
+        finally:
+            if own:
+                conn.execute("COMMIT")
+        return Changes(written, deleted, rows["revision"])
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
         conn = self._conn()
@@ -94,6 +133,11 @@ class SQLiteStore(Store):
             raise
         self._local.depth = depth
         if depth == 0:
+            try:
+                steps.step("store", f"commit to {self.path}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
             conn.execute("COMMIT")
             self._committed()
 
@@ -139,10 +183,11 @@ class SQLiteStore(Store):
                         " ON CONFLICT(key) DO UPDATE SET value = excluded.value, version = excluded.version",
                         (op.key, op.value, rev),
                     )
-                else:
-                    conn.execute("DELETE FROM kv WHERE key = ?", (op.key,))
+                elif conn.execute("DELETE FROM kv WHERE key = ?", (op.key,)).rowcount:
+                    conn.execute("INSERT OR REPLACE INTO tombstones (key, version) VALUES (?, ?)", (op.key, rev))
             conn.execute("UPDATE meta SET value = ? WHERE name = 'revision'", (rev,))
             if not nested:
+                steps.step("store", f"commit to {self.path}")
                 conn.execute("COMMIT")
                 self._committed()
             return rev
@@ -173,12 +218,29 @@ class SQLiteStore(Store):
                 if self._closing:
                     return
                 try:  # PASSIVE: copies what no reader still needs, never blocks a writer
+                    self._drop_old_tombstones(conn)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.checkpoints += 1
                 except sqlite3.Error as exc:  # the log only grows until the next one
                     log.warning("store %s: checkpoint failed: %s", self.path, exc)
         finally:
             conn.close()
+
+    @staticmethod
+    def _drop_old_tombstones(conn: sqlite3.Connection) -> None:
+        revision = conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()[0]
+        floor = revision - TOMBSTONES_KEPT
+        since = conn.execute("SELECT value FROM meta WHERE name = 'tombstones_since'").fetchone()
+        if floor <= (since[0] if since else 0):
+            return
+        conn.execute("BEGIN IMMEDIATE")  # one short write transaction (the busy timeout waits for a writer)
+        try:
+            conn.execute("INSERT OR REPLACE INTO meta (name, value) VALUES ('tombstones_since', ?)", (floor,))
+            conn.execute("DELETE FROM tombstones WHERE version <= ?", (floor,))
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -16,6 +16,9 @@ from pycnm.model import IPAMData
 IFNAME_MAX = 15
 _IFNAME_RE = re.compile(r"^[^/\s:]+$")
 MTU_MIN, MTU_MAX = 68, 65535
+#: the generic options (-o) a bridge network takes
+OPTIONS = (labels.BRIDGE_NAME, labels.BRIDGE_ENABLE_ICC, labels.BRIDGE_ENABLE_IP_MASQUERADE,
+           labels.BRIDGE_HOST_BINDING_IPV4, labels.MTU)
 
 
 @frozen

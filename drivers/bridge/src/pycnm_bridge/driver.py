@@ -67,7 +67,7 @@ class BridgeDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local", connectivity_scope="local")
+        return Capabilities(scope="local", connectivity_scope="local", network_options=cfg.OPTIONS)
 
     @hookimpl
     def cnm_restore(self, networks):
@@ -81,12 +81,7 @@ class BridgeDriver:
                 links.create_bridge(net.bridge_name, links.alias(self.instance_id, net.network_id), net.mtu,
                                     net.gateways)
             for ep in snap.endpoints:
-                state = EndpointState(
-                    net.network_id, ep.interface, ep.interface.mac_address or _mac_for(ep.interface),
-                    cfg.veth_name(self.prefix, ep.endpoint_id),
-                    bindings=ports.from_wire(ep.options.get(labels.PORT_MAP)), joined=ep.sandbox_key is not None,
-                )
-                self.endpoints[ep.endpoint_id] = state
+                state = self._endpoint_state(net, ep)
                 if ep.external_connectivity and state.bindings:
                     mine = [p for p in in_kernel if p.container_ip in self._ips(state)]
                     if not mine:  # the table was lost: publish again (ephemeral ports may change)
@@ -107,6 +102,42 @@ class BridgeDriver:
                     log.warning("removing veth %s on %s: no joined endpoint owns it", port, net.bridge_name)
                     links.delete_link(port)
         self.firewall.rebuild(self.networks.values(), wanted_pubs)
+
+    @hookimpl
+    def cnm_refresh(self, networks, removed):
+        for network_id in removed:
+            if network_id in self.networks:
+                self._forget(self.networks[network_id])
+            self.bridge_index.pop(network_id, None)
+            self._drop_endpoints(network_id)
+        in_kernel = None
+        for snap in networks:
+            net = cfg.parse(snap.network_id, snap.options, snap.ipv4_data, snap.ipv6_data, self.prefix)
+            if net.network_id in self.networks:
+                self._forget(self.networks[net.network_id])
+            self._remember(net)
+            self.bridge_index.pop(net.network_id, None)  # looked up again: it may have been remade
+            self._drop_endpoints(net.network_id)
+            for ep in snap.endpoints:
+                state = self._endpoint_state(net, ep)
+                if ep.external_connectivity and state.bindings:
+                    # what the other process published: the kernel's maps say (its ports may be ephemeral)
+                    in_kernel = self.firewall.publications() if in_kernel is None else in_kernel
+                    state.published = [p for p in in_kernel if p.container_ip in self._ips(state)]
+
+    def _endpoint_state(self, net: cfg.NetworkConfig, ep) -> EndpointState:
+        """What the driver holds of an endpoint the store knows (restore, refresh)."""
+        state = EndpointState(
+            net.network_id, ep.interface, ep.interface.mac_address or _mac_for(ep.interface),
+            cfg.veth_name(self.prefix, ep.endpoint_id),
+            bindings=ports.from_wire(ep.options.get(labels.PORT_MAP)), joined=ep.sandbox_key is not None,
+        )
+        self.endpoints[ep.endpoint_id] = state
+        return state
+
+    def _drop_endpoints(self, network_id: str) -> None:
+        for endpoint_id in [e for e, state in self.endpoints.items() if state.network_id == network_id]:
+            del self.endpoints[endpoint_id]
 
     # ---- networks -------------------------------------------------------------------------------
 

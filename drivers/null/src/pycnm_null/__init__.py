@@ -27,13 +27,21 @@ class NullDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local")
+        return Capabilities(scope="local", network_options=())
 
     @hookimpl
     def cnm_restore(self, networks):
         for net in networks:
             self.networks[net.network_id] = {ep.endpoint_id for ep in net.endpoints}
             self.joined |= {ep.endpoint_id for ep in net.endpoints if ep.sandbox_key}
+
+    @hookimpl
+    def cnm_refresh(self, networks, removed):
+        for network_id in removed:
+            self.joined -= self.networks.pop(network_id, set())
+        for net in networks:
+            self.joined -= self.networks.get(net.network_id, set())
+        self.cnm_restore(networks)
 
     @hookimpl
     def cnm_create_network(self, network_id):

@@ -129,7 +129,8 @@ class OverlayDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="global", connectivity_scope="global")
+        return Capabilities(scope="global", connectivity_scope="global",
+                            network_options=(VXLANID_LIST, labels.MTU, "encrypted"))
 
     # ---- networks -------------------------------------------------------------------------------
 
@@ -172,6 +173,22 @@ class OverlayDriver:
                 net.endpoints[ep.endpoint_id] = {"interface": ep.interface, "mac": ep.interface.mac_address,
                                                  "joined": ep.sandbox_key is not None}
             self._live(net)
+
+    @hookimpl
+    def cnm_refresh(self, networks, removed):
+        for network_id in removed:
+            net = self.networks.pop(network_id, None)
+            if net is not None and net.plane is not None:
+                net.plane.forget()  # sockets only: the namespace is the kernel's (and the other process's)
+        for snap in networks:
+            old = self.networks.get(snap.network_id)
+            net = self._parse(snap.network_id, snap.options, snap.ipv4_data)
+            if old is not None:
+                net.peers, net.plane = old.peers, old.plane
+            self.networks[net.network_id] = net
+            for ep in snap.endpoints:
+                net.endpoints[ep.endpoint_id] = {"interface": ep.interface, "mac": ep.interface.mac_address,
+                                                 "joined": ep.sandbox_key is not None}
 
     def _plane(self, net: Network) -> OverlayNamespace:
         return OverlayNamespace(self._path(net.network_id), vni=net.vni, gateway=net.gateway, vtep=self.vtep,

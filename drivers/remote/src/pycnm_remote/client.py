@@ -23,8 +23,12 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from pycnm import steps
 from pycnm.errors import CNMError, Forbidden, Internal, InvalidParameter, NotFound, Timeout, Unavailable, Unimplemented
 from pycnm.wire import ACCEPT
+
+#: calls that change nothing in the plugin (every other call is a step of an operation)
+_READ_ONLY = ("Plugin.Activate", ".GetCapabilities", ".EndpointOperInfo", ".GetDefaultAddressSpaces")
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -118,6 +122,8 @@ class PluginClient:
         """POST ``payload`` to ``/method``; the answer's JSON object, or a typed error."""
         prefix = f"remote plugin {self.name}: {method}"
         body = b"" if payload is None else json.dumps(payload).encode() + b"\n"
+        if not method.endswith(_READ_ONLY):
+            steps.step("remote", f"{self.name} {method}")
         started, backoff = time.monotonic(), 1.0
         while True:
             try:
@@ -141,7 +147,7 @@ class PluginClient:
             raise Unimplemented(f"{prefix}: not implemented by the plugin")
         try:
             answer = json.loads(data) if data.strip() else {}
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
             raise Internal(f"{prefix}: the answer is not JSON: {data[:200]!r}") from None
         if not isinstance(answer, dict):
             raise Internal(f"{prefix}: the answer is not a JSON object: {data[:200]!r}")

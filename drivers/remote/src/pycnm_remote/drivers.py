@@ -73,6 +73,10 @@ class RemoteNetworkDriver(_Remote):
         return self._capabilities
 
     @hookimpl
+    def cnm_refresh(self, networks, removed):
+        """Nothing to do: the plugin keeps its own state, and heard every process's calls."""
+
+    @hookimpl
     def cnm_create_network(self, network_id, options, ipv4_data, ipv6_data):
         self._call("CreateNetwork", {"NetworkID": network_id, "Options": dict(options),
                                      "IPv4Data": [wire.dump(d) for d in ipv4_data],
