@@ -7,8 +7,9 @@ PYTHON ?= python3
 # Debian packages: the command (or absolute path) each provides. docker.io and busybox-static are
 # for the tests that drive a real dockerd (its services are not started by the install here).
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
-	busybox-static:/bin/busybox etcd-server:etcd
-MEMBERS := core drivers/null drivers/bridge drivers/remote drivers/overlay contrib/macvlan contrib/docker-plugin
+	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge
+MEMBERS := core drivers/null drivers/bridge drivers/remote drivers/overlay contrib/macvlan contrib/docker-plugin \
+	contrib/cni-plugin
 
 .PHONY: demo test bench system venv clean
 
@@ -43,7 +44,7 @@ test: venv
 
 # Benchmarks (not part of the README's two commands): figures go to docs/benchmarks.md.
 # The peers measured beside pycnm: CNI's plugins and netavark (Debian's packages).
-BENCH_PACKAGES := containernetworking-plugins:/usr/lib/cni/bridge netavark:/usr/lib/podman/netavark
+BENCH_PACKAGES := netavark:/usr/lib/podman/netavark
 bench: venv
 	@$(MAKE) --no-print-directory system SYSTEM_PACKAGES="$(BENCH_PACKAGES)"
 	$(PIP) install -q matplotlib
