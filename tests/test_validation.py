@@ -76,6 +76,20 @@ def test_the_state_directory_and_the_store_are_private(controller):
     assert stat.S_IMODE(os.stat(os.path.join(controller.state_dir, "local.db")).st_mode) == 0o600
 
 
+def test_the_docker_plugin_socket_is_0660_and_root_s(tmp_path):
+    from pycnm_docker_plugin.server import PluginServer
+    from pycnm_docker_plugin.service import PluginService
+
+    service = PluginService("null", str(tmp_path / "state"), ipam=False)
+    server = PluginServer(str(tmp_path / "p.sock"), service)
+    try:
+        st = os.stat(tmp_path / "p.sock")
+        assert stat.S_IMODE(st.st_mode) == 0o660 and st.st_uid == 0
+    finally:
+        server.server_close()
+        service.close()
+
+
 def test_a_rolled_back_endpoint_never_frees_an_address_another_controller_took(controller_factory):
     """The release after a rolled-back creation used to free the address a second Controller
     took right then (the local store had undone the allocation already)."""

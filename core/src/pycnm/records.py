@@ -75,6 +75,7 @@ class NetworkRecord:
     labels: dict[str, str] = field(factory=dict)
     internal: bool = False
     ipv6: bool = False
+    attachable: bool = False
     ipv4_pools: list[PoolRecord] = field(factory=list)
     ipv6_pools: list[PoolRecord] = field(factory=list)
     #: the IPAM configuration the user asked for (for inspect)

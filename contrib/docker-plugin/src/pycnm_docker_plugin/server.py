@@ -76,7 +76,13 @@ class PluginServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         if os.path.exists(path):
             os.unlink(path)
-        super().__init__(path, Handler)
+        # made 0660 from the start (the umask applies at bind), not chmod'ed after: no moment in
+        # which another user could connect; root-owned as the process that binds it
+        mask = os.umask(0o117)
+        try:
+            super().__init__(path, Handler)
+        finally:
+            os.umask(mask)
         os.chmod(path, 0o660)
 
     def server_close(self) -> None:

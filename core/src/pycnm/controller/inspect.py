@@ -50,7 +50,7 @@ class Inspect:
             "EnableIPv6": net.ipv6,
             "IPAM": {"Driver": net.ipam_driver, "Options": dict(net.ipam_options), "Config": configs},
             "Internal": net.internal,
-            "Attachable": False,
+            "Attachable": net.attachable,
             "Ingress": False,
             "ConfigFrom": {"Network": ""},
             "ConfigOnly": False,

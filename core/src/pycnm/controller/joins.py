@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import attrs
+
 from .. import codec
 from ..errors import Forbidden, Internal, InvalidParameter, NotFound
 from ..osl import interfaces, netns
@@ -121,12 +123,13 @@ class Joins:
                 ep.static_routes = list(info.static_routes)
                 ep.state, ep.operation = State.JOINED, Operation.NONE
                 with self.store.transaction():
-                    self.store.put(ep_key, codec.dumps(ep))
                     seen = self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None,
                                                 fresh=ep)
-                    # before the commit: a crash between the two leaves "joining", which recovery
-                    # undoes (and rewrites the files); after it, the files are right already
+                    # the files before the record that settles the join (on the cluster store it is
+                    # settled as soon as it is put): a crash in between leaves "joining", which
+                    # recovery undoes, rewriting the files
                     self._refresh_dns(sb.id, seen)
+                    self.store.put(ep_key, codec.dumps(ep))
             except BaseException:
                 if attached:
                     _safely("detach interface", interfaces.detach, sb.key, dst_name=ep.dst_name,
@@ -212,13 +215,17 @@ class Joins:
             _ignore_missing(relay.leave, network_id, endpoint_id)
             sandbox_id = ep.sandbox_id
             with self.store.transaction():
+                if sb is not None and sb.state == State.READY:
+                    # the files without it first, as in a join: the records that settle the leave
+                    # come after (on the cluster store the endpoint's is settled at once)
+                    gone = ref(network_id, endpoint_id)
+                    self._write_dns_files(attrs.evolve(sb, endpoints=[r for r in sb.endpoints if r != gone]),
+                                          [r for r in self._joined_records(sb) if r.id != endpoint_id])
                 self._undo_join(network_id, endpoint_id, sandbox_id,
                                 state=State.DELETING if then_delete else State.READY,
                                 operation=Operation.DISCONNECT if then_delete else Operation.NONE)
                 if sb is not None:
                     self._update_gateway(sandbox_id)
-                if sb is not None and sb.state == State.READY:
-                    self._refresh_dns(sandbox_id)  # before the commit, as in a join
             if then_delete:
                 self._finish_delete_endpoint(net, network_id, endpoint_id)
         self._events.emit("endpoint.leave", endpoint_id, ep.name, network_id=network_id, sandbox_id=sandbox_id)

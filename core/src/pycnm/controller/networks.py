@@ -48,8 +48,11 @@ class Networks:
         labels: Mapping[str, str] | None = None,
         internal: bool = False,
         ipv6: bool = False,
+        attachable: bool = False,
     ) -> Network:
-        """Create a network; returns it. Fails with no trace in the store or the kernel."""
+        """Create a network; returns it. Fails with no trace in the store or the kernel.
+
+        ``attachable`` is Docker's flag, kept and shown (every pycnm network takes any sandbox)."""
         _check_name("network", name)
         requests = ipam_request.build(subnet, ip_range, gateway, aux_addresses)
         if not ipv6 and any(r.version == 6 for r in requests):
@@ -70,7 +73,7 @@ class Networks:
             id=_new_id(), name=name, driver=driver, scope=relay.capabilities.scope.value, owner=self.instance_id,
             ipam_driver=ipam_driver, created=_now(), options=driver_options,
             ipam_options=dict(ipam_options or {}), labels=_label_map(labels, "label"),
-            internal=bool(internal), ipv6=bool(ipv6),
+            internal=bool(internal), ipv6=bool(ipv6), attachable=bool(attachable),
             requested=[{"Subnet": str(r.subnet), "IPRange": str(r.ip_range) if r.ip_range else None,
                         "Gateway": str(r.gateway) if r.gateway else None,
                         "AuxiliaryAddresses": {k: str(v) for k, v in r.aux_addresses.items()}} for r in requests],

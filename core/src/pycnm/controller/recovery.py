@@ -149,6 +149,10 @@ class Recovery:
                     self._force_delete_network(net)
             # what the cluster's IPAM committed before a record named it
             self._reclaim_owned()
+            # a sandbox listing an endpoint that is not joined to it: a change spanning both stores
+            # (an endpoint of a global network, its sandbox here) was cut between the two commits
+            for sb in self._sandbox_records():
+                self._recheck_sandbox_endpoints(sb)
             # 3. orphan namespaces of ours with no sandbox record (the directory is read before
             #    the records: a namespace is made after its record and deleted before it)
             entries = sorted(os.listdir(self.netns_dir)) if self.netns_prefix and os.path.isdir(self.netns_dir) else []
@@ -176,6 +180,26 @@ class Recovery:
             self._force_leave(net, ep)
         if deletes:
             self._force_delete_endpoint(net, self._load_endpoint(net.id, ep.id)[0])
+
+    def _recheck_sandbox_endpoints(self, sb: SandboxRecord) -> None:
+        kept = []
+        for endpoint_ref in sb.endpoints:
+            network_id, endpoint_id = endpoint_ref.split("/")
+            ep, _ = self._get(f"endpoints/{network_id}/{endpoint_id}", EndpointRecord)
+            if ep is not None and ep.sandbox_id == sb.id:
+                kept.append(endpoint_ref)
+            else:
+                self._note("sandbox %s no longer lists endpoint %s: it is not joined to it", sb.name,
+                           endpoint_id[:12])
+        if kept == sb.endpoints:
+            return
+        rec, version = self._load_sandbox(sb.id)
+        rec.endpoints = kept
+        if rec.gateway_endpoint and not any(r.endswith(f"/{rec.gateway_endpoint}") for r in kept):
+            rec.gateway_endpoint = None
+        self.store.commit([self._put(f"sandboxes/{sb.id}", rec, version)])
+        _safely("hand the default gateway over", self._update_gateway, sb.id)
+        _safely("rewrite hosts and resolv.conf", self._refresh_dns, sb.id)
 
     def _reclaim_owned(self) -> None:
         """Release pools and addresses this instance requested on global networks (the cluster's

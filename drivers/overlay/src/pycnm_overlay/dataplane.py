@@ -124,10 +124,19 @@ class OverlayNamespace:
 
     def attached(self) -> int:
         """How many sandbox ports br0 has (what the kernel says, whoever joined them)."""
+        return len(self.ports())
+
+    def ports(self) -> set[str]:
+        """The sandbox ports on br0."""
         ns = netlink.ns(self.path)
         br0 = _index(ns, "br0", self.path)
-        return sum(1 for link in ns.get_links() if link.get_attr("IFLA_MASTER") == br0
-                   and link.get_attr("IFLA_IFNAME") != "vxlan0")
+        return {link.get_attr("IFLA_IFNAME") for link in ns.get_links()
+                if link.get_attr("IFLA_MASTER") == br0 and link.get_attr("IFLA_IFNAME") != "vxlan0"}
+
+    def complete(self) -> bool:
+        """Whether the namespace holds what :meth:`create` makes (a crash can stop it midway)."""
+        names = {link.get_attr("IFLA_IFNAME") for link in netlink.ns(self.path).get_links()}
+        return {"br0", "vxlan0"} <= names
 
     def detach(self, port: str) -> None:
         try:
@@ -167,3 +176,22 @@ class OverlayNamespace:
             if dst and entry["ifindex"] == vx:
                 out[entry.get_attr("NDA_LLADDR")] = dst
         return out
+
+
+def remove_temporaries(ifname_prefix: str) -> list[str]:
+    """Delete VXLAN devices an interrupted :meth:`OverlayNamespace.create` left in this thread's
+    namespace (made under their temporary name, not yet moved); returns their names."""
+    gone = []
+    host = netlink.host()
+    for link in host.get_links():
+        name = link.get_attr("IFLA_IFNAME") or ""
+        info = link.get_attr("IFLA_LINKINFO")
+        kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
+        if kind == "vxlan" and name.startswith(f"{ifname_prefix}vx"):
+            try:
+                netlink.batch("", lambda b, name=name: b.link_del(name))
+                gone.append(name)
+            except NetlinkError as exc:
+                if exc.code not in (errno.ENODEV, errno.EINVAL):
+                    raise Internal(f"cannot delete {name}: {os.strerror(exc.code)}") from None
+    return gone

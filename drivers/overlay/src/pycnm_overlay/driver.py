@@ -22,9 +22,10 @@ from attrs import define, field
 from pycnm import hookimpl, labels
 from pycnm.errors import Forbidden, InvalidParameter, NotFound, StaleVersion, Unimplemented
 from pycnm.model import Capabilities, EndpointInterface, InterfaceName, JoinInfo
+from pycnm.osl import netlink, netns
 from pycnm.store import Delete, Put
 
-from .dataplane import OverlayNamespace, Peer, overlay_mtu
+from .dataplane import OverlayNamespace, Peer, overlay_mtu, remove_temporaries
 
 log = logging.getLogger(__name__)
 VXLANID_LIST = "com.docker.network.driver.overlay.vxlanid_list"
@@ -172,6 +173,34 @@ class OverlayDriver:
             for ep in snap.endpoints:
                 net.endpoints[ep.endpoint_id] = {"interface": ep.interface, "mac": ep.interface.mac_address,
                                                  "joined": ep.sandbox_key is not None}
+        self._repair()
+
+    def _repair(self) -> None:
+        """What a crash left in the kernel: a VXLAN device not yet moved into its namespace; a
+        network namespace half made, or kept for no joined endpoint, or of a network that is gone;
+        ports of endpoints that are not joined. (Run on a restore, which the core does under the
+        state directory's lock: no other process is midway through anything.)"""
+        for name in remove_temporaries(self.prefix):
+            log.warning("removed VXLAN device %s an interrupted network creation left", name)
+        ours = f"{self.prefix}ov{self.instance[:6]}-"
+        known = {self._path(nid): net for nid, net in self.networks.items()}
+        found = sorted(os.path.join("/run/netns", e) for e in os.listdir("/run/netns")) \
+            if os.path.isdir("/run/netns") else []
+        for path in (p for p in found if os.path.basename(p).startswith(ours)):
+            net = known.get(path)
+            plane = self._live(net) if net is not None else None
+            joined = {self._port(eid) for eid, ep in net.endpoints.items() if ep["joined"]} if net else set()
+            if plane is None or not joined or not plane.complete():
+                log.warning("removing overlay namespace %s: no joined endpoint of a network here needs it", path)
+                netlink.forget(path)
+                netns.delete(path)
+                if net is not None:
+                    net.plane = None
+                continue
+            for port in plane.ports() - joined:
+                log.warning("removing port %s of %s: no joined endpoint owns it", port, path)
+                plane.detach(port)
+        for net in self.networks.values():
             self._live(net)
 
     @hookimpl
