@@ -137,7 +137,7 @@ OVERLAY_SCENARIOS = [
 
 def _bridge_name(net, prefix: str) -> str:
     generic = net.record.options.get(labels.GENERIC) or {}
-    return str(generic.get(labels.BRIDGE_NAME) or bridge_config.default_bridge_name(prefix, net.id))
+    return str(generic.get(bridge_config.BRIDGE_NAME) or bridge_config.default_bridge_name(prefix, net.id))
 
 
 def _host_links(config: dict) -> set[str]:

@@ -95,7 +95,7 @@ def test_a_rolled_back_endpoint_never_frees_an_address_another_controller_took(c
     took right then (the local store had undone the allocation already)."""
     a, b = controller_factory(), controller_factory()
     a.create_network("n", "null", subnet="10.74.0.0/24")
-    commit, release = a.store.commit, a._release_addresses
+    commit, release = a.store.commit, a._endpoints.release_addresses
     helpers, got = [], {}
 
     def failing(ops):
@@ -113,10 +113,10 @@ def test_a_rolled_back_endpoint_never_frees_an_address_another_controller_took(c
         helper.join(timeout=2)
         return release(rec, ipam)
 
-    a.store.commit, a._release_addresses = failing, release_after_b
+    a.store.commit, a._endpoints.release_addresses = failing, release_after_b
     with pytest.raises(Internal, match="the disk is full"):
         a.network("n").create_endpoint("a-ep")
-    del a.store.commit, a._release_addresses
+    del a.store.commit, a._endpoints.release_addresses
     for helper in helpers:
         helper.join(timeout=30)
     if "ep" not in got:

@@ -19,7 +19,7 @@ class HostDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local", network_options=())
+        return Capabilities(scope="local", network_options=(), addresses=False, host_namespace=True)
 
     @hookimpl
     def cnm_restore(self, networks):

@@ -1,7 +1,10 @@
-"""Option and label keys, Docker's names first (libnetwork's netlabel), with pycnm's short aliases.
+"""Option and label keys the core knows, Docker's names first (libnetwork's netlabel), with pycnm's
+short aliases.
 
 A hosting application may pass either form; :func:`normalize` turns both into the Docker key, so
-drivers and the remote protocol only ever see Docker's keys.
+drivers and the remote protocol only ever see Docker's keys. A driver's own options (the bridge's
+``com.docker.network.bridge.*``) are the driver's: it names them, and their short forms, in its
+capabilities (``network_options``, ``option_aliases``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,6 @@ PORT_MAP = f"{PREFIX}.portmap"
 DNS_SERVERS = f"{PREFIX}.endpoint.dnsservers"
 CONTAINER_IFACE_PREFIX = f"{PREFIX}.container_iface_prefix"
 
-# Bridge driver (drivers/bridge/labels.go)
-BRIDGE_NAME = f"{PREFIX}.bridge.name"
-BRIDGE_ENABLE_ICC = f"{PREFIX}.bridge.enable_icc"
-BRIDGE_ENABLE_IP_MASQUERADE = f"{PREFIX}.bridge.enable_ip_masquerade"
-BRIDGE_HOST_BINDING_IPV4 = f"{PREFIX}.bridge.host_binding_ipv4"
-
 # IPAM
 REQUEST_ADDRESS_TYPE = "RequestAddressType"
 GATEWAY_REQUEST = f"{PREFIX}.gateway"
@@ -35,29 +32,23 @@ IPAM_SERIAL = f"{PREFIX}.ipam.serial"
 #: IPAM drivers that claim ``keeps_owners``
 IPAM_OWNER = "pycnm.ipam.owner"
 
-#: pycnm's short names for driver options (``-o mtu=1400``), mapped to Docker's keys
+#: pycnm's short names for the options any driver may take (``-o mtu=1400``), mapped to Docker's keys
 ALIASES: dict[str, str] = {
     "mtu": MTU,
-    "bridge_name": BRIDGE_NAME,
-    "name": BRIDGE_NAME,
-    "enable_icc": BRIDGE_ENABLE_ICC,
-    "icc": BRIDGE_ENABLE_ICC,
-    "enable_ip_masquerade": BRIDGE_ENABLE_IP_MASQUERADE,
-    "masquerade": BRIDGE_ENABLE_IP_MASQUERADE,
-    "host_binding_ipv4": BRIDGE_HOST_BINDING_IPV4,
     "container_iface_prefix": CONTAINER_IFACE_PREFIX,
 }
 
 
-def normalize(options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Return ``options`` with pycnm's short keys replaced by Docker's ``com.docker.network.*`` keys."""
+def normalize(options: Mapping[str, Any] | None, aliases: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``options`` with short keys (the core's, and a driver's ``aliases``) replaced by Docker's keys."""
+    names = {**ALIASES, **(aliases or {})}
     if options is not None and not isinstance(options, Mapping):
         from .errors import InvalidParameter
 
         raise InvalidParameter(f"invalid options {options!r}: expected a mapping of option keys to values")
     out: dict[str, Any] = {}
     for key, value in (options or {}).items():
-        out[ALIASES.get(key, key)] = value
+        out[names.get(key, key)] = value
     return out
 
 

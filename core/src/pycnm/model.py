@@ -42,18 +42,6 @@ class RouteType(enum.IntEnum):
 # ---- converters that name the field on failure -------------------------------------------------
 
 
-def _named(name: str, parse):
-    def convert(value):
-        if value is None or value == "":
-            return None
-        try:
-            return parse(value)
-        except (ValueError, TypeError) as exc:
-            raise InvalidParameter(f"invalid {name} {value!r}: {exc}") from None
-
-    return convert
-
-
 def _zoneless(parsed, value: Any, name: str):
     """``parsed``, unless it carries an IPv6 zone (``%eth0``): no address of a network, interface or
     route takes one, and a zone is free text that would reach the hosts file unchecked."""
@@ -178,19 +166,24 @@ class Capabilities:
     """What a network driver answers to GetCapabilities.
 
     ``scope`` says where its networks are stored (local store or the cluster store);
-    ``connectivity_scope`` where they reach (defaults to ``scope``). ``network_options`` (pycnm's,
-    never on the wire) names the generic options (``-o``) the driver understands, Docker's keys;
-    the core refuses any other, listing these. None means "any": a remote plugin's options pass
-    through to it.
+    ``connectivity_scope`` where they reach (defaults to ``scope``). The rest is pycnm's, never on
+    the wire:
+
+    - ``network_options`` names the generic options (``-o``) the driver understands, Docker's
+      keys; the core refuses any other, listing these. None means "any": a remote plugin's
+      options pass through to it. ``option_aliases`` maps short names (``-o mtu=...``) to them.
+    - ``addresses``: its networks take addresses (False for ``null`` and ``host``: they get the
+      ``null`` IPAM unless a subnet is given).
+    - ``host_namespace``: its networks are the host's own stack: only sandboxes created with
+      ``host_namespace=True`` join them, and those join nothing else (Docker's ``host``).
     """
 
     scope: Scope = field(converter=_enum(Scope, "scope"))
     connectivity_scope: Scope | None = field(default=None, converter=_opt(_enum(Scope, "connectivity scope")))
     network_options: tuple[str, ...] | None = field(default=None, converter=_opt(tuple))
-
-    @property
-    def effective_connectivity_scope(self) -> Scope:
-        return self.connectivity_scope or self.scope
+    option_aliases: dict[str, str] = field(factory=dict, converter=_frozen_map)
+    addresses: bool = True
+    host_namespace: bool = False
 
 
 @frozen
@@ -301,6 +294,9 @@ class DriverConfig:
     scope: Scope = Scope.LOCAL
     extra: dict[str, Any] = field(factory=dict, converter=_frozen_map)
     store: Any = field(default=None, eq=False, repr=False)
+    #: the Controller's OS layer (:class:`pycnm.osl.layer.OSLayer`): a driver that makes its
+    #: interfaces through it shares the Controller's sockets, and runs against the test fake too
+    osl: Any = field(default=None, eq=False, repr=False)
 
 
 # ---- IPAM contract values ----------------------------------------------------------------------

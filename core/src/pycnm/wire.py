@@ -54,20 +54,14 @@ RENAMES: dict[type, dict[str, str]] = {
 #: fields Docker never sends, or that are pycnm's own
 OMIT: dict[type, tuple[str, ...]] = {InterfaceName: ("created_in_sandbox",),
                                      IPAMCapabilities: ("state_in_store", "keeps_owners"),
-                                     Capabilities: ("network_options",)}
+                                     Capabilities: ("network_options", "option_aliases", "addresses",
+                                                    "host_namespace")}
 
 converter = cattrs.Converter()
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
-
-
-def _optional(parse):
-    def structure(value, _type):
-        return None if value in (None, "") else parse(value)
-
-    return structure
 
 
 _IP = (ipaddress.IPv4Network, ipaddress.IPv6Network, ipaddress.IPv4Interface, ipaddress.IPv6Interface,

@@ -1,20 +1,26 @@
-"""Handles: what the Controller gives out for networks, endpoints and sandboxes."""
+"""Handles: what the Controller gives out for networks, endpoints and sandboxes.
+
+Each wraps the record it was read with and calls the Controller's public methods; it never
+reaches into the Controller's parts.
+"""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ..records import EndpointRecord, NetworkRecord, SandboxRecord
 
 if TYPE_CHECKING:
     from . import Controller
 
+R = TypeVar("R", NetworkRecord, EndpointRecord, SandboxRecord)
 
-class _Handle:
-    _kind = "object"
 
-    def __init__(self, controller: Controller, record) -> None:
+class _Handle(Generic[R]):
+    def __init__(self, controller: Controller, record: R) -> None:
         self._controller = controller
-        self._record = record
+        self._record: R = record
 
     @property
     def id(self) -> str:
@@ -25,7 +31,7 @@ class _Handle:
         return self._record.name
 
     @property
-    def record(self):
+    def record(self) -> R:
         """The record as it was read, for reading only: a network's is shared with other handles
         of the same version."""
         return self._record
@@ -40,7 +46,7 @@ class _Handle:
         return f"<{type(self).__name__} {self.name} {self.id[:12]}>"
 
 
-class Network(_Handle):
+class Network(_Handle[NetworkRecord]):
     """A network: endpoints that reach each other directly."""
 
     @property
@@ -64,22 +70,22 @@ class Network(_Handle):
         return [p.gateway.ip for p in self._record.ipv4_pools + self._record.ipv6_pools if p.gateway is not None]
 
     def create_endpoint(self, name: str, **options: Any) -> Endpoint:
-        return self._controller._create_endpoint(self.id, name, **options)
+        return self._controller.create_endpoint(self, name, **options)
 
     def endpoints(self) -> list[Endpoint]:
-        return self._controller._endpoints(self.id)
+        return self._controller.endpoints(self)
 
     def endpoint(self, name_or_id: str) -> Endpoint:
-        return self._controller._endpoint(self.id, name_or_id)
+        return self._controller.endpoint(self, name_or_id)
 
     def delete(self) -> None:
-        self._controller._delete_network(self.id)
+        self._controller.delete_network(self)
 
     def inspect(self) -> dict[str, Any]:
-        return self._controller._inspect_network(self.id)
+        return self._controller.inspect_network(self)
 
 
-class Endpoint(_Handle):
+class Endpoint(_Handle[EndpointRecord]):
     """An endpoint: joins one sandbox to one network."""
 
     @property
@@ -107,21 +113,19 @@ class Endpoint(_Handle):
         return self._record.dst_name
 
     def join(self, sandbox: Sandbox | str) -> None:
-        self._controller._join(self.network_id, self.id, sandbox)
-        self._record = self._controller._load_endpoint(self.network_id, self.id)[0]
+        self._record = self._controller.join(self, sandbox).record
 
     def leave(self, sandbox: Sandbox | str | None = None) -> None:
-        self._controller._leave(self.network_id, self.id, sandbox)
-        self._record = self._controller._load_endpoint(self.network_id, self.id)[0]
+        self._record = self._controller.leave(self, sandbox).record
 
     def delete(self, force: bool = False) -> None:
-        self._controller._delete_endpoint(self.network_id, self.id, force=force)
+        self._controller.delete_endpoint(self, force=force)
 
     def oper_info(self) -> dict[str, Any]:
-        return self._controller._oper_info(self.network_id, self.id)
+        return self._controller.endpoint_oper_info(self)
 
 
-class Sandbox(_Handle):
+class Sandbox(_Handle[SandboxRecord]):
     """A container's network stack: a network namespace, bind-mounted at :attr:`key`."""
 
     @property
@@ -139,19 +143,17 @@ class Sandbox(_Handle):
 
     @property
     def hosts_path(self) -> str:
-        return os.path.join(self._controller._sandbox_dir(self.id), "hosts")
+        return os.path.join(self._controller.sandbox_dir(self), "hosts")
 
     @property
     def resolv_conf_path(self) -> str:
-        return os.path.join(self._controller._sandbox_dir(self.id), "resolv.conf")
+        return os.path.join(self._controller.sandbox_dir(self), "resolv.conf")
 
     def endpoints(self) -> list[Endpoint]:
-        return self._controller._sandbox_endpoints(self.id)
+        return self._controller.sandbox_endpoints(self)
 
     def delete(self) -> None:
-        self._controller._delete_sandbox(self.id)
+        self._controller.delete_sandboxes([self])
 
     def inspect(self) -> dict[str, Any]:
-        return self._controller._inspect_sandbox(self.id)
-
-
+        return self._controller.inspect_sandbox(self)

@@ -5,24 +5,28 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ._base import (
-    labels_mod,
-)
+from .. import labels
+from .core import Core
+from .joins import Joins
+from .sandboxes import sandbox_dir
 
 
-class Inspect:
-    """Part of :class:`~pycnm.controller.Controller`."""
+class Views:
+    """What ``inspect`` shows: Docker's keys."""
 
-    # ---- inspect --------------------------------------------------------------------------------
+    def __init__(self, core: Core, joins: Joins) -> None:
+        self.core = core
+        self.joins = joins
 
-    def _inspect_network(self, network_id: str) -> dict[str, Any]:
-        net, _ = self._load_network(network_id)
+    def network(self, network_id: str) -> dict[str, Any]:
+        core = self.core
+        net, _ = core.network(network_id)
         containers = {}
-        for ep in self._endpoint_records(network_id):
+        for ep in core.endpoint_records(network_id):
             if ep.sandbox_id is None:
                 continue
             containers[ep.sandbox_id] = {
-                "Name": self._sandbox_name(ep.sandbox_id),
+                "Name": core.sandbox_name(ep.sandbox_id),
                 "EndpointID": ep.id,
                 "MacAddress": ep.mac or "",
                 "IPv4Address": str(ep.address) if ep.address else "",
@@ -55,16 +59,16 @@ class Inspect:
             "ConfigFrom": {"Network": ""},
             "ConfigOnly": False,
             "Containers": containers,
-            "Options": {str(k): str(v) for k, v in net.options.get(labels_mod.GENERIC, {}).items()},
+            "Options": {str(k): str(v) for k, v in net.options.get(labels.GENERIC, {}).items()},
             "Labels": dict(net.labels),
         }
 
-    def _inspect_sandbox(self, sandbox_id: str) -> dict[str, Any]:
-        sb, _ = self._load_sandbox(sandbox_id)
+    def sandbox(self, sandbox_id: str) -> dict[str, Any]:
+        core = self.core
+        sb, _ = core.sandbox(sandbox_id)
         eps = []
-        for ep in self._sandbox_endpoints(sandbox_id):
-            rec = ep.record
-            net, _ = self._load_network(rec.network_id)
+        for rec in self.joins.joined_records(sb):
+            net, _ = core.network(rec.network_id)
             eps.append({
                 "Network": net.name, "NetworkID": net.id, "EndpointID": rec.id, "Name": rec.name,
                 "Interface": rec.dst_name or "", "MacAddress": rec.mac or "",
@@ -76,8 +80,8 @@ class Inspect:
         return {
             "Id": sb.id, "Name": sb.name, "Key": sb.key, "Created": sb.created, "Hostname": sb.hostname,
             "HostNamespace": sb.host_namespace,
-            "HostsPath": os.path.join(self._sandbox_dir(sb.id), "hosts"),
-            "ResolvConfPath": os.path.join(self._sandbox_dir(sb.id), "resolv.conf"),
+            "HostsPath": os.path.join(sandbox_dir(core, sb.id), "hosts"),
+            "ResolvConfPath": os.path.join(sandbox_dir(core, sb.id), "resolv.conf"),
             "Endpoints": eps,
         }
 

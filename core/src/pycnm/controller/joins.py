@@ -13,68 +13,72 @@ from typing import Any
 
 import attrs
 
-from .. import codec
+from .. import labels
 from ..errors import Forbidden, Internal, InvalidParameter, NotFound
-from ..osl import interfaces, netns
 from ..records import EndpointRecord, Operation, SandboxRecord, State
-from ._base import IFNAME_MAX, _ignore_missing, _safely, labels_mod
-from .handles import Endpoint, Network, Sandbox
+from ..store import keys
+from .core import IFNAME_MAX, Core, ignore_missing, safely
+from .drivers import Drivers
+from .endpoints import Endpoints
+from .sandboxes import write_files
 
-
-def ref(network_id: str, endpoint_id: str) -> str:
-    """How a sandbox record names one of its endpoints."""
-    return f"{network_id}/{endpoint_id}"
+#: what :meth:`Joins.update_gateway` read: the sandbox's record and its joined endpoints'
+Seen = tuple[SandboxRecord, list[EndpointRecord]]
 
 
 class Joins:
-    """Part of :class:`~pycnm.controller.Controller`."""
+    def __init__(self, core: Core, drivers: Drivers, endpoints: Endpoints) -> None:
+        self.core = core
+        self.drivers = drivers
+        self.endpoints = endpoints
 
     # ---- the shortcuts ----------------------------------------------------------------------------
 
-    def connect(self, network: Network | str, sandbox: Sandbox | str, **endpoint_options: Any) -> Endpoint:
-        """Create an endpoint named after the sandbox on ``network`` and join it (``docker network connect``)."""
-        net = self.network(network) if not isinstance(network, Network) else network
-        sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
-        name = endpoint_options.pop("name", None) or sb.name
-        with self._lock, self._boot_scoped(sb._record.host_namespace), self._one_read():
-            rec, version = self._make_endpoint(net.id, name, anonymous=True, defer_ready=True,
-                                               operation=Operation.CONNECT, **endpoint_options)
-            try:
-                joined = self._join(net.id, rec.id, sb, pending=(rec, version))
-            except BaseException:
-                _safely("delete endpoint after a failed join", self._delete_endpoint, net.id, rec.id)
-                raise
-            return Endpoint(self, joined)
+    def connect(self, network_id: str, sandbox_id: str, **endpoint_options: Any) -> EndpointRecord:
+        """Create an endpoint named after the sandbox on the network and join it (``docker network
+        connect``); an endpoint option ``name`` names it otherwise."""
+        core = self.core
+        with core.lock:
+            sb, _ = core.sandbox(sandbox_id)
+            name = endpoint_options.pop("name", None) or sb.name
+            with core.boot_scoped(sb.host_namespace), core.one_read():
+                rec, version = self.endpoints.create(network_id, name, anonymous=True, defer_ready=True,
+                                                     operation=Operation.CONNECT, **endpoint_options)
+                try:
+                    return self.join(network_id, rec.id, sandbox_id, pending=(rec, version))
+                except BaseException:
+                    safely("delete endpoint after a failed join", self.endpoints.delete, network_id, rec.id)
+                    raise
 
-    def disconnect(self, network: Network | str, sandbox: Sandbox | str, force: bool = False) -> None:
-        """Leave (and, if ``connect`` made it, delete) the sandbox's endpoint on ``network``."""
-        with self._lock:
-            net = self.network(network) if not isinstance(network, Network) else network
-            sb = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
-            for endpoint_ref in self._load_sandbox(sb.id)[0].endpoints:  # the handle may be older
-                network_id, endpoint_id = endpoint_ref.split("/")
-                if network_id == net.id:
-                    ep, _ = self._load_endpoint(network_id, endpoint_id)
-                    self._leave(network_id, endpoint_id, sb.id, then_delete=ep.anonymous)
+    def disconnect(self, network_id: str, sandbox_id: str, force: bool = False) -> None:
+        """Leave (and, if ``connect`` made it, delete) the sandbox's endpoint on the network."""
+        core = self.core
+        with core.lock:
+            sb, _ = core.sandbox(sandbox_id)
+            for endpoint_ref in sb.endpoints:
+                nid, endpoint_id = keys.split_endpoint(endpoint_ref)
+                if nid == network_id:
+                    ep, _ = core.endpoint(nid, endpoint_id)
+                    self.leave(nid, endpoint_id, sandbox_id, then_delete=ep.anonymous)
                     return
             if not force:
-                raise NotFound(f"sandbox {sb.name} is not connected to network {net.name}")
+                raise NotFound(f"sandbox {sb.name} is not connected to network {core.network_view(network_id).name}")
 
     # ---- join -----------------------------------------------------------------------------------
 
-    def _join(self, network_id: str, endpoint_id: str, sandbox: Sandbox | str,
-              pending: tuple[EndpointRecord, int] | None = None) -> EndpointRecord:
+    def join(self, network_id: str, endpoint_id: str, sandbox_id: str,
+             pending: tuple[EndpointRecord, int] | None = None) -> EndpointRecord:
         """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read).
         Returns the endpoint's record as stored."""
+        core, osl = self.core, self.core.osl
         from_creating = pending is not None
-        with self._lock, self._one_read(), contextlib.ExitStack() as scope:
-            sb_handle = self.sandbox(sandbox) if not isinstance(sandbox, Sandbox) else sandbox
-            ep, ep_ver = pending or self._load_endpoint(network_id, endpoint_id)
-            sb, sb_ver = self._load_sandbox(sb_handle.id)
-            scope.enter_context(self._boot_scoped(sb.host_namespace))
-            net = self._network_view(network_id)
+        with core.lock, core.one_read(), contextlib.ExitStack() as scope:
+            ep, ep_ver = pending or core.endpoint(network_id, endpoint_id)
+            sb, sb_ver = core.sandbox(sandbox_id)
+            scope.enter_context(core.boot_scoped(sb.host_namespace))
+            net = core.network_view(network_id)
             if ep.sandbox_id is not None:
-                raise Forbidden(f"endpoint {ep.name} is already joined to sandbox {self._sandbox_name(ep.sandbox_id)};"
+                raise Forbidden(f"endpoint {ep.name} is already joined to sandbox {core.sandbox_name(ep.sandbox_id)};"
                                 " another container is attached to the same network endpoint")
             if not (ep.state == State.READY or (from_creating and ep.state == State.CREATING)):
                 raise Forbidden(f"endpoint {ep.name} is {State(ep.state).value}; try again")
@@ -82,19 +86,19 @@ class Joins:
                 raise Forbidden(f"sandbox {sb.name} is {State(sb.state).value}; try again")
             if any(r.startswith(f"{network_id}/") for r in sb.endpoints):
                 raise Forbidden(f"sandbox {sb.name} is already connected to network {net.name}")
-            if (net.driver == "host") != sb.host_namespace:
+            relay = self.drivers.network(net.driver)
+            if relay.capabilities.host_namespace != sb.host_namespace:
                 raise Forbidden(
                     f"sandbox {sb.name} cannot join network {net.name}: only sandboxes created with"
-                    " host_namespace=True join the host network, and they join nothing else"
+                    f" host_namespace=True join a {net.driver} network, and they join nothing else"
                 )
-            relay = self.network_driver(net.driver)
-            prefix = str(net.options.get(labels_mod.GENERIC, {}).get(labels_mod.CONTAINER_IFACE_PREFIX) or "eth")
+            prefix = str(net.options.get(labels.GENERIC, {}).get(labels.CONTAINER_IFACE_PREFIX) or "eth")
             dst_name = self._next_ifname(sb, prefix)
             ep.state, ep.sandbox_id, ep.dst_name = State.JOINING, sb.id, dst_name
             ep.operation = Operation.CONNECT if from_creating else Operation.JOIN
-            sb.endpoints.append(ref(network_id, endpoint_id))
-            ep_key, sb_key = f"endpoints/{network_id}/{endpoint_id}", f"sandboxes/{sb.id}"
-            self._commit([self._put(ep_key, ep, ep_ver), self._put(sb_key, sb, sb_ver)])
+            sb.endpoints.append(keys.endpoint_ref(network_id, endpoint_id))
+            ep_key, sb_key = keys.endpoint(network_id, endpoint_id), keys.sandbox(sb.id)
+            core.commit([core.put(ep_key, ep, ep_ver), core.put(sb_key, sb, sb_ver)])
             joined = attached = False
             try:
                 info = relay.join(network_id, endpoint_id, sb.key, ep.options, dst_name)
@@ -111,53 +115,52 @@ class Joins:
                     # the sandbox's first gateway: its default route goes in with the addresses
                     routed = sb.gateway_endpoint is None and not net.internal and not sb.host_namespace
                     gateways = [g for g in (info.gateway, info.gateway_ipv6) if g is not None] if routed else []
-                    index = interfaces.attach(sb.key, src_name=iface.src_name, dst_name=ep.dst_name,
-                                              created_in_sandbox=iface.created_in_sandbox, addresses=addrs, mac=ep.mac,
-                                              gateways=gateways)
+                    index = osl.attach(sb.key, src_name=iface.src_name, dst_name=ep.dst_name,
+                                       created_in_sandbox=iface.created_in_sandbox, addresses=addrs, mac=ep.mac,
+                                       gateways=gateways)
                     attached = True
                     if info.static_routes:
-                        interfaces.add_routes(sb.key, ep.dst_name, info.static_routes, index=index)
+                        osl.add_routes(sb.key, ep.dst_name, info.static_routes, index=index)
                 else:
                     ep.dst_name = None
                 ep.gateway, ep.gateway_ipv6 = info.gateway, info.gateway_ipv6
                 ep.static_routes = list(info.static_routes)
                 ep.state, ep.operation = State.JOINED, Operation.NONE
-                with self.store.transaction():
-                    seen = self._update_gateway(sb.id, routed=ep.id if index is not None and gateways else None,
-                                                fresh=ep)
+                with core.store.transaction():
+                    seen = self.update_gateway(sb.id, routed=ep.id if index is not None and gateways else None,
+                                               fresh=ep)
                     # the files before the record that settles the join (on the cluster store it is
                     # settled as soon as it is put): a crash in between leaves "joining", which
                     # recovery undoes, rewriting the files
-                    self._refresh_dns(sb.id, seen)
-                    self.store.put(ep_key, codec.dumps(ep))
+                    self.refresh_files(sb.id, seen)
+                    core.write(ep_key, ep)
             except BaseException:
-                if attached:
-                    _safely("detach interface", interfaces.detach, sb.key, dst_name=ep.dst_name,
-                            src_name=ep.src_name, created_in_sandbox=ep.created_in_sandbox)
+                if attached and not ep.created_in_sandbox and ep.dst_name and ep.src_name:
+                    safely("detach interface", osl.detach, sb.key, dst_name=ep.dst_name, src_name=ep.src_name)
                 if joined:
-                    _safely("leave in driver", relay.leave, network_id, endpoint_id)
-                self._undo_join(network_id, endpoint_id, sb.id,
-                                state=State.CREATING if from_creating else State.READY,
-                                operation=Operation.CONNECT if from_creating else Operation.NONE)
+                    safely("leave in driver", relay.leave, network_id, endpoint_id)
+                self.undo_join(network_id, endpoint_id, sb.id,
+                               state=State.CREATING if from_creating else State.READY,
+                               operation=Operation.CONNECT if from_creating else Operation.NONE)
                 raise
-        self._events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
+        core.events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
         return ep
 
-    def _joined_records(self, sb: SandboxRecord, fresh: EndpointRecord | None = None) -> list[EndpointRecord]:
+    def joined_records(self, sb: SandboxRecord, fresh: EndpointRecord | None = None) -> list[EndpointRecord]:
         """The records of the sandbox's endpoints, in join order; ``fresh``: one just written."""
         out = []
         for endpoint_ref in sb.endpoints:
-            network_id, endpoint_id = endpoint_ref.split("/")
+            network_id, endpoint_id = keys.split_endpoint(endpoint_ref)
             if fresh is not None and endpoint_id == fresh.id:
                 out.append(fresh)
                 continue
-            rec, _ = self._get(f"endpoints/{network_id}/{endpoint_id}", EndpointRecord)
+            rec, _ = self.core.get(keys.endpoint(network_id, endpoint_id), EndpointRecord)
             if rec is not None:
                 out.append(rec)
         return out
 
     def _next_ifname(self, sb: SandboxRecord, prefix: str) -> str:
-        taken = {rec.dst_name for rec in self._joined_records(sb) if rec.dst_name}
+        taken = {rec.dst_name for rec in self.joined_records(sb) if rec.dst_name}
         n = 0
         while f"{prefix}{n}" in taken:
             n += 1
@@ -167,102 +170,100 @@ class Joins:
                                    " container_iface_prefix")
         return name
 
-    def _undo_join(self, network_id: str, endpoint_id: str, sandbox_id: str, state: State = State.READY,
-                   operation: Operation = Operation.NONE) -> None:
+    def undo_join(self, network_id: str, endpoint_id: str, sandbox_id: str, state: State = State.READY,
+                  operation: Operation = Operation.NONE) -> None:
         """Forget a join in the store: the endpoint goes back to ``state`` (within ``operation``),
         the sandbox lets it go."""
-        ep, ep_ver = self._load_endpoint(network_id, endpoint_id)
-        sb, sb_ver = self._get(f"sandboxes/{sandbox_id}", SandboxRecord)
+        core = self.core
+        ep, ep_ver = core.endpoint(network_id, endpoint_id)
+        sb, sb_ver = core.get(keys.sandbox(sandbox_id), SandboxRecord)
         ep.state, ep.operation, ep.sandbox_id, ep.dst_name, ep.src_name = state, operation, None, None, None
         ep.created_in_sandbox, ep.gateway, ep.gateway_ipv6, ep.static_routes = False, None, None, []
-        ops = [self._put(f"endpoints/{network_id}/{endpoint_id}", ep, ep_ver)]
-        endpoint_ref = ref(network_id, endpoint_id)
+        ops = [core.put(keys.endpoint(network_id, endpoint_id), ep, ep_ver)]
+        endpoint_ref = keys.endpoint_ref(network_id, endpoint_id)
         if sb is not None and endpoint_ref in sb.endpoints:
             sb.endpoints.remove(endpoint_ref)
             if sb.gateway_endpoint == endpoint_id:
                 sb.gateway_endpoint = None
-            ops.append(self._put(f"sandboxes/{sandbox_id}", sb, sb_ver))
-        self.store.commit(ops)
+            ops.append(core.put(keys.sandbox(sandbox_id), sb, sb_ver))
+        core.store.commit(ops)
 
     # ---- leave ----------------------------------------------------------------------------------
 
-    def _leave(self, network_id: str, endpoint_id: str, sandbox: Sandbox | str | None,
-               then_delete: bool = False) -> None:
-        with self._lock, self._one_read(), contextlib.ExitStack() as scope:
-            ep, ep_ver = self._load_endpoint(network_id, endpoint_id)
+    def leave(self, network_id: str, endpoint_id: str, sandbox_id: str | None, then_delete: bool = False) -> None:
+        """Take the endpoint out of its sandbox (``sandbox_id``, when given, must be the one);
+        ``then_delete``: and delete it, as one operation (a ``disconnect``)."""
+        core, osl = self.core, self.core.osl
+        with core.lock, core.one_read(), contextlib.ExitStack() as scope:
+            ep, ep_ver = core.endpoint(network_id, endpoint_id)
             if ep.sandbox_id is None:
                 raise Forbidden(f"endpoint {ep.name} is not joined to any sandbox")
-            if sandbox is not None:
-                want = sandbox.id if isinstance(sandbox, Sandbox) else self.sandbox(sandbox).id
-                if want != ep.sandbox_id:
-                    raise Forbidden(f"endpoint {ep.name} is joined to sandbox {self._sandbox_name(ep.sandbox_id)},"
-                                    f" not to {self._sandbox_name(want)}")
-            net = self._network_view(network_id)
-            relay = self.network_driver(net.driver)
-            sb, _ = self._get(f"sandboxes/{ep.sandbox_id}", SandboxRecord)
+            if sandbox_id is not None and sandbox_id != ep.sandbox_id:
+                raise Forbidden(f"endpoint {ep.name} is joined to sandbox {core.sandbox_name(ep.sandbox_id)},"
+                                f" not to {core.sandbox_name(sandbox_id)}")
+            net = core.network_view(network_id)
+            relay = self.drivers.network(net.driver)
+            sb, _ = core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)
             # a leave need not reach the disk at once, unless a named endpoint is deleted with it
             durable = (sb is not None and sb.host_namespace) or (then_delete and not ep.anonymous)
-            scope.enter_context(self._boot_scoped(durable))
+            scope.enter_context(core.boot_scoped(durable))
             ep.state = State.LEAVING
             ep.operation = Operation.DISCONNECT if then_delete else Operation.LEAVE
-            self._commit([self._put(f"endpoints/{network_id}/{endpoint_id}", ep, ep_ver)])
+            core.commit([core.put(keys.endpoint(network_id, endpoint_id), ep, ep_ver)])
             if sb is not None and sb.gateway_endpoint == endpoint_id:
-                _safely("revoke external connectivity", relay.revoke_external_connectivity, network_id, endpoint_id)
+                safely("revoke external connectivity", relay.revoke_external_connectivity, network_id, endpoint_id)
             in_sandbox = sb is not None and sb.state == State.READY and not sb.host_namespace
-            if in_sandbox and ep.dst_name and not ep.created_in_sandbox and netns.is_namespace(sb.key):
-                _safely("detach interface", interfaces.detach, sb.key, dst_name=ep.dst_name,
-                        src_name=ep.src_name, created_in_sandbox=ep.created_in_sandbox)
-            _ignore_missing(relay.leave, network_id, endpoint_id)
-            sandbox_id = ep.sandbox_id
-            with self.store.transaction():
+            if in_sandbox and ep.dst_name and ep.src_name and not ep.created_in_sandbox and osl.is_namespace(sb.key):
+                safely("detach interface", osl.detach, sb.key, dst_name=ep.dst_name, src_name=ep.src_name)
+            ignore_missing(relay.leave, network_id, endpoint_id)
+            left_from = ep.sandbox_id
+            with core.store.transaction():
                 if sb is not None and sb.state == State.READY:
                     # the files without it first, as in a join: the records that settle the leave
                     # come after (on the cluster store the endpoint's is settled at once)
-                    gone = ref(network_id, endpoint_id)
-                    self._write_dns_files(attrs.evolve(sb, endpoints=[r for r in sb.endpoints if r != gone]),
-                                          [r for r in self._joined_records(sb) if r.id != endpoint_id])
-                self._undo_join(network_id, endpoint_id, sandbox_id,
-                                state=State.DELETING if then_delete else State.READY,
-                                operation=Operation.DISCONNECT if then_delete else Operation.NONE)
+                    gone = keys.endpoint_ref(network_id, endpoint_id)
+                    write_files(core, attrs.evolve(sb, endpoints=[r for r in sb.endpoints if r != gone]),
+                                [r for r in self.joined_records(sb) if r.id != endpoint_id])
+                self.undo_join(network_id, endpoint_id, left_from,
+                               state=State.DELETING if then_delete else State.READY,
+                               operation=Operation.DISCONNECT if then_delete else Operation.NONE)
                 if sb is not None:
-                    self._update_gateway(sandbox_id)
+                    self.update_gateway(left_from)
+            core.events.emit("endpoint.leave", endpoint_id, ep.name, network_id=network_id, sandbox_id=left_from)
             if then_delete:
-                self._finish_delete_endpoint(net, network_id, endpoint_id)
-        self._events.emit("endpoint.leave", endpoint_id, ep.name, network_id=network_id, sandbox_id=sandbox_id)
-        if then_delete:
-            self._events.emit("endpoint.delete", endpoint_id, ep.name, network_id=network_id)
+                self.endpoints.finish_delete(net, network_id, endpoint_id)
 
-    def _refresh_dns(self, sandbox_id: str, seen: tuple | None = None) -> None:
+    def refresh_files(self, sandbox_id: str, seen: Seen | None = None) -> None:
         """Rewrite the sandbox's hosts and resolv.conf; ``seen``: its record and joined endpoints'
-        as :meth:`_update_gateway` just read them."""
-        sb, records = seen or (None, None)
-        if sb is None:
-            sb, _ = self._load_sandbox(sandbox_id)
-            records = self._joined_records(sb)
-        self._write_dns_files(sb, records)
+        as :meth:`update_gateway` just read them."""
+        if seen is None:
+            sb, _ = self.core.sandbox(sandbox_id)
+            seen = sb, self.joined_records(sb)
+        write_files(self.core, *seen)
 
     # ---- the default gateway --------------------------------------------------------------------
 
-    def _update_gateway(self, sandbox_id: str, routed: str | None = None,
-                        fresh: EndpointRecord | None = None) -> tuple | None:
+    def update_gateway(self, sandbox_id: str, routed: str | None = None,
+                       fresh: EndpointRecord | None = None) -> Seen | None:
         """Give the default route to the first joined endpoint (join order) that has a gateway.
 
         libnetwork's rule: internal networks never provide it. The endpoint that gets it also gets
         the driver's external connectivity; the one that loses it has it revoked. A sandbox being
         deleted only has connectivity revoked: its namespace is gone. ``routed`` names an endpoint
         whose default routes the join already set; ``fresh`` one whose record was just written
-        (it is not read again). Returns the sandbox's record and its joined
-        endpoints' as read (None for a host-namespace sandbox).
+        (it is not read again). Returns the sandbox's record and its joined endpoints' as read
+        (None for a host-namespace sandbox).
         """
-        sb, sb_ver = self._load_sandbox(sandbox_id)
+        core = self.core
+        sb, sb_ver = core.sandbox(sandbox_id)
         if sb.host_namespace:
             return None
-        records = self._joined_records(sb, fresh)
+        records = self.joined_records(sb, fresh)
         eps = [e for e in records if e.state == State.JOINED]
         owner = None
         if sb.state == State.READY:
             for ep in eps:
-                net = self._network_view(ep.network_id)
+                net = core.network_view(ep.network_id)
                 if not net.internal and (ep.gateway or ep.gateway_ipv6) and ep.dst_name:
                     owner = ep
                     break
@@ -272,26 +273,26 @@ class Joins:
         if current is not None:
             old = next((e for e in eps if e.id == current), None)
             if old is not None:
-                old_net = self._network_view(old.network_id)
-                _safely("revoke external connectivity",
-                        self.network_driver(old_net.driver).revoke_external_connectivity, old.network_id, old.id)
+                old_net = core.network_view(old.network_id)
+                safely("revoke external connectivity",
+                       self.drivers.network(old_net.driver).revoke_external_connectivity, old.network_id, old.id)
                 self._clear_gateway(sb, old)
         sb.gateway_endpoint = None
-        if owner is not None:
-            net = self._network_view(owner.network_id)
+        if owner is not None and owner.dst_name:
+            net = core.network_view(owner.network_id)
             if owner.id != routed:  # ``routed``: its default routes went in with its addresses
                 for gw in (owner.gateway, owner.gateway_ipv6):
                     if gw is not None:
-                        interfaces.set_default_gateway(sb.key, owner.dst_name, gw)
-            self.network_driver(net.driver).program_external_connectivity(owner.network_id, owner.id, owner.options)
+                        core.osl.set_default_gateway(sb.key, owner.dst_name, gw)
+            self.drivers.network(net.driver).program_external_connectivity(owner.network_id, owner.id, owner.options)
             sb.gateway_endpoint = owner.id
         if sb.gateway_endpoint != current:
-            self._commit([self._put(f"sandboxes/{sandbox_id}", sb, sb_ver)])
+            core.commit([core.put(keys.sandbox(sandbox_id), sb, sb_ver)])
         return sb, records
 
     def _clear_gateway(self, sb: SandboxRecord, ep: EndpointRecord) -> None:
-        if sb.state != State.READY or not netns.is_namespace(sb.key):
+        if sb.state != State.READY or not self.core.osl.is_namespace(sb.key):
             return
         for gw in (ep.gateway, ep.gateway_ipv6):
             if gw is not None:
-                _safely("remove default route", interfaces.clear_default_gateway, sb.key, gw.version)
+                safely("remove default route", self.core.osl.clear_default_gateway, sb.key, gw.version)

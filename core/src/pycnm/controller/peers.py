@@ -21,18 +21,20 @@ from typing import Any
 from .. import codec
 from ..errors import CNMError
 from ..model import Scope
-from ..records import EndpointRecord, NetworkRecord
-from ._base import _ignore_missing, _safely, log
+from ..records import EndpointRecord, NetworkRecord, State
+from .core import Core, ignore_missing, log, safely
+from .drivers import Drivers
 
 #: what a driver is told of a remote endpoint: address, MAC, its host's underlay address
 PeerInfo = tuple[Any, str, Any]
 
 
 class Peers:
-    """Part of :class:`~pycnm.controller.Controller`."""
+    """Other hosts' endpoints of global networks, as this host's drivers were told them."""
 
-    def _init_peers(self) -> None:
-        self._in_driver: dict[str, str] = {}  # network -> the driver of this host that knows it
+    def __init__(self, core: Core, drivers: Drivers) -> None:
+        self.core = core
+        self.drivers = drivers
         self._peers: dict[str, dict[str, PeerInfo]] = {}  # network -> endpoint -> what the driver was told
         self._hosts: dict[str, str] = {}  # instance -> advertise address
         self._gnets: dict[str, NetworkRecord] = {}
@@ -42,20 +44,20 @@ class Peers:
 
     # ---- reading the cluster store ------------------------------------------------------------
 
-    def sync_peers(self) -> int:
+    def sync(self) -> int:
         """Read the cluster store's hosts, global networks and their endpoints afresh and bring
         this host's drivers in step: what the daemon does when it starts and whenever its watch
         broke. Returns how many peers were added or removed."""
-        if self.cluster_store is None:
+        store = self.core.cluster_store
+        if store is None:
             return 0
-        store = self.cluster_store
         if hasattr(store, "list_at"):
             hosts, revision = store.list_at("hosts/")
             nets = store.list_at("networks/", revision=revision)[0]
             eps = store.list_at("endpoints/", revision=revision)[0]
         else:
             hosts, nets, eps, revision = store.list("hosts/"), store.list("networks/"), store.list("endpoints/"), 0
-        with self._lock:
+        with self.core.lock:
             self._hosts = {e.key.split("/", 1)[1]: e.value.decode() for e in hosts}
             self._gnets = {}
             self._geps = {}
@@ -70,14 +72,14 @@ class Peers:
             self.peer_revision = revision
             return sum(self._reconcile(nid) for nid in {*self._gnets, *self._peers})
 
-    def apply_event(self, event: dict) -> int:
+    def apply(self, event: dict) -> int:
         """One watch event (``type``, ``key``, ``value``, ``revision``) of the cluster store;
         returns how many peers changed."""
         key, kind, revision = event["key"], event["type"], event.get("revision", 0)
         parts = key.split("/")
         if parts[0] not in ("hosts", "networks", "endpoints") or len(parts) != (3 if parts[0] == "endpoints" else 2):
             return 0
-        with self._lock:
+        with self.core.lock:
             if revision and revision <= self._versions.get(key, 0):
                 return 0  # the cache holds this change, or a later one, already
             if kind == "DELETE":
@@ -108,8 +110,9 @@ class Peers:
                 eps.pop(eid, None)
                 return self._reconcile(nid, only=eid)
             ep = eps[eid] = codec.loads(event["value"], EndpointRecord)
-            if (ep.owner == self.instance_id and ep.state == "joined" and (before is None or before.state != "joined")
-                    and not any(e.owner == ep.owner and e.state == "joined" for e in eps.values() if e.id != eid)):
+            if (ep.owner == self.core.instance_id and ep.state == State.JOINED
+                    and (before is None or before.state != State.JOINED)
+                    and not any(e.owner == ep.owner and e.state == State.JOINED for e in eps.values() if e.id != eid)):
                 # this host's first endpoint on the network joined, maybe in another process that
                 # made the network's kernel state just now: tell the driver every peer again
                 # (peer calls are idempotent)
@@ -126,7 +129,7 @@ class Peers:
         while that host works, and it is reachable about when its connect returns. A join that
         fails writes the endpoint back ("creating" or "ready"), and the peer goes again."""
         ep = self._geps.get(nid, {}).get(eid)
-        if (ep is None or ep.state not in ("joining", "joined") or ep.owner in ("", self.instance_id)
+        if (ep is None or ep.state not in (State.JOINING, State.JOINED) or ep.owner in ("", self.core.instance_id)
                 or not ep.address):
             return None
         vtep = self._hosts.get(ep.owner)
@@ -139,20 +142,20 @@ class Peers:
         ``only``); returns the number of peer calls made."""
         net = self._gnets.get(nid)
         known = self._peers.get(nid, {})
-        if net is None or net.state != "ready":
+        if net is None or net.state != State.READY:
             changes = 0
-            driver = self._in_driver.pop(nid, None) if net is None else None
-            relay = self._network_relays.get(driver) if driver else None
+            driver = self.drivers.in_driver.pop(nid, None) if net is None else None
+            relay = self.drivers.network_relays.get(driver) if driver else None
             if relay is not None:  # deleted on another host: this host's driver forgets it too
                 for eid, peer in known.items():
-                    _safely("delete peer", relay.peer_delete, nid, eid, *peer)
+                    safely("delete peer", relay.peer_delete, nid, eid, *peer)
                     changes += 1
-                _safely("delete network in driver", _ignore_missing, relay.delete_network, nid)
+                safely("delete network in driver", ignore_missing, relay.delete_network, nid)
             if net is None:
                 self._peers.pop(nid, None)
             return changes
         try:
-            relay = self.network_driver(net.driver)
+            relay = self.drivers.network(net.driver)
         except CNMError as exc:
             log.warning("peers of network %s: driver %s cannot be loaded: %s", net.name, net.driver, exc)
             return 0
@@ -162,7 +165,7 @@ class Peers:
         wanted = {eid: self._wanted(nid, eid) for eid in eids}
         if not any(wanted.values()) and not known:
             return 0
-        self._ensure_in_driver(net, relay)
+        self.drivers.ensure_knows(net, relay)
         known = self._peers.setdefault(nid, {})
         changes = 0
         for eid, peer in wanted.items():
@@ -176,10 +179,3 @@ class Peers:
                 known[eid] = peer
                 changes += 1
         return changes
-
-    def _ensure_in_driver(self, net: NetworkRecord, relay) -> None:
-        """A global network made on another host comes to this host's driver when first needed."""
-        if net.id in self._in_driver:
-            return
-        relay.create_network(net.id, net.options, self._ipam_data(net.ipv4_pools), self._ipam_data(net.ipv6_pools))
-        self._in_driver[net.id] = net.driver

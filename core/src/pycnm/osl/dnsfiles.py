@@ -120,3 +120,58 @@ def write_resolv_conf(path: str, text: str) -> bool:
     write(path, text)
     write(hash_path, _digest(text) + "\n")
     return True
+
+
+class SandboxFiles:
+    """A sandbox's ``hosts`` and ``resolv.conf`` in its directory, each written only when its
+    content changes. What was written last is remembered with the file's identity (inode, size,
+    mtime): while they hold, the file is not read again (an attach used to read both back)."""
+
+    def __init__(self) -> None:
+        #: path -> (identity, text) of the files this object wrote
+        self._written: dict[str, tuple[tuple[int, int, int], str]] = {}
+        self._host_resolv: dict[str, tuple[float, str]] = {}
+
+    def write(self, directory: str, hosts_text: str, resolv_text: str) -> None:
+        self._if_changed(os.path.join(directory, "hosts"), hosts_text, write_in_place)
+        self._if_changed(os.path.join(directory, "resolv.conf"), resolv_text, write_resolv_conf)
+
+    def forget(self, directory: str) -> None:
+        for name in ("hosts", "resolv.conf"):
+            self._written.pop(os.path.join(directory, name), None)
+
+    def host_resolv_conf(self, path: str = "/etc/resolv.conf") -> str:
+        """The host's resolv.conf, re-read only when it changes."""
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return ""
+        hit = self._host_resolv.get(path)
+        if hit is None or hit[0] != mtime:
+            with open(path) as fh:
+                hit = self._host_resolv[path] = (mtime, fh.read())
+        return hit[1]
+
+    def _if_changed(self, path: str, text: str, write) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            st = None
+        seen = (st.st_ino, st.st_size, st.st_mtime_ns) if st is not None else None
+        hit = self._written.get(path)
+        if seen is not None:
+            if hit is not None and hit[0] == seen:
+                if hit[1] == text:
+                    return
+            else:
+                with open(path) as fh:
+                    if fh.read() == text:
+                        return
+        if write(path, text) is False:  # left alone (a user edited it)
+            self._written.pop(path, None)
+            return
+        try:
+            st = os.stat(path)
+            self._written[path] = ((st.st_ino, st.st_size, st.st_mtime_ns), text)
+        except OSError:
+            self._written.pop(path, None)

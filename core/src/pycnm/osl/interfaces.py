@@ -13,6 +13,8 @@ from pyroute2 import NetlinkError
 from ..errors import Forbidden, Internal, NotFound
 from ..model import IPInterface, RouteType, StaticRoute
 from . import netlink
+from .netlink import SocketCache
+from .netlink import default as _default
 
 
 def _index(sock, name: str, where: str) -> int:
@@ -30,23 +32,10 @@ def _fail(what: str, exc: NetlinkError):
     return Internal(f"{what}: {os.strerror(exc.code)}")
 
 
-IFA_F_NODAD = 0x02
-
-
-def add_address(sock, index: int, addr: IPInterface) -> None:
-    """Add ``addr`` to the link; IPv6 addresses skip duplicate address detection, so they are
-    usable at once (IPAM already guarantees they are unique), as libnetwork does."""
-    if addr.version == 4:
-        sock.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen, family=socket.AF_INET)
-    else:
-        sock.addr("add", index=index, address=str(addr.ip), prefixlen=addr.network.prefixlen,
-                  family=socket.AF_INET6, flags=IFA_F_NODAD)
-
-
-def loopback_up(sandbox_key: str) -> None:
+def loopback_up(sandbox_key: str, sockets: SocketCache = _default) -> None:
     """Set the sandbox's loopback up (it is always index 1 in a new namespace). This also opens
     the socket later joins into the sandbox will use."""
-    netlink.batch(sandbox_key, lambda batch: batch.link_set(1, up=True))
+    netlink.batch(sandbox_key, lambda batch: batch.link_set(1, up=True), sockets)
 
 
 def attach(
@@ -58,6 +47,7 @@ def attach(
     addresses: Sequence[IPInterface],
     mac: str | None = None,
     gateways: Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
+    sockets: SocketCache = _default,
 ) -> int:
     """Bring the interface into the sandbox as ``dst_name``, address it, set it up and, given
     ``gateways``, point the default routes at them. Without an IPv6 address it gets no IPv6
@@ -67,7 +57,7 @@ def attach(
     The rest goes to the kernel as one batch. Returns its index in the sandbox.
     """
     if not created_in_sandbox:
-        host = netlink.host()
+        host = sockets.pyroute2(netlink.current())
         index = _index(host, src_name, "the host namespace")
         fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
         try:
@@ -76,7 +66,7 @@ def attach(
             raise _fail(f"moving {src_name} into sandbox {sandbox_key} as {dst_name}", exc) from None
         finally:
             os.close(fd)
-    index = netlink.index(sandbox_key, dst_name)
+    index = netlink.index(sandbox_key, dst_name, sockets)
     if index is None:
         raise NotFound(f"interface {dst_name} not found in sandbox {sandbox_key}")
 
@@ -94,20 +84,21 @@ def attach(
             batch.default_route(index, gw)
 
     try:
-        netlink.batch(sandbox_key, requests)
+        netlink.batch(sandbox_key, requests, sockets)
     except NetlinkError as exc:
         raise _fail(f"configuring {dst_name} in sandbox {sandbox_key}", exc) from None
     return index
 
 
-def detach(sandbox_key: str, *, dst_name: str, src_name: str, created_in_sandbox: bool) -> None:
+def detach(sandbox_key: str, *, dst_name: str, src_name: str, created_in_sandbox: bool,
+           sockets: SocketCache = _default) -> None:
     """Undo :func:`attach`: a moved interface goes back to the host under its own name.
 
     An interface the driver created in the sandbox is the driver's to remove (its Leave).
     """
     if created_in_sandbox:
         return
-    sock = netlink.ns(sandbox_key)
+    sock = sockets.pyroute2(sandbox_key)
     found = sock.link_lookup(ifname=dst_name)
     if not found:
         return
@@ -121,11 +112,11 @@ def detach(sandbox_key: str, *, dst_name: str, src_name: str, created_in_sandbox
         os.close(fd)
 
 
-def remove(sandbox_key: str, name: str) -> bool:
+def remove(sandbox_key: str, name: str, sockets: SocketCache = _default) -> bool:
     """Delete the link ``name`` in the sandbox if it is there; False when it is not. For what an
     interrupted join left: the core chose the name, free in the sandbox, for that join alone."""
     try:
-        netlink.batch(sandbox_key, lambda batch: batch.link_del(name))
+        netlink.batch(sandbox_key, lambda batch: batch.link_del(name), sockets)
         return True
     except NetlinkError as exc:
         if exc.code in (errno.ENODEV, errno.ENOENT, errno.EINVAL):
@@ -133,12 +124,9 @@ def remove(sandbox_key: str, name: str) -> bool:
         raise _fail(f"removing {name} from sandbox {sandbox_key}", exc) from None
 
 
-def names(sandbox_key: str) -> list[str]:
-    return [link.get("ifname") for link in netlink.ns(sandbox_key).link("dump")]
-
-
-def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute], index: int | None = None) -> None:
-    sock = netlink.ns(sandbox_key)
+def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute], index: int | None = None,
+               sockets: SocketCache = _default) -> None:
+    sock = sockets.pyroute2(sandbox_key)
     index = index or _index(sock, dst_name, f"sandbox {sandbox_key}")
     for route in routes:
         spec = {"dst": str(route.destination), "oif": index}
@@ -153,19 +141,19 @@ def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute], i
 
 
 def set_default_gateway(sandbox_key: str, dst_name: str, gateway: ipaddress.IPv4Address | ipaddress.IPv6Address,
-                        index: int | None = None) -> None:
+                        index: int | None = None, sockets: SocketCache = _default) -> None:
     """Point the sandbox's default route of ``gateway``'s family at ``gateway`` via ``dst_name``."""
-    index = index or netlink.index(sandbox_key, dst_name)
+    index = index or netlink.index(sandbox_key, dst_name, sockets)
     if index is None:
         raise NotFound(f"interface {dst_name} not found in sandbox {sandbox_key}")
     try:
-        netlink.batch(sandbox_key, lambda batch: batch.default_route(index, gateway))
+        netlink.batch(sandbox_key, lambda batch: batch.default_route(index, gateway), sockets)
     except NetlinkError as exc:
         raise _fail(f"setting default gateway {gateway} in sandbox {sandbox_key}", exc) from None
 
 
-def clear_default_gateway(sandbox_key: str, version: int) -> None:
-    sock = netlink.ns(sandbox_key)
+def clear_default_gateway(sandbox_key: str, version: int, sockets: SocketCache = _default) -> None:
+    sock = sockets.pyroute2(sandbox_key)
     family = socket.AF_INET if version == 4 else socket.AF_INET6
     dst = "0.0.0.0/0" if version == 4 else "::/0"
     try:

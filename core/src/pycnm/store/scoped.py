@@ -2,13 +2,8 @@
 
 Records of global-scope networks (their network and name keys, their endpoints) and the global
 address space's IPAM keys live in the cluster store, where every host sees them; everything else
-(local networks, sandboxes) stays in the local store. Keys say where they belong:
-
-- ``networks/<id>``, ``endpoints/<id>/...``, ``names/endpoints/<id>/...``: by the network's scope;
-- ``names/networks/<name>``: with the network key committed beside it, and looked up in both;
-- ``ipam/*/GlobalDefault/...``: the cluster; other ``ipam/`` keys: local;
-- ``hosts/<instance>`` (each host's advertise address): the cluster;
-- the rest (sandboxes, meta): local.
+(local networks, sandboxes) stays in the local store. Which key goes where is the schema's
+(:func:`pycnm.store.keys.where`); a network's scope is found from its record once and remembered.
 
 A commit that spans both stores is two commits (cluster first); the controller's intention
 records make that safe, as they make a crash between kernel and store safe.
@@ -19,7 +14,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 
+from . import keys
 from .base import Changes, Delete, Entry, Put, Store
+from .keys import Where
 
 
 class ScopedStore(Store):
@@ -38,28 +35,22 @@ class ScopedStore(Store):
             return True
         if network_id in self._local_ids:
             return False
-        if self.local.get(f"networks/{network_id}") is not None:
+        if self.local.get(keys.network(network_id)) is not None:
             self._local_ids.add(network_id)
             return False
-        if self.cluster.get(f"networks/{network_id}") is not None:
+        if self.cluster.get(keys.network(network_id)) is not None:
             self._global.add(network_id)
             return True
         return False
 
     def _for(self, key: str) -> Store | None:
         """The store a key belongs to; None for a network name (decided by its sibling key)."""
-        parts = key.split("/")
-        if parts[0] == "ipam":
-            return self.cluster if "GlobalDefault" in parts[1:3] else self.local
-        if parts[0] in ("networks", "endpoints") and len(parts) > 1 and parts[1]:
-            return self.cluster if self._is_global(parts[1]) else self.local
-        if parts[:2] == ["names", "endpoints"] and len(parts) > 2:
-            return self.cluster if self._is_global(parts[2]) else self.local
-        if parts[:2] == ["names", "networks"]:
+        place, network_id = keys.where(key)
+        if place is Where.NETWORK:
+            return self.cluster if self._is_global(network_id) else self.local
+        if place is Where.SIBLING:
             return None
-        if parts[0] == "hosts":
-            return self.cluster
-        return self.local
+        return self.cluster if place is Where.CLUSTER else self.local
 
     def get(self, key: str) -> Entry | None:
         store = self._for(key)
@@ -69,17 +60,17 @@ class ScopedStore(Store):
 
     def list(self, prefix: str) -> list[Entry]:
         store = self._for(prefix)
-        if store is not None and prefix not in ("", "networks/", "ipam/", "endpoints/"):
+        if store is not None and prefix not in ("", keys.NETWORKS, keys.IPAM, keys.ENDPOINTS):
             return store.list(prefix)
         found = {e.key: e for e in self.local.list(prefix)}
         for entry in self.cluster.list(prefix):
             found.setdefault(entry.key, entry)
-            if entry.key.startswith("networks/"):
+            if entry.key.startswith(keys.NETWORKS):
                 self._global.add(entry.key.split("/")[1])
         return [found[k] for k in sorted(found)]
 
     def commit(self, ops: Sequence[Put | Delete]) -> int:
-        sibling = next((self._for(op.key) for op in ops if op.key.startswith("networks/")), None)
+        sibling = next((self._for(op.key) for op in ops if op.key.startswith(keys.NETWORKS)), None)
         groups: dict[int, tuple[Store, list]] = {}
         for op in ops:
             store = self._for(op.key) or sibling or self.local

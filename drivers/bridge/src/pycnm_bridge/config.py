@@ -16,9 +16,18 @@ from pycnm.model import IPAMData
 IFNAME_MAX = 15
 _IFNAME_RE = re.compile(r"^[^/\s:]+$")
 MTU_MIN, MTU_MAX = 68, 65535
+
+# Docker's bridge driver options (libnetwork's drivers/bridge/labels.go)
+BRIDGE_NAME = f"{labels.PREFIX}.bridge.name"
+BRIDGE_ENABLE_ICC = f"{labels.PREFIX}.bridge.enable_icc"
+BRIDGE_ENABLE_IP_MASQUERADE = f"{labels.PREFIX}.bridge.enable_ip_masquerade"
+BRIDGE_HOST_BINDING_IPV4 = f"{labels.PREFIX}.bridge.host_binding_ipv4"
 #: the generic options (-o) a bridge network takes
-OPTIONS = (labels.BRIDGE_NAME, labels.BRIDGE_ENABLE_ICC, labels.BRIDGE_ENABLE_IP_MASQUERADE,
-           labels.BRIDGE_HOST_BINDING_IPV4, labels.MTU)
+OPTIONS = (BRIDGE_NAME, BRIDGE_ENABLE_ICC, BRIDGE_ENABLE_IP_MASQUERADE, BRIDGE_HOST_BINDING_IPV4, labels.MTU)
+#: their short names (``-o icc=false``)
+ALIASES = {"bridge_name": BRIDGE_NAME, "name": BRIDGE_NAME, "enable_icc": BRIDGE_ENABLE_ICC, "icc": BRIDGE_ENABLE_ICC,
+           "enable_ip_masquerade": BRIDGE_ENABLE_IP_MASQUERADE, "masquerade": BRIDGE_ENABLE_IP_MASQUERADE,
+           "host_binding_ipv4": BRIDGE_HOST_BINDING_IPV4}
 
 
 @frozen
@@ -63,8 +72,8 @@ def parse(
     ipv6_data: Sequence[IPAMData],
     prefix: str,
 ) -> NetworkConfig:
-    generic = labels.normalize(options.get(labels.GENERIC) or {})
-    name = str(generic.get(labels.BRIDGE_NAME) or default_bridge_name(prefix, network_id))
+    generic = labels.normalize(options.get(labels.GENERIC) or {}, ALIASES)
+    name = str(generic.get(BRIDGE_NAME) or default_bridge_name(prefix, network_id))
     check_ifname(name, "bridge name")
     try:
         mtu = int(generic.get(labels.MTU) or 1500)
@@ -72,7 +81,7 @@ def parse(
         raise InvalidParameter(f"invalid mtu {generic.get(labels.MTU)!r}: expected a whole number") from None
     if not MTU_MIN <= mtu <= MTU_MAX:
         raise InvalidParameter(f"invalid mtu {mtu}: it must be between {MTU_MIN} and {MTU_MAX}")
-    binding = str(generic.get(labels.BRIDGE_HOST_BINDING_IPV4) or "")
+    binding = str(generic.get(BRIDGE_HOST_BINDING_IPV4) or "")
     if binding:
         try:
             address = ipaddress.ip_address(binding)
@@ -87,9 +96,9 @@ def parse(
         mtu=mtu,
         internal=labels.as_bool(options.get(labels.INTERNAL, False), field=labels.INTERNAL),
         ipv6=labels.as_bool(options.get(labels.ENABLE_IPV6, False), field=labels.ENABLE_IPV6),
-        enable_icc=labels.as_bool(generic.get(labels.BRIDGE_ENABLE_ICC, True), field=labels.BRIDGE_ENABLE_ICC),
-        enable_ip_masquerade=labels.as_bool(generic.get(labels.BRIDGE_ENABLE_IP_MASQUERADE, True),
-                                            field=labels.BRIDGE_ENABLE_IP_MASQUERADE),
+        enable_icc=labels.as_bool(generic.get(BRIDGE_ENABLE_ICC, True), field=BRIDGE_ENABLE_ICC),
+        enable_ip_masquerade=labels.as_bool(generic.get(BRIDGE_ENABLE_IP_MASQUERADE, True),
+                                            field=BRIDGE_ENABLE_IP_MASQUERADE),
         host_binding_ipv4=binding,
         ipv4=tuple(d for d in ipv4_data if d.pool.prefixlen > 0),
         ipv6_pools=tuple(ipv6_data),

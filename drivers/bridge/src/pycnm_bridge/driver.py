@@ -67,7 +67,8 @@ class BridgeDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local", connectivity_scope="local", network_options=cfg.OPTIONS)
+        return Capabilities(scope="local", connectivity_scope="local", network_options=cfg.OPTIONS,
+                            option_aliases=cfg.ALIASES)
 
     @hookimpl
     def cnm_restore(self, networks):

@@ -27,7 +27,7 @@ class NullDriver:
 
     @hookimpl
     def cnm_get_capabilities(self):
-        return Capabilities(scope="local", network_options=())
+        return Capabilities(scope="local", network_options=(), addresses=False)
 
     @hookimpl
     def cnm_restore(self, networks):

@@ -111,12 +111,14 @@ class OverlayNamespace:
 
     def attach(self, sandbox_key: str, dst_name: str, mac: str, port: str) -> None:
         """A veth: ``port`` on br0 in the overlay namespace, ``dst_name`` born in the sandbox."""
-        ns = netlink.ns(self.path)
-        br0 = _index(ns, "br0", self.path)
+        br0 = netlink.index(self.path, "br0")
+        if br0 is None:
+            raise NotFound(f"br0 not found in {self.path}")
         fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            ns.link("add", ifname=port, kind="veth", master=br0, mtu=self.mtu, state="up",
-                    peer={"ifname": dst_name, "net_ns_fd": fd, "address": mac, "mtu": self.mtu})
+            # the same request as the bridge driver's: the peer born in the sandbox, in one message
+            netlink.batch(self.path, lambda b: b.veth_add(port, master=br0, mtu=self.mtu, up=True, peer_name=dst_name,
+                                                          peer_netns_fd=fd, peer_address=mac))
         except NetlinkError as exc:
             raise Internal(f"cannot attach {dst_name} to overlay {self.vni}: {os.strerror(exc.code)}") from None
         finally:

@@ -1,0 +1,182 @@
+"""The OS layer as the Controller sees it: one small interface, a Linux implementation by default.
+
+Everything the core does to a sandbox goes through an :class:`OSLayer` the Controller is given:
+its namespace, the interfaces drivers hand over (moved in and renamed, or found there), their
+addresses and routes, and the sandbox's ``hosts`` and ``resolv.conf``. The implementation owns
+what it caches (netlink sockets per thread and namespace, what it last wrote), so two Controllers
+in one process share nothing, and closing one closes only its own.
+
+``pycnm.testing.fakeosl.FakeOSLayer`` implements the same interface in memory (or in a file that
+outlives a killed process), so the orchestration (join, leave, the default gateway's hand-over,
+recovery) is tested without root.
+"""
+
+from __future__ import annotations
+
+import abc
+import ipaddress
+import os
+import shutil
+from collections.abc import Sequence
+
+from .. import steps
+from ..model import IPInterface, StaticRoute
+from . import dnsfiles, interfaces, netns
+from .netlink import SocketCache
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+class OSLayer(abc.ABC):
+    """What the core asks of the operating system. Keys are namespace paths (``Sandbox.key``)."""
+
+    # ---- namespaces ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def host_key(self) -> str:
+        """A path naming the namespace pycnm runs in (host-namespace sandboxes get it)."""
+
+    @abc.abstractmethod
+    def is_namespace(self, key: str) -> bool:
+        """Whether ``key`` is a live namespace (not a stale file)."""
+
+    @abc.abstractmethod
+    def create_namespace(self, key: str) -> None:
+        """A new namespace at ``key`` with its loopback up; Forbidden if one is there."""
+
+    @abc.abstractmethod
+    def delete_namespace(self, key: str) -> None:
+        """Remove the namespace at ``key`` (and forget what is cached for it); NotFound if none."""
+
+    @abc.abstractmethod
+    def namespaces(self, directory: str, prefix: str) -> list[str]:
+        """The paths in ``directory`` whose names start with ``prefix``."""
+
+    # ---- interfaces ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
+               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = ()) -> int:
+        """Bring a driver's interface into the sandbox as ``dst_name`` (moved from the host and
+        renamed, or found there), address it, set it up, point the default routes of
+        ``gateways`` at it; returns its index in the sandbox."""
+
+    @abc.abstractmethod
+    def detach(self, key: str, *, dst_name: str, src_name: str) -> None:
+        """Move an interface :meth:`attach` moved in back to the host as ``src_name``."""
+
+    @abc.abstractmethod
+    def remove_interface(self, key: str, name: str) -> bool:
+        """Delete the interface ``name`` in the sandbox if there is one; False when there is none."""
+
+    @abc.abstractmethod
+    def add_routes(self, key: str, dst_name: str, routes: Sequence[StaticRoute], index: int | None = None) -> None:
+        """The driver's static routes, via ``dst_name``."""
+
+    @abc.abstractmethod
+    def set_default_gateway(self, key: str, dst_name: str, gateway: Address, index: int | None = None) -> None:
+        """The default route of ``gateway``'s family, via ``dst_name``."""
+
+    @abc.abstractmethod
+    def clear_default_gateway(self, key: str, version: int) -> None:
+        """Remove the default route of IP ``version``, if any."""
+
+    # ---- the sandbox's files ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def make_sandbox_dir(self, directory: str) -> None:
+        """The directory of a sandbox's files."""
+
+    @abc.abstractmethod
+    def write_sandbox_files(self, directory: str, hosts: str, resolv_conf: str) -> None:
+        """Write ``hosts`` and ``resolv.conf`` there, each only when its text changes (a
+        resolv.conf the user edited is left alone)."""
+
+    @abc.abstractmethod
+    def remove_sandbox_dir(self, directory: str) -> None:
+        """Remove the directory and what is in it (nothing if it is gone)."""
+
+    @abc.abstractmethod
+    def host_resolv_conf(self) -> str:
+        """The host's resolv.conf (the servers sandboxes use by default)."""
+
+    def close(self) -> None:  # noqa: B027 - optional
+        """Release what is held (sockets)."""
+
+
+class LinuxOSLayer(OSLayer):
+    """The real one: namespaces bind-mounted at their paths, netlink through pyroute2 and
+    :mod:`.netlink`'s batches, files as libnetwork writes them."""
+
+    def __init__(self) -> None:
+        self.sockets = SocketCache()
+        self.files = dnsfiles.SandboxFiles()
+
+    def host_key(self) -> str:
+        return netns.host_key()
+
+    def is_namespace(self, key: str) -> bool:
+        return netns.is_namespace(key)
+
+    def create_namespace(self, key: str) -> None:
+        netns.create(key)
+        try:
+            interfaces.loopback_up(key, self.sockets)
+        except BaseException:
+            self.delete_namespace(key)
+            raise
+
+    def delete_namespace(self, key: str) -> None:
+        self.forget(key)
+        netns.delete(key)
+
+    def forget(self, key: str) -> None:
+        """Close the sockets open in ``key``, this layer's and the default cache's (a driver's)."""
+        self.sockets.forget(key)
+        from . import netlink
+
+        netlink.forget(key)
+
+    def namespaces(self, directory: str, prefix: str) -> list[str]:
+        if not prefix or not os.path.isdir(directory):
+            return []
+        return sorted(os.path.join(directory, e) for e in os.listdir(directory) if e.startswith(prefix))
+
+    def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
+               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = ()) -> int:
+        return interfaces.attach(key, src_name=src_name, dst_name=dst_name, created_in_sandbox=created_in_sandbox,
+                                 addresses=addresses, mac=mac, gateways=gateways, sockets=self.sockets)
+
+    def detach(self, key: str, *, dst_name: str, src_name: str) -> None:
+        interfaces.detach(key, dst_name=dst_name, src_name=src_name, created_in_sandbox=False, sockets=self.sockets)
+
+    def remove_interface(self, key: str, name: str) -> bool:
+        return interfaces.remove(key, name, self.sockets)
+
+    def add_routes(self, key: str, dst_name: str, routes: Sequence[StaticRoute], index: int | None = None) -> None:
+        interfaces.add_routes(key, dst_name, routes, index=index, sockets=self.sockets)
+
+    def set_default_gateway(self, key: str, dst_name: str, gateway: Address, index: int | None = None) -> None:
+        interfaces.set_default_gateway(key, dst_name, gateway, index=index, sockets=self.sockets)
+
+    def clear_default_gateway(self, key: str, version: int) -> None:
+        interfaces.clear_default_gateway(key, version, sockets=self.sockets)
+
+    def make_sandbox_dir(self, directory: str) -> None:
+        steps.step("file", f"mkdir {directory}")
+        os.makedirs(directory, exist_ok=True)
+
+    def write_sandbox_files(self, directory: str, hosts: str, resolv_conf: str) -> None:
+        self.files.write(directory, hosts, resolv_conf)
+
+    def remove_sandbox_dir(self, directory: str) -> None:
+        self.files.forget(directory)
+        if os.path.exists(directory):
+            steps.step("file", f"remove {directory}")
+            shutil.rmtree(directory, ignore_errors=True)
+
+    def host_resolv_conf(self) -> str:
+        return self.files.host_resolv_conf()
+
+    def close(self) -> None:
+        self.sockets.close()
