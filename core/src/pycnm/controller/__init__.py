@@ -71,6 +71,8 @@ class Controller:
     :param advertise_addr: this host's underlay address (default ``$PYCNM_ADVERTISE_ADDR``).
     :param plugins: ``pycnm.plugins`` objects (default: the installed ones).
     :param osl: the OS layer (default: Linux's; ``pycnm.testing.fakeosl`` has one in memory).
+    :param drivers: in-process network drivers by name (as :meth:`register_driver`), known
+        before the start-up reconciliation, which may need them for networks they made.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class Controller:
         advertise_addr: str | None = None,
         plugins: Sequence[Any] | None = None,
         osl: OSLayer | None = None,
+        drivers: Mapping[str, Any] | None = None,
     ) -> None:
         env = os.environ
         state_dir = os.path.abspath(state_dir or env.get("PYCNM_STATE_DIR") or DEFAULT_STATE_DIR)
@@ -127,6 +130,8 @@ class Controller:
             if core.cluster_store is not None and core.advertise_addr:
                 # where other hosts send this host's overlay traffic
                 core.cluster_store.put(keys.host(core.instance_id), core.advertise_addr.encode())
+            for name, driver in (drivers or {}).items():
+                self._drivers.register(name, driver)
             self._recovery.recover()
 
     def _instance_id(self) -> str:

@@ -16,6 +16,8 @@ from ..store.prefixed import PrefixedStore
 from ..store.scoped import ScopedStore
 from .core import Core
 
+_MAYBE_JOINED = (State.JOINED, State.JOINING, State.LEAVING)
+
 
 def ipam_data(pools: list[PoolRecord]) -> list[IPAMData]:
     return [IPAMData(p.address_space, p.pool, p.gateway, p.aux_addresses) for p in pools]
@@ -99,8 +101,12 @@ class Drivers:
                             osl=core.osl)
 
     def forget_all(self) -> None:
-        """Drop every loaded network driver: each loads afresh (and restores) when next used."""
-        self.network_relays.clear()
+        """Drop every loaded network driver: each loads afresh (and restores) when next used. An
+        in-process one (:meth:`register`) cannot be loaded afresh: it is restored again instead."""
+        for name, relay in list(self.network_relays.items()):
+            del self.network_relays[name]
+            if relay.entry.distribution == "<in-process>":
+                self._start(name, relay.driver, relay.entry)
 
     def load_used(self) -> list[tuple[str, Exception]]:
         """Load the drivers of every network in the store; returns the ones that failed."""
@@ -122,13 +128,14 @@ class Drivers:
         """What the store holds of one network (restore, refresh)."""
         core = self.core
         eps = []
-        # every endpoint the driver may have heard of; only "joined" ones count as joined, so
-        # a driver drops what a crash left half-joined and the core then finishes the leave
+        # every endpoint the driver may have heard of. One a crash left midway through a join or
+        # a leave counts as joined: the driver may have made its interface, and the core's
+        # recovery then asks it to leave, which takes away whatever it made
         for ep in core.endpoint_records(net.id):
             if ep.owner not in ("", core.instance_id):
                 continue  # another host's endpoint of a global network: a peer, not ours to restore
             sb = core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)[0] \
-                if ep.sandbox_id and ep.state == State.JOINED else None
+                if ep.sandbox_id and ep.state in _MAYBE_JOINED else None
             eps.append(EndpointSnapshot(
                 ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
                 sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,

@@ -81,6 +81,11 @@ class OSLayer(abc.ABC):
     def clear_default_gateway(self, key: str, version: int) -> None:
         """Remove the default route of IP ``version``, if any."""
 
+    @abc.abstractmethod
+    def interfaces(self, key: str) -> dict[str, set[str]]:
+        """The sandbox's interfaces (loopback aside) and their addresses (``10.0.0.2/24``): what
+        the kernel says, for checks and inspection."""
+
     # ---- the sandbox's files ---------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -99,6 +104,11 @@ class OSLayer(abc.ABC):
     @abc.abstractmethod
     def host_resolv_conf(self) -> str:
         """The host's resolv.conf (the servers sandboxes use by default)."""
+
+    def read_file(self, path: str) -> str:
+        """A file the layer wrote (``hosts``, ``resolv.conf``), as it is now."""
+        with open(path) as fh:
+            return fh.read()
 
     def close(self) -> None:  # noqa: B027 - optional
         """Release what is held (sockets)."""
@@ -161,6 +171,16 @@ class LinuxOSLayer(OSLayer):
 
     def clear_default_gateway(self, key: str, version: int) -> None:
         interfaces.clear_default_gateway(key, version, sockets=self.sockets)
+
+    def interfaces(self, key: str) -> dict[str, set[str]]:
+        sock = self.sockets.pyroute2(key)
+        names = {link["index"]: link.get_attr("IFLA_IFNAME") for link in sock.link("dump")}
+        out: dict[str, set[str]] = {name: set() for name in names.values() if name != "lo"}
+        for addr in sock.addr("dump"):
+            name = names.get(addr["index"])
+            if name in out:
+                out[name].add(f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}")
+        return out
 
     def make_sandbox_dir(self, directory: str) -> None:
         steps.step("file", f"mkdir {directory}")

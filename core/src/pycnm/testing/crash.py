@@ -114,42 +114,36 @@ def transient(ctl) -> list[str]:
 
 
 def kernel_problems(ctl) -> list[str]:
-    """Namespaces, sandbox interfaces and hosts files against the records (any driver)."""
-    from ..osl import dnsfiles, netlink
+    """Namespaces, sandbox interfaces and hosts files against the records (any driver), as the
+    Controller's OS layer sees them."""
+    from ..osl import dnsfiles
 
+    osl = ctl.osl
     problems = []
-    ours = set()
-    if ctl.netns_prefix and os.path.isdir(ctl.netns_dir):
-        ours = {os.path.join(ctl.netns_dir, e) for e in os.listdir(ctl.netns_dir) if e.startswith(ctl.netns_prefix)}
+    ours = set(osl.namespaces(ctl.netns_dir, ctl.netns_prefix))
     keys = {sb.key for sb in ctl.sandboxes() if not sb.record.host_namespace}
     problems += [f"namespace {k} has no sandbox record" for k in sorted(ours - keys)]
     problems += [f"sandbox namespace {k} is missing" for k in sorted(keys - ours)]
     for sb in ctl.sandboxes():
         joined = sb.endpoints()
         if not sb.record.host_namespace and sb.key in ours:
-            sock = netlink.ns(sb.key)
-            links = {link.get_attr("IFLA_IFNAME"): link["index"] for link in sock.link("dump")}
-            addresses = {}
-            for addr in sock.addr("dump"):
-                addresses.setdefault(addr["index"], set()).add(f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}")
+            links = osl.interfaces(sb.key)
             wanted = {e.interface_name: e for e in joined if e.interface_name}
-            for name in sorted(set(links) - {"lo"} - set(wanted)):
+            for name in sorted(set(links) - set(wanted)):
                 problems.append(f"interface {name} in sandbox {sb.name} belongs to no joined endpoint")
             for name, ep in sorted(wanted.items()):
                 if name not in links:
                     problems.append(f"endpoint {ep.name} has no interface {name} in sandbox {sb.name}")
                     continue
                 for address in (ep.address, ep.address_ipv6):
-                    if address is not None and str(address) not in addresses.get(links[name], set()):
+                    if address is not None and str(address) not in links[name]:
                         problems.append(f"interface {name} in sandbox {sb.name} lacks {address}")
-            netlink.forget(sb.key)
         text = dnsfiles.hosts(sb.hostname, sb.record.domainname,
                               [str(a.ip) for e in joined for a in (e.address, e.address_ipv6) if a is not None],
                               sb.record.extra_hosts)
         try:
-            with open(sb.hosts_path) as fh:
-                if fh.read() != text:
-                    problems.append(f"the hosts file of sandbox {sb.name} is not what its endpoints say")
+            if osl.read_file(sb.hosts_path) != text:
+                problems.append(f"the hosts file of sandbox {sb.name} is not what its endpoints say")
         except OSError as exc:
             problems.append(f"the hosts file of sandbox {sb.name} is missing: {exc}")
     return problems
@@ -199,9 +193,7 @@ def ipam_problems(ctl) -> list[str]:
 
 def leftovers(ctl) -> list[str]:
     """After everything was deleted: what is still there (namespaces, store keys)."""
-    problems = []
-    if ctl.netns_prefix and os.path.isdir(ctl.netns_dir):
-        problems += [f"namespace {e} is left" for e in os.listdir(ctl.netns_dir) if e.startswith(ctl.netns_prefix)]
+    problems = [f"namespace {path} is left" for path in ctl.osl.namespaces(ctl.netns_dir, ctl.netns_prefix)]
     for entry in ctl.store.list(""):
         parts = entry.key.split("/")
         if entry.key == "meta/instance" or parts[0] in ("hosts", "drivers"):
