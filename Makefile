@@ -28,7 +28,7 @@ system:
 $(VENV)/.installed: system $(foreach m,$(MEMBERS),$(m)/pyproject.toml) pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q "pytest>=8" "hypothesis>=6" "hatchling>=1.20"
+	$(PIP) install -q "pytest>=8" "hypothesis>=6" "hatchling>=1.20" "docker>=7.1"
 	$(PIP) install -q $(foreach m,$(MEMBERS),-e ./$(m)) "etcd3gw>=2.4"
 	touch $@
 

@@ -331,27 +331,33 @@ def sandbox_rm(ctx, names, force) -> None:
 
 
 @cli.command("daemon")
-@click.option("--cluster-store", envvar="PYCNM_CLUSTER_STORE", required=True,
-              help="etcd://HOST:PORT[,HOST:PORT...]: where global networks live.")
-@click.option("--advertise-addr", envvar="PYCNM_ADVERTISE_ADDR", required=True,
+@click.option("-H", "--host", "host", envvar="PYCNM_HOST", default=None, metavar="unix:///PATH",
+              help="Socket to serve the Engine API on (default /run/pycnm/pycnm.sock; with another"
+                   " --state-dir, <state dir>/pycnm.sock).")
+@click.option("--cluster-store", envvar="PYCNM_CLUSTER_STORE", default=None,
+              help="etcd://HOST:PORT[,HOST:PORT...]: where global networks live (with --advertise-addr,"
+                   " the daemon also syncs overlay peers).")
+@click.option("--advertise-addr", envvar="PYCNM_ADVERTISE_ADDR", default=None,
               help="This host's underlay address (the VTEP other hosts send overlay traffic to).")
 @click.option("--lease", "lease_ttl", default=10, show_default=True,
               help="Seconds after which other hosts drop this host's endpoints if it stops answering.")
 @click.pass_context
-def daemon(ctx, cluster_store, advertise_addr, lease_ttl) -> None:
-    """Keep this host's kernel in step with the cluster: program the endpoints other hosts join
-    to global networks, and drop those of hosts that are gone (needs the etcd cluster store)."""
-    from ..controller import Controller
+def daemon(ctx, host, cluster_store, advertise_addr, lease_ttl) -> None:
+    """Serve Docker's Engine API (network part) on a unix socket; with a cluster store, keep this
+    host's kernel in step with the cluster too (program the endpoints other hosts join to global
+    networks, drop those of hosts that are gone). SIGTERM stops it and leaves the kernel as is."""
+    from ..daemon import Daemon, log
 
-    root = ctx.find_root().obj
-    ctl = Controller(root.get("state_dir"), cluster_store=cluster_store, advertise_addr=advertise_addr)
-    root["controller"] = ctl
-    ctx.find_root().call_on_close(ctl.close)
-    from .._daemon import log, run
-
+    if cluster_store and not advertise_addr:
+        raise click.UsageError("--cluster-store needs --advertise-addr (this host's underlay address)")
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # a daemon says what it programs
-    run(ctl, lease_ttl)
+    try:
+        daemon_ = Daemon(ctx.find_root().obj.get("state_dir"), host=host, cluster_store=cluster_store,
+                         advertise_addr=advertise_addr, lease_ttl=lease_ttl)
+    except ValueError as exc:  # an -H that is not a unix socket
+        raise click.BadParameter(str(exc), param_hint="-H") from None
+    daemon_.run()
 
 
 # ---- driver --------------------------------------------------------------------------------------
