@@ -17,19 +17,25 @@ and one line in the driver's ``pyproject.toml``::
     mydriver = "pycnm_mydriver:MyDriver"
 """
 
-from __future__ import annotations
-
-import pluggy
-
-hookimpl = pluggy.HookimplMarker("pycnm")
-
-from .hookspecs import CONTRACT_VERSION  # noqa: E402
+# Nothing is imported here: every submodule imports this package first, and the CLI's client
+# path (``pycnm network ls`` against a daemon) must not pay for pluggy, attrs or the Controller.
+# ``hookimpl``, ``CONTRACT_VERSION`` and ``Controller`` load on first use (module __getattr__).
 
 
 def __getattr__(name: str):
-    # The Controller pulls in the store, the OS layer and pyroute2; a driver importing
-    # ``hookimpl`` should not pay for that.
+    if name == "hookimpl":
+        import pluggy
+
+        marker = pluggy.HookimplMarker("pycnm")
+        globals()["hookimpl"] = marker  # one marker for everyone: made once, then a plain attribute
+        return marker
+    if name == "CONTRACT_VERSION":
+        from .hookspecs import CONTRACT_VERSION
+
+        return CONTRACT_VERSION
     if name == "Controller":
+        # the Controller pulls in the store, the OS layer and pyroute2; a driver importing
+        # ``hookimpl`` should not pay for that
         from .controller import Controller
 
         return Controller
@@ -37,7 +43,7 @@ def __getattr__(name: str):
         from importlib.metadata import version
 
         return version("pycnm")
-    raise AttributeError(name)
+    raise AttributeError(f"module 'pycnm' has no attribute {name!r}")
 
 
 __all__ = ["CONTRACT_VERSION", "Controller", "hookimpl"]

@@ -68,6 +68,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     # ---- pycnm's own ------------------------------------------------------------------------
     ("GET", "/pycnm/v1/status", "pycnm.status", "status"),
     ("GET", "/pycnm/v1/drivers", "pycnm.drivers", "drivers"),
+    ("GET", "/pycnm/v1/graph", "pycnm.graph", "graph"),
     ("GET", "/pycnm/v1/sandboxes", "pycnm.sandbox.list", "sandbox_list"),
     ("POST", "/pycnm/v1/sandboxes/create", "pycnm.sandbox.create", "sandbox_create"),
     ("POST", "/pycnm/v1/sandboxes/delete", "pycnm.sandbox.delete", "sandbox_delete_many"),
@@ -613,6 +614,11 @@ class Engine:
 
         scope = req.arg("scope")
         return json_response(200, installed_drivers(scope=parse_bool("scope", scope) if scope else True))
+
+    def _graph(self, req: Request) -> Response:
+        from ..graph import topology  # what ``pycnm graph`` draws (networks, sandboxes, endpoints)
+
+        return json_response(200, topology(self.controller))
 
     def _sandbox_list(self, req: Request) -> Response:
         return json_response(200, [sb.inspect() for sb in self.controller.sandboxes()])

@@ -30,6 +30,7 @@ import os
 import socket
 import stat
 import time
+import urllib.parse
 
 from aiohttp import web
 
@@ -53,6 +54,9 @@ SHUTDOWN_GRACE = 10.0
 SOCKET_GROUP = "pycnm"
 #: unix socket paths stop at 108 bytes with the terminating NUL
 SUN_PATH_MAX = 107
+#: a request may name the state directory it means (the pycnm CLI does, percent-encoded): a
+#: daemon serving another one refuses it with 409 before doing anything, naming its own here
+STATE_DIR_HEADER = "Pycnm-State-Dir"
 
 
 class SocketError(Forbidden):
@@ -181,6 +185,11 @@ class EngineServer:
     # ---- requests -------------------------------------------------------------------------------
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        wanted = request.headers.get(STATE_DIR_HEADER)
+        if wanted is not None:
+            refusal = self._other_state_dir(wanted)
+            if refusal is not None:
+                return refusal
         if request.content_length is not None and request.content_length > self.max_body:
             return self._too_large(request)
         try:
@@ -206,6 +215,17 @@ class EngineServer:
                 raise _TooLarge
             chunks.append(chunk)
         return b"".join(chunks)
+
+    def _other_state_dir(self, wanted: str) -> web.Response | None:
+        """The refusal of a request meant for another state directory than this daemon's, or None."""
+        served = self.engine.controller.state_dir
+        asked = urllib.parse.unquote(wanted)
+        if asked == served or os.path.realpath(asked) == os.path.realpath(served):
+            return None
+        self.engine.count(409, "pycnm.state_dir_mismatch")
+        return _to_web(Response(409, [*COMMON_HEADERS, ("Content-Type", JSON_TYPE),
+                                      (STATE_DIR_HEADER, urllib.parse.quote(served))], error_body(
+            f"this pycnm daemon serves the state directory {served}, not {asked}")))
 
     def _too_large(self, request: web.BaseRequest) -> web.Response:
         self.engine.count(413)

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing costs milliseconds to import; annotations are strings anyway
-    from collections.abc import Callable, Iterable, Mapping
-    from typing import Any
+    from collections.abc import Iterable, Mapping
+    from typing import Any, NoReturn
 
-__all__ = ["TemplateError", "Template", "compile", "render_each"]
+__all__ = ["Template", "TemplateError", "compile", "render_each"]
 
 
 class TemplateError(ValueError):
@@ -46,6 +46,7 @@ class TemplateError(ValueError):
 
 # ---------------------------------------------------------------------------------------------
 # Go's view of Python values
+
 
 class _Missing:
     """Go's invalid ``reflect.Value``: a missing map key, nil data. Prints ``<no value>``."""
@@ -166,6 +167,7 @@ class _CallError(Exception):
 # ---------------------------------------------------------------------------------------------
 # Go's fmt: Sprint, Sprintln, Sprintf and %v
 
+
 def _float_digits(f: float) -> tuple[str, int]:
     """Shortest round-trip decimal digits of abs(f) and the decimal point position (0.DIGITS x
     10**dp), the same digits Go's strconv picks (both are shortest round-trip)."""
@@ -183,11 +185,10 @@ def _float_digits(f: float) -> tuple[str, int]:
 
 def _fmt_e(neg: bool, digits: str, dp: int, prec: int, e: str) -> str:
     first = digits[0]
-    rest = digits[1:prec + 1].ljust(prec, "0") if prec > 0 else ""
+    rest = digits[1 : prec + 1].ljust(prec, "0") if prec > 0 else ""
     exp = dp - 1 if digits != "0" else 0
     sign = "-" if exp < 0 else "+"
-    return ("-" if neg else "") + first + ("." + rest if prec > 0 else "") + e + sign + \
-        str(abs(exp)).rjust(2, "0")
+    return ("-" if neg else "") + first + ("." + rest if prec > 0 else "") + e + sign + str(abs(exp)).rjust(2, "0")
 
 
 def _fmt_f(neg: bool, digits: str, dp: int, prec: int) -> str:
@@ -203,7 +204,7 @@ def _fmt_f(neg: bool, digits: str, dp: int, prec: int) -> str:
 
 def _strconv_float(f: float, verb: str, prec: int) -> str:
     """Go's ``strconv.FormatFloat(f, verb, prec, 64)`` for verbs e E f g G (and x X b)."""
-    if f != f:
+    if f != f:  # noqa: PLR0124 - NaN, without importing math (this module imports in 1.4 ms)
         return "NaN"
     if f in (float("inf"), float("-inf")):
         return "+Inf" if f > 0 else "-Inf"
@@ -244,8 +245,15 @@ def _hex_float(f: float, verb: str, prec: int) -> str:
     if prec >= 0:
         fp = fp[:prec].ljust(prec, "0")  # truncation, not rounding: rare enough not to matter
     e = int(exp)
-    s = ("-" if f < 0 else "") + "0x" + ip + ("." + fp if fp else "") + "p" + \
-        ("-" if e < 0 else "+") + str(abs(e)).rjust(2, "0")
+    s = (
+        ("-" if f < 0 else "")
+        + "0x"
+        + ip
+        + ("." + fp if fp else "")
+        + "p"
+        + ("-" if e < 0 else "+")
+        + str(abs(e)).rjust(2, "0")
+    )
     return s.upper() if verb == "X" else s
 
 
@@ -255,12 +263,11 @@ def _is_print(ch: str) -> bool:
     return ch.isprintable()
 
 
-_SIMPLE_ESC = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-               "\v": "\\v"}
+_SIMPLE_ESC = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
 
 
 def _quote_rune_into(out: list, ch: str, quote: str, ascii_only: bool) -> None:
-    if ch == quote or ch == "\\":
+    if ch in (quote, "\\"):
         out.append("\\" + ch)
         return
     if (ch.isascii() or not ascii_only) and _is_print(ch):
@@ -301,17 +308,13 @@ def _go_quote_rune(c: int, ascii_only: bool = False) -> str:
 
 
 def _can_backquote(s: str) -> bool:
-    for ch in s:
-        if ch == "`" or ch == "\ufeff" or (ch < " " and ch != "\t") or ch == "\x7f":
-            return False
-    return True
+    return not any(ch in ("`", "\ufeff", "\x7f") or (ch < " " and ch != "\t") for ch in s)
 
 
 class _Printer:
     """Go's ``fmt`` printer state for one call: flags of the verb being printed and the output."""
 
-    __slots__ = ("buf", "plus", "minus", "sharp", "space", "zero", "plus_v", "sharp_v", "wid",
-                 "prec", "erroring")
+    __slots__ = ("buf", "plus", "minus", "sharp", "space", "zero", "plus_v", "sharp_v", "wid", "prec", "erroring")
 
     def __init__(self) -> None:
         self.buf: list[str] = []
@@ -418,8 +421,12 @@ class _Printer:
     def print_object(self, v: Any, verb: str, depth: int, pointer: bool = True) -> None:
         # A class with its own __str__ is a fmt.Stringer; anything else prints as Go prints a
         # pointer to a struct, &{field values}, from the public attributes.
-        if not self.erroring and not self.sharp_v and type(v).__str__ is not object.__str__ \
-                and verb in "vsxXq":
+        if (
+            not self.erroring
+            and not self.sharp_v
+            and type(v).__str__ is not object.__str__  # type: ignore[comparison-overlap]  # a class's own __str__
+            and verb in "vsxXq"
+        ):
             self.fmt_string(str(v), verb, v)
             return
         if depth > 0:
@@ -427,8 +434,7 @@ class _Printer:
             # keeps the output stable.
             self.buf.append("0xc000000000")
             return
-        fields = [(k, x) for k, x in vars(v).items() if not k.startswith("_")] \
-            if hasattr(v, "__dict__") else []
+        fields = [(k, x) for k, x in vars(v).items() if not k.startswith("_")] if hasattr(v, "__dict__") else []
         self.buf.append(("&" if pointer else "") + (_go_type(v)[1:] if self.sharp_v else "") + "{")
         for i, (k, x) in enumerate(fields):
             if i:
@@ -458,7 +464,7 @@ class _Printer:
                 self.fmt_s(s)
         elif verb == "s":
             self.fmt_s(s)
-        elif verb == "x" or verb == "X":
+        elif verb in {"x", "X"}:
             self.fmt_sx(s, verb)
         elif verb == "q":
             self.fmt_q(s)
@@ -526,7 +532,7 @@ class _Printer:
             self.fmt_int(v, 10, verb, "0123456789abcdefx")
         elif verb == "b":
             self.fmt_int(v, 2, verb, "0123456789abcdefx")
-        elif verb == "o" or verb == "O":
+        elif verb in {"o", "O"}:
             self.fmt_int(v, 8, verb, "0123456789abcdefx")
         elif verb == "x":
             self.fmt_int(v, 16, verb, "0123456789abcdefx")
@@ -769,7 +775,7 @@ def _sprintf(fmt: str, a: list) -> str:
             if k < 0:
                 good_argnum = False
                 return argnum, i + 1, False
-            digits = fmt[i + 1:k]
+            digits = fmt[i + 1 : k]
             if digits.isdigit() and digits.isascii():
                 index = int(digits) - 1
                 if 0 <= index < len(a):
@@ -858,9 +864,18 @@ def _sprintf(fmt: str, a: list) -> str:
 # ---------------------------------------------------------------------------------------------
 # Go's encoding/json, as docker's ``json`` function calls it
 
-_JSON_ESC = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-             # Go 1.22 and later (docker's builds) write \b and \f short, as JSON allows.
-             "\b": "\\b", "\f": "\\f", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_ESC = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+    # Go 1.22 and later (docker's builds) write \b and \f short, as JSON allows.
+    "\b": "\\b",
+    "\f": "\\f",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+}
 
 
 def _json_string(s: str, out: list) -> None:
@@ -883,7 +898,7 @@ def _json_string(s: str, out: list) -> None:
 
 
 def _json_float(f: float) -> str:
-    if f != f or f in (float("inf"), float("-inf")):
+    if f != f or f in (float("inf"), float("-inf")):  # noqa: PLR0124 - NaN or infinite, as above
         raise _CallError("json: unsupported value: " + _strconv_float(f, "g", -1))
     a = abs(f)
     if a != 0 and (a < 1e-6 or a >= 1e21):
@@ -996,13 +1011,14 @@ def _fn_index(item: Any, *indexes: Any) -> Any:
     item = _indirect(item)
     if item is MISSING:
         raise _CallError("index of untyped nil")
-    for index in indexes:
-        index = _indirect(index)
+    for given in indexes:
+        index = _indirect(given)
         if item is None:
             raise _CallError("index of nil pointer")
         if isinstance(item, (list, tuple, str)):
-            x = _index_arg(index, len(item) if not isinstance(item, str) else len(
-                item.encode("utf-8", "surrogatepass")))
+            x = _index_arg(
+                index, len(item) if not isinstance(item, str) else len(item.encode("utf-8", "surrogatepass"))
+            )
             if isinstance(item, str):
                 b = item.encode("utf-8", "surrogatepass")
                 if x >= len(b):
@@ -1044,7 +1060,7 @@ def _fn_slice(item: Any, *indexes: Any) -> Any:
         raise _CallError(f"invalid slice index: {idx[0]} > {idx[1]}")
     if len(indexes) == 3 and idx[1] > idx[2]:
         raise _CallError(f"invalid slice index: {idx[1]} > {idx[2]}")
-    part = seq[idx[0]:idx[1]]
+    part = seq[idx[0] : idx[1]]
     if isinstance(item, str):
         return part.decode("utf-8", "replace")
     return type(item)(part) if type(item) in (list, tuple, _StrList) else list(part)
@@ -1069,8 +1085,8 @@ def _fn_eq(arg1: Any, *args: Any) -> bool:
     if not args:
         raise _CallError("missing argument for comparison")
     k1 = _basic_kind(arg1)
-    for arg in args:
-        arg = _indirect(arg)
+    for given in args:
+        arg = _indirect(given)
         k2 = _basic_kind(arg)
         if k1 != k2:
             if {k1, k2} == {"int", "uint"}:
@@ -1084,8 +1100,10 @@ def _fn_eq(arg1: Any, *args: Any) -> bool:
         else:
             g1, g2 = _go_kind(arg1), _go_kind(arg)
             if g1 != g2 and "invalid" not in (g1, g2):
-                raise _CallError(f"non-comparable types {_sprintf('%s', [arg1])}: "
-                                 f"{_go_type(arg1)}, {_go_type(arg)}: {_format_v(arg)}")
+                raise _CallError(
+                    f"non-comparable types {_sprintf('%s', [arg1])}: "
+                    f"{_go_type(arg1)}, {_go_type(arg)}: {_format_v(arg)}"
+                )
             if arg1 is MISSING or arg is MISSING:
                 truth = arg1 is arg
             elif g2 in ("map", "slice"):
@@ -1146,8 +1164,7 @@ def _eval_args(args: tuple) -> str:
 
 def _fn_html(*args: Any) -> str:
     s = _eval_args(args)
-    for a, b in (("&", "&amp;"), ("'", "&#39;"), ('"', "&#34;"), ("<", "&lt;"), (">", "&gt;"),
-                 ("\x00", "\ufffd")):
+    for a, b in (("&", "&amp;"), ("'", "&#39;"), ('"', "&#34;"), ("<", "&lt;"), (">", "&gt;"), ("\x00", "\ufffd")):
         s = s.replace(a, b)
     return s
 
@@ -1157,11 +1174,12 @@ def _fn_js(*args: Any) -> str:
     out = []
     for ch in s:
         if ch in "\\'\"<>&=":
-            out.append({"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E",
-                        "&": "\\u0026", "=": "\\u003D"}[ch])
-        elif ch < " ":
-            out.append("\\u%04X" % ord(ch))
-        elif not ch.isascii() and not _is_print(ch):
+            out.append(
+                {"\\": "\\\\", "'": "\\'", '"': '\\"', "<": "\\u003C", ">": "\\u003E", "&": "\\u0026", "=": "\\u003D"}[
+                    ch
+                ]
+            )
+        elif ch < " " or (not ch.isascii() and not _is_print(ch)):
             out.append("\\u%04X" % ord(ch))
         else:
             out.append(ch)
@@ -1355,14 +1373,56 @@ _HEADER_FUNCS: dict[str, _Spec] = {
 # Lexer (Go's text/template/parse lexer, state for state)
 
 # Token types; those from _KEYWORD on are keywords (Go prints them as <name> in errors).
-(_T_ERROR, _T_BOOL, _T_CHAR, _T_CHARCONST, _T_COMPLEX, _T_ASSIGN, _T_DECLARE, _T_EOF, _T_FIELD,
- _T_IDENT, _T_LDELIM, _T_LPAREN, _T_NUMBER, _T_PIPE, _T_RAWSTRING, _T_RDELIM, _T_RPAREN, _T_SPACE,
- _T_STRING, _T_TEXT, _T_VARIABLE, _KEYWORD, _T_BLOCK, _T_BREAK, _T_CONTINUE, _T_DOT, _T_DEFINE,
- _T_ELSE, _T_END, _T_IF, _T_NIL, _T_RANGE, _T_TEMPLATE, _T_WITH) = range(34)
+(
+    _T_ERROR,
+    _T_BOOL,
+    _T_CHAR,
+    _T_CHARCONST,
+    _T_COMPLEX,
+    _T_ASSIGN,
+    _T_DECLARE,
+    _T_EOF,
+    _T_FIELD,
+    _T_IDENT,
+    _T_LDELIM,
+    _T_LPAREN,
+    _T_NUMBER,
+    _T_PIPE,
+    _T_RAWSTRING,
+    _T_RDELIM,
+    _T_RPAREN,
+    _T_SPACE,
+    _T_STRING,
+    _T_TEXT,
+    _T_VARIABLE,
+    _KEYWORD,
+    _T_BLOCK,
+    _T_BREAK,
+    _T_CONTINUE,
+    _T_DOT,
+    _T_DEFINE,
+    _T_ELSE,
+    _T_END,
+    _T_IF,
+    _T_NIL,
+    _T_RANGE,
+    _T_TEMPLATE,
+    _T_WITH,
+) = range(34)
 
-_KEYWORDS = {"block": _T_BLOCK, "break": _T_BREAK, "continue": _T_CONTINUE, "define": _T_DEFINE,
-             "else": _T_ELSE, "end": _T_END, "if": _T_IF, "range": _T_RANGE, "nil": _T_NIL,
-             "template": _T_TEMPLATE, "with": _T_WITH}
+_KEYWORDS = {
+    "block": _T_BLOCK,
+    "break": _T_BREAK,
+    "continue": _T_CONTINUE,
+    "define": _T_DEFINE,
+    "else": _T_ELSE,
+    "end": _T_END,
+    "if": _T_IF,
+    "range": _T_RANGE,
+    "nil": _T_NIL,
+    "template": _T_TEMPLATE,
+    "with": _T_WITH,
+}
 
 _SPACE = " \t\r\n"
 _TERMINATORS = frozenset(" \t\r\n.,|:)(")
@@ -1443,8 +1503,7 @@ def _lex(text: str) -> list:
         q = accept(p, "0")
         if q != p:
             p = q
-            for prefix, ds in (("xX", "0123456789abcdefABCDEF_"), ("oO", "01234567_"),
-                               ("bB", "01_")):
+            for prefix, ds in (("xX", "0123456789abcdefABCDEF_"), ("oO", "01234567_"), ("bB", "01_")):
                 q = accept(p, prefix)
                 if q != p:
                     p, digits = q, ds
@@ -1562,7 +1621,7 @@ def _lex(text: str) -> list:
                         if c2 and c2 != "\n":
                             continue
                         return error("unterminated quoted string")
-                    if c == "" or c == "\n":
+                    if c in {"", "\n"}:
                         return error("unterminated quoted string")
                     if c == '"':
                         break
@@ -1583,7 +1642,7 @@ def _lex(text: str) -> list:
                         if c2 and c2 != "\n":
                             continue
                         return error("unterminated character constant")
-                    if c == "" or c == "\n":
+                    if c in {"", "\n"}:
                         return error("unterminated character constant")
                     if c == "'":
                         break
@@ -1619,7 +1678,7 @@ def _lex(text: str) -> list:
                 kw = _KEYWORDS.get(word)
                 if kw is not None:
                     emit(kw)
-                elif word == "true" or word == "false":
+                elif word in {"true", "false"}:
                     emit(_T_BOOL)
                 else:
                     emit(_T_IDENT)
@@ -1642,8 +1701,10 @@ def _lex(text: str) -> list:
 # Parse tree. Each node knows its position (a character offset) and prints itself as Go's
 # node.String() does, since an execution error quotes the failing node.
 
+
 class _Node:
     __slots__ = ("pos",)
+    pos: int
 
     def string(self) -> str:
         raise NotImplementedError
@@ -1663,7 +1724,8 @@ class _List(_Node):
     __slots__ = ("nodes",)
 
     def __init__(self, pos: int) -> None:
-        self.pos, self.nodes = pos, []
+        self.pos = pos
+        self.nodes: list[_Node] = []
 
     def string(self) -> str:
         return "".join(n.string() for n in self.nodes)
@@ -1673,7 +1735,9 @@ class _Pipe(_Node):
     __slots__ = ("decl", "is_assign", "cmds")
 
     def __init__(self, pos: int) -> None:
-        self.pos, self.decl, self.is_assign, self.cmds = pos, [], False, []
+        self.pos, self.is_assign = pos, False
+        self.decl: list[_Variable] = []
+        self.cmds: list[_Command] = []
 
     def string(self) -> str:
         s = ""
@@ -1696,11 +1760,11 @@ class _Command(_Node):
     __slots__ = ("args",)
 
     def __init__(self, pos: int) -> None:
-        self.pos, self.args = pos, []
+        self.pos = pos
+        self.args: list[_Node] = []
 
     def string(self) -> str:
-        return " ".join("(" + a.string() + ")" if isinstance(a, _Pipe) else a.string()
-                        for a in self.args)
+        return " ".join("(" + a.string() + ")" if isinstance(a, _Pipe) else a.string() for a in self.args)
 
 
 class _Identifier(_Node):
@@ -1757,7 +1821,8 @@ class _Chain(_Node):
     __slots__ = ("node", "fields")
 
     def __init__(self, pos: int, node: _Node) -> None:
-        self.pos, self.node, self.fields = pos, node, []
+        self.pos, self.node = pos, node
+        self.fields: list[str] = []
 
     def string(self) -> str:
         s = "(" + self.node.string() + ")" if isinstance(self.node, _Pipe) else self.node.string()
@@ -1868,6 +1933,7 @@ class _Continue(_Node):
 
 # -- literals --------------------------------------------------------------------------------
 
+
 def _unquote_char(s: str, i: int, quote: str) -> tuple[int, bool, int]:
     """Go's ``strconv.UnquoteChar`` at s[i]: (code, is_byte, next index); ValueError if bad."""
     c = s[i]
@@ -1884,7 +1950,7 @@ def _unquote_char(s: str, i: int, quote: str) -> tuple[int, bool, int]:
         return simple[c], False, i
     if c in "xuU":
         size = {"x": 2, "u": 4, "U": 8}[c]
-        hexd = s[i:i + size]
+        hexd = s[i : i + size]
         if len(hexd) < size or not all(h in "0123456789abcdefABCDEF" for h in hexd):
             raise ValueError
         v = int(hexd, 16)
@@ -1894,7 +1960,7 @@ def _unquote_char(s: str, i: int, quote: str) -> tuple[int, bool, int]:
             raise ValueError
         return v, False, i + size
     if "0" <= c <= "7":
-        octd = s[i - 1:i + 2]
+        octd = s[i - 1 : i + 2]
         if len(octd) < 3 or not all("0" <= o <= "7" for o in octd):
             raise ValueError
         v = int(octd, 8)
@@ -2018,6 +2084,7 @@ def _parse_float(text: str) -> float | None:
 
 # -- parser ----------------------------------------------------------------------------------
 
+
 class _Parser:
     """Go's text/template parser, with its three-token look-ahead so that errors name the same
     line as Go's do."""
@@ -2080,12 +2147,12 @@ class _Parser:
         return tok
 
     # -- errors ----------------------------------------------------------------------------
-    def errorf(self, msg: str) -> None:
+    def errorf(self, msg: str) -> NoReturn:
         tok = self.token[0]
         line = tok[3] if tok else 1
         pos = tok[1] if tok else 0
         prefix = self.text[:pos]
-        col = len(prefix[prefix.rfind("\n") + 1:].encode("utf-8", "surrogatepass"))
+        col = len(prefix[prefix.rfind("\n") + 1 :].encode("utf-8", "surrogatepass"))
         raise TemplateError(f"template: :{line}: {msg}", line, col)
 
     def expect(self, typ: int, context: str) -> _Token:
@@ -2100,7 +2167,7 @@ class _Parser:
             if self.action_line != 0 and self.action_line != tok[3]:
                 extra = f" in action started at :{self.action_line}"
                 if tok[2].endswith(" action"):
-                    extra = extra[len(" in action"):]
+                    extra = extra[len(" in action") :]
             self.errorf(tok.describe() + extra)
         self.errorf(f"unexpected {tok.describe()} in {context}")
 
@@ -2237,8 +2304,20 @@ class _Parser:
             if tok[0] == end:
                 self.check_pipeline(pipe, context)
                 return pipe
-            if tok[0] in (_T_BOOL, _T_CHARCONST, _T_COMPLEX, _T_DOT, _T_FIELD, _T_IDENT,
-                          _T_NUMBER, _T_NIL, _T_RAWSTRING, _T_STRING, _T_VARIABLE, _T_LPAREN):
+            if tok[0] in (
+                _T_BOOL,
+                _T_CHARCONST,
+                _T_COMPLEX,
+                _T_DOT,
+                _T_FIELD,
+                _T_IDENT,
+                _T_NUMBER,
+                _T_NIL,
+                _T_RAWSTRING,
+                _T_STRING,
+                _T_VARIABLE,
+                _T_LPAREN,
+            ):
                 self.backup()
                 pipe.cmds.append(self.command())
             else:
@@ -2344,16 +2423,16 @@ class _Parser:
                 n.is_uint = True
         if n.is_int:
             n.is_float, n.float_value = True, float(n.int_value)
-        elif n.is_uint:
-            n.is_float, n.float_value = True, float(u)  # type: ignore[arg-type]
-            n.int_value = u  # type: ignore[assignment]
+        elif u is not None:  # (is_uint, and not an int)
+            n.is_float, n.float_value = True, float(u)
+            n.int_value = u
         else:
             f = _parse_float(text)
             if f is not None:
                 if not any(c in text for c in ".eEpP"):
                     self.errorf(f"integer overflow: {_go_quote(text)}")
                 n.is_float, n.float_value = True, f
-                if f == f and abs(f) != float("inf") and f == int(f):
+                if f == f and abs(f) != float("inf") and f == int(f):  # noqa: PLR0124 - finite, as above
                     iv = int(f)
                     if -(1 << 63) <= iv < (1 << 63):
                         n.is_int, n.int_value = True, iv
@@ -2366,6 +2445,7 @@ class _Parser:
 
 # ---------------------------------------------------------------------------------------------
 # Execution
+
 
 class _BreakLoop(Exception):
     """{{break}}: unwinds to the range that runs it."""
@@ -2382,7 +2462,7 @@ def _method_spec(method: Any) -> _Spec:
     if code is None:
         return (), _A, method
     bound = 1 if hasattr(method, "__self__") else 0
-    names = code.co_varnames[bound:code.co_argcount]
+    names = code.co_varnames[bound : code.co_argcount]
     ann = getattr(func, "__annotations__", {}) or {}
     kinds = []
     for name in names:
@@ -2416,15 +2496,14 @@ class _State:
         self.funcs = funcs
         self.missingkey = missingkey
 
-    def errorf(self, msg: str) -> None:
+    def errorf(self, msg: str) -> NoReturn:
         node = self.node
         if node is None:
             raise TemplateError(f"template: : {msg}")
-        prefix = self.text[:node.pos]
+        prefix = self.text[: node.pos]
         line = 1 + prefix.count("\n")
-        col = len(prefix[prefix.rfind("\n") + 1:].encode("utf-8", "surrogatepass"))
-        raise TemplateError(
-            f'template: :{line}:{col}: executing "" at <{node.string()}>: {msg}', line, col)
+        col = len(prefix[prefix.rfind("\n") + 1 :].encode("utf-8", "surrogatepass"))
+        raise TemplateError(f'template: :{line}:{col}: executing "" at <{node.string()}>: {msg}', line, col)
 
     # -- variables -------------------------------------------------------------------------
     def var_value(self, name: str) -> tuple[Any, bool]:
@@ -2444,36 +2523,35 @@ class _State:
     # -- walking ---------------------------------------------------------------------------
     def walk(self, dot: Any, boxed: bool, node: _Node) -> None:
         self.node = node
-        t = type(node)
-        if t is _Text:
-            self.out.append(node.text)  # type: ignore[attr-defined]
-        elif t is _Action:
-            pipe = node.pipe  # type: ignore[attr-defined]
+        if type(node) is _Text:
+            self.out.append(node.text)
+        elif type(node) is _Action:
+            pipe = node.pipe
             val = self.eval_pipeline(dot, boxed, pipe)
             if not pipe.decl:
                 self.node = node
                 self.out.append(_format_v(val))
-        elif t is _List:
-            for n in node.nodes:  # type: ignore[attr-defined]
+        elif type(node) is _List:
+            for n in node.nodes:
                 self.walk(dot, boxed, n)
-        elif t is _If or t is _With:
+        elif type(node) is _If or type(node) is _With:
             mark = len(self.vars)
             try:
-                val = self.eval_pipeline(dot, boxed, node.pipe)  # type: ignore[attr-defined]
+                val = self.eval_pipeline(dot, boxed, node.pipe)
                 if _truth(val):
-                    if t is _With:
-                        self.walk(val, False, node.list)  # type: ignore[attr-defined]
+                    if type(node) is _With:
+                        self.walk(val, False, node.list)
                     else:
-                        self.walk(dot, boxed, node.list)  # type: ignore[attr-defined]
-                elif node.else_list is not None:  # type: ignore[attr-defined]
-                    self.walk(dot, boxed, node.else_list)  # type: ignore[attr-defined]
+                        self.walk(dot, boxed, node.list)
+                elif node.else_list is not None:
+                    self.walk(dot, boxed, node.else_list)
             finally:
                 del self.vars[mark:]
-        elif t is _Range:
-            self.walk_range(dot, boxed, node)  # type: ignore[arg-type]
-        elif t is _Break:
+        elif type(node) is _Range:
+            self.walk_range(dot, boxed, node)
+        elif type(node) is _Break:
             raise _BreakLoop
-        elif t is _Continue:
+        elif type(node) is _Continue:
             raise _ContinueLoop
 
     def walk_range(self, dot: Any, boxed: bool, r: _Range) -> None:
@@ -2538,37 +2616,35 @@ class _State:
 
     def eval_command(self, dot: Any, boxed: bool, cmd: _Command, final: Any) -> Any:
         first = cmd.args[0]
-        t = type(first)
-        if t is _Field:
-            return self.eval_field_node(dot, boxed, first, cmd.args, final)  # type: ignore
-        if t is _Chain:
-            return self.eval_chain(dot, boxed, first, cmd.args, final)  # type: ignore
-        if t is _Identifier:
-            return self.eval_function(dot, boxed, first, cmd, cmd.args, final)  # type: ignore
-        if t is _Pipe:
+        if type(first) is _Field:
+            return self.eval_field_node(dot, boxed, first, cmd.args, final)
+        if type(first) is _Chain:
+            return self.eval_chain(dot, boxed, first, cmd.args, final)
+        if type(first) is _Identifier:
+            return self.eval_function(dot, boxed, first, cmd, cmd.args, final)
+        if type(first) is _Pipe:
             self.not_a_function(cmd.args, final)
-            return self.eval_pipeline(dot, boxed, first)  # type: ignore[arg-type]
-        if t is _Variable:
-            return self.eval_variable(dot, boxed, first, cmd.args, final)  # type: ignore
+            return self.eval_pipeline(dot, boxed, first)
+        if type(first) is _Variable:
+            return self.eval_variable(dot, boxed, first, cmd.args, final)
         self.node = first
         self.not_a_function(cmd.args, final)
-        if t is _Bool:
-            return first.value  # type: ignore[attr-defined]
-        if t is _Dot:
+        if type(first) is _Bool:
+            return first.value
+        if type(first) is _Dot:
             return dot
-        if t is _Nil:
+        if type(first) is _Nil:
             self.errorf("nil is not a command")
-        if t is _Number:
-            return self.ideal_constant(first)  # type: ignore[arg-type]
-        if t is _String:
-            return first.text  # type: ignore[attr-defined]
+        if type(first) is _Number:
+            return self.ideal_constant(first)
+        if type(first) is _String:
+            return first.text
         self.errorf(f"can't evaluate command {_go_quote(first.string())}")
 
     def ideal_constant(self, n: _Number) -> Any:
         self.node = n
         text = n.text
-        is_hex_int = len(text) > 2 and text[0] == "0" and text[1] in "xX" and \
-            not any(c in text for c in "pP")
+        is_hex_int = len(text) > 2 and text[0] == "0" and text[1] in "xX" and not any(c in text for c in "pP")
         if n.is_float and not is_hex_int and text[0] != "'" and any(c in text for c in ".eEpP"):
             return n.float_value
         if n.is_int:
@@ -2577,21 +2653,18 @@ class _State:
             self.errorf(f"{text} overflows int")
         return MISSING
 
-    def eval_field_node(self, dot: Any, boxed: bool, field: _Field, args: list | None,
-                        final: Any) -> Any:
+    def eval_field_node(self, dot: Any, boxed: bool, field: _Field, args: list | None, final: Any) -> Any:
         self.node = field
         return self.eval_field_chain(dot, boxed, dot, boxed, field, field.ident, args, final)
 
-    def eval_chain(self, dot: Any, boxed: bool, chain: _Chain, args: list | None,
-                   final: Any) -> Any:
+    def eval_chain(self, dot: Any, boxed: bool, chain: _Chain, args: list | None, final: Any) -> Any:
         self.node = chain
         if isinstance(chain.node, _Nil):
             self.errorf(f"indirection through explicit nil in {chain.string()}")
         value = self.eval_arg(dot, boxed, None, chain.node)
         return self.eval_field_chain(dot, boxed, value, False, chain, chain.fields, args, final)
 
-    def eval_variable(self, dot: Any, boxed: bool, var: _Variable, args: list | None,
-                      final: Any) -> Any:
+    def eval_variable(self, dot: Any, boxed: bool, var: _Variable, args: list | None, final: Any) -> Any:
         self.node = var
         value, vboxed = self.var_value(var.ident[0])
         if len(var.ident) == 1:
@@ -2599,15 +2672,24 @@ class _State:
             return value
         return self.eval_field_chain(dot, boxed, value, vboxed, var, var.ident[1:], args, final)
 
-    def eval_field_chain(self, dot: Any, boxed: bool, receiver: Any, rboxed: bool, node: _Node,
-                         ident: list, args: list | None, final: Any) -> Any:
+    def eval_field_chain(
+        self,
+        dot: Any,
+        boxed: bool,
+        receiver: Any,
+        rboxed: bool,
+        node: _Node,
+        ident: list,
+        args: list | None,
+        final: Any,
+    ) -> Any:
         for name in ident[:-1]:
-            receiver, rboxed = self.eval_field(dot, boxed, name, node, None, _NOFINAL, receiver,
-                                               rboxed)
+            receiver, rboxed = self.eval_field(dot, boxed, name, node, None, _NOFINAL, receiver, rboxed)
         return self.eval_field(dot, boxed, ident[-1], node, args, final, receiver, rboxed)[0]
 
-    def eval_field(self, dot: Any, boxed: bool, name: str, node: _Node, args: list | None,
-                   final: Any, receiver: Any, rboxed: bool) -> tuple[Any, bool]:
+    def eval_field(
+        self, dot: Any, boxed: bool, name: str, node: _Node, args: list | None, final: Any, receiver: Any, rboxed: bool
+    ) -> tuple[Any, bool]:
         if receiver is MISSING:
             if self.missingkey == "error":
                 self.errorf(f"nil data; no entry for key {_go_quote(name)}")
@@ -2616,13 +2698,11 @@ class _State:
         if receiver is None:
             self.errorf(f"nil pointer evaluating interface {{}}.{name}")
         rt = type(receiver)
-        simple = rt is dict or rt is str or rt is int or rt is list or rt is float or \
-            rt is bool or rt is tuple
+        simple = rt is dict or rt is str or rt is int or rt is list or rt is float or rt is bool or rt is tuple
         if not simple:
             method = _find_method(receiver, name)
             if method is not _ABSENT:
-                result = self.eval_call(dot, boxed, _method_spec(method), False, node, name,
-                                        args, final, user=True)
+                result = self.eval_call(dot, boxed, _method_spec(method), False, node, name, args, final, user=True)
                 return result, result is None
         has_args = (args is not None and len(args) > 1) or final is not _NOFINAL
         if isinstance(receiver, dict):
@@ -2647,30 +2727,37 @@ class _State:
         self.errorf(f"can't evaluate field {name} in type {typ or _go_type(receiver)}")
         raise AssertionError
 
-    def eval_function(self, dot: Any, boxed: bool, node: _Identifier, cmd: _Node,
-                      args: list | None, final: Any) -> Any:
+    def eval_function(self, dot: Any, boxed: bool, node: _Identifier, cmd: _Node, args: list | None, final: Any) -> Any:
         self.node = node
         spec = self.funcs.get(node.name)
         if spec is None:
             self.errorf(f"{_go_quote(node.name)} is not a defined function")
-        return self.eval_call(dot, boxed, spec, node.name in _BUILTINS, cmd, node.name, args,
-                              final)
+        return self.eval_call(dot, boxed, spec, node.name in _BUILTINS, cmd, node.name, args, final)
 
-    def eval_call(self, dot: Any, boxed: bool, spec: _Spec, builtin: bool, node: _Node,
-                  name: str, args: list | None, final: Any, user: bool = False) -> Any:
+    def eval_call(
+        self,
+        dot: Any,
+        boxed: bool,
+        spec: _Spec,
+        builtin: bool,
+        node: _Node,
+        name: str,
+        args: list | None,
+        final: Any,
+        user: bool = False,
+    ) -> Any:
         argnodes = args[1:] if args is not None else []
         fixed, var, impl = spec
         num_in = len(argnodes) + (final is not _NOFINAL)
         if var is not None:
             num_fixed = len(fixed)
             if num_in < num_fixed:
-                self.errorf(f"wrong number of args for {name}: want at least {num_fixed} "
-                            f"got {len(argnodes)}")
+                self.errorf(f"wrong number of args for {name}: want at least {num_fixed} got {len(argnodes)}")
         else:
             num_fixed = len(argnodes)
             if num_in != len(fixed):
                 self.errorf(f"wrong number of args for {name}: want {len(fixed)} got {num_in}")
-        if builtin and (name == "and" or name == "or"):
+        if builtin and name in {"and", "or"}:
             # and/or stop at the first argument that decides, as Go 1.18 and later do.
             want = name == "or"
             v: Any = MISSING
@@ -2728,44 +2815,44 @@ class _State:
 
     def eval_arg(self, dot: Any, boxed: bool, kind: str | None, n: _Node) -> Any:
         self.node = n
-        t = type(n)
-        if t is _Dot:
+        if type(n) is _Dot:
             return self.validate(dot, kind)
-        if t is _Nil:
+        if type(n) is _Nil:
             if kind is _V:
                 return MISSING
             if kind is _A:
                 return None
             self.errorf(f"cannot assign nil to {kind}")
-        if t is _Field:
+        if type(n) is _Field:
             return self.validate(self.eval_field_node(dot, boxed, n, [n], _NOFINAL), kind)
-        if t is _Variable:
+        if type(n) is _Variable:
             return self.validate(self.eval_variable(dot, boxed, n, None, _NOFINAL), kind)
-        if t is _Pipe:
-            return self.validate(self.eval_pipeline(dot, boxed, n), kind)  # type: ignore
-        if t is _Identifier:
+        if type(n) is _Pipe:
+            return self.validate(self.eval_pipeline(dot, boxed, n), kind)
+        if type(n) is _Identifier:
             return self.validate(self.eval_function(dot, boxed, n, n, None, _NOFINAL), kind)
-        if t is _Chain:
+        if type(n) is _Chain:
             return self.validate(self.eval_chain(dot, boxed, n, None, _NOFINAL), kind)
         if kind is _S:
-            if t is _String:
-                return n.text  # type: ignore[attr-defined]
+            if type(n) is _String:
+                return n.text
             self.errorf(f"expected string; found {n.string()}")
         if kind is _I:
-            if t is _Number and n.is_int:  # type: ignore[attr-defined]
-                return n.int_value  # type: ignore[attr-defined]
+            if type(n) is _Number and n.is_int:
+                return n.int_value
             self.errorf(f"expected integer; found {n.string()}")
-        if t is _Bool:
-            return n.value  # type: ignore[attr-defined]
-        if t is _Number:
-            return self.ideal_constant(n)  # type: ignore[arg-type]
-        if t is _String:
-            return n.text  # type: ignore[attr-defined]
+        if type(n) is _Bool:
+            return n.value
+        if type(n) is _Number:
+            return self.ideal_constant(n)
+        if type(n) is _String:
+            return n.text
         self.errorf(f"can't handle {n.string()} for arg of type {kind}")
 
 
 # ---------------------------------------------------------------------------------------------
 # Public API
+
 
 class Template:
     """A parsed template; :func:`compile` makes (and caches) them."""
@@ -2794,8 +2881,7 @@ class Template:
 
     def _execute(self, data: Any, out: list, funcs: dict, missingkey: str = "default") -> None:
         if missingkey not in ("default", "invalid", "zero", "error"):
-            raise ValueError(f"missingkey must be default, invalid, zero or error, "
-                             f"not {missingkey!r}")
+            raise ValueError(f"missingkey must be default, invalid, zero or error, not {missingkey!r}")
         state = _State(self.text, out, funcs, missingkey)
         if data is None:
             data = MISSING  # Go's reflect.ValueOf(nil): no value, not a nil interface
@@ -2840,8 +2926,9 @@ def _docker_template_string(fmt: str) -> str:
     return fmt.replace("\\t", "\t").replace("\\n", "\n")
 
 
-def render_each(text: str, items: Iterable[Any], headers: Mapping[str, str] | None = None,
-                default_table: str | None = None) -> str:
+def render_each(
+    text: str, items: Iterable[Any], headers: Mapping[str, str] | None = None, default_table: str | None = None
+) -> str:
     """Format a listing as ``docker ... ls --format TEXT`` does.
 
     Each item's output is followed by a newline. A format starting with ``table`` prints a
@@ -2930,8 +3017,7 @@ def _tabwrite(text: str, minwidth: int = _TAB_MINWIDTH, padding: int = _TAB_PADD
             width = minwidth
             while this < line1 and column < len(lines[this]) - 1:
                 w = lines[this][column][1] + padding
-                if w > width:
-                    width = w
+                width = max(width, w)
                 this += 1
             widths.append(width)
             format_block(line0, this)
