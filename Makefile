@@ -7,11 +7,11 @@ PYTHON ?= python3
 # Debian packages: the command (or absolute path) each provides. docker.io and busybox-static are
 # for the tests that drive a real dockerd (its services are not started by the install here).
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
-	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge
+	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge graphviz:dot
 MEMBERS := core drivers/null drivers/bridge drivers/remote drivers/overlay contrib/macvlan contrib/docker-plugin \
-	contrib/cni-plugin
+	contrib/cni-plugin drivers/cni
 
-.PHONY: demo test bench system venv clean
+.PHONY: demo test bench system venv clean lint graph-demo
 
 system:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
@@ -32,15 +32,34 @@ $(VENV)/.installed: system $(foreach m,$(MEMBERS),$(m)/pyproject.toml) pyproject
 	$(PIP) install -q $(foreach m,$(MEMBERS),-e ./$(m)) "etcd3gw>=2.4"
 	touch $@
 
+# Byte-compiled once here: the environment may set PYTHONDONTWRITEBYTECODE, and Python still reads
+# the .pyc files it does not write (without them every pycnm command compiles what it imports).
 venv: $(VENV)/.installed
+	@$(PY) -m compileall -q -j 0 $(VENV)/lib $(wildcard $(foreach m,$(MEMBERS),$(m)/src)) >/dev/null \
+	  || echo "compileall: some files did not byte-compile (see: $(PY) -m compileall $(VENV)/lib)"
 
 demo: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/demo.sh
+
+# The README's picture: the demo's topology drawn by `pycnm graph` (root: it makes the demo's bridge).
+graph-demo: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" bash scripts/graph-demo.sh docs/demo-topology.png
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: venv
 	$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+# Lint, format and types, as CI runs them before the tests (pinned: a new release may add checks).
+LINT_TOOLS := "ruff==0.17.6" "mypy==2.4.1"
+$(VENV)/.lint-installed: $(VENV)/.installed Makefile
+	$(PIP) install -q $(LINT_TOOLS)
+	touch $@
+
+lint: $(VENV)/.lint-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # Benchmarks (not part of the README's two commands): figures go to docs/benchmarks.md.
 # The peers measured beside pycnm: CNI's plugins and netavark (Debian's packages).
@@ -54,6 +73,7 @@ bench: venv
 	$(PY) bench/networks.py -n 1000 --write docs/benchmarks.md
 	$(PY) bench/remote.py --write docs/benchmarks.md
 	$(PY) bench/overlay.py --write docs/benchmarks.md
+	$(PY) bench/cli.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV)

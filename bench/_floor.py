@@ -43,10 +43,16 @@ class Floor:
 
     def add_veth(self, name: str, peer: str, netns_fd: int, master: int) -> None:
         self.seq += 1
-        peer_info = _ifinfo() + _attr(IFLA_IFNAME, peer.encode() + b"\0") + _attr(IFLA_NET_NS_FD, struct.pack("i", netns_fd))
+        peer_info = (
+            _ifinfo() + _attr(IFLA_IFNAME, peer.encode() + b"\0") + _attr(IFLA_NET_NS_FD, struct.pack("i", netns_fd))
+        )
         linkinfo = _attr(IFLA_INFO_KIND, b"veth\0") + _attr(IFLA_INFO_DATA, _attr(VETH_INFO_PEER, peer_info))
-        body = (_ifinfo(IFF_UP, IFF_UP) + _attr(IFLA_IFNAME, name.encode() + b"\0")
-                + _attr(IFLA_MASTER, struct.pack("I", master)) + _attr(IFLA_LINKINFO, linkinfo))
+        body = (
+            _ifinfo(IFF_UP, IFF_UP)
+            + _attr(IFLA_IFNAME, name.encode() + b"\0")
+            + _attr(IFLA_MASTER, struct.pack("I", master))
+            + _attr(IFLA_LINKINFO, linkinfo)
+        )
         self._call(_message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, self.seq, body))
 
     def delete(self, name: str) -> None:
@@ -77,23 +83,39 @@ class ConfiguredFloor(Floor):
     """The floor for a working endpoint: the veth as above (its peer born as index 2), then, in one
     send from a socket in the namespace, its address, link up and the default route."""
 
-    def add_configured(self, name: str, netns_fd: int, master: int, ns_sock: socket.socket,
-                       address: str, prefixlen: int, gateway: str) -> None:
+    def add_configured(
+        self, name: str, netns_fd: int, master: int, ns_sock: socket.socket, address: str, prefixlen: int, gateway: str
+    ) -> None:
         self.seq += 1
-        peer_info = struct.pack("BxHiII", socket.AF_UNSPEC, 0, 2, 0, 0) + _attr(IFLA_IFNAME, b"eth0\0") \
+        peer_info = (
+            struct.pack("BxHiII", socket.AF_UNSPEC, 0, 2, 0, 0)
+            + _attr(IFLA_IFNAME, b"eth0\0")
             + _attr(IFLA_NET_NS_FD, struct.pack("i", netns_fd))
+        )
         linkinfo = _attr(IFLA_INFO_KIND, b"veth\0") + _attr(IFLA_INFO_DATA, _attr(VETH_INFO_PEER, peer_info))
-        body = (_ifinfo(IFF_UP, IFF_UP) + _attr(IFLA_IFNAME, name.encode() + b"\0")
-                + _attr(IFLA_MASTER, struct.pack("I", master)) + _attr(IFLA_LINKINFO, linkinfo))
+        body = (
+            _ifinfo(IFF_UP, IFF_UP)
+            + _attr(IFLA_IFNAME, name.encode() + b"\0")
+            + _attr(IFLA_MASTER, struct.pack("I", master))
+            + _attr(IFLA_LINKINFO, linkinfo)
+        )
         self._call(_message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, self.seq, body))
         packed = socket.inet_aton(address)
         flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE
         batch = (
-            _message(RTM_NEWADDR, flags | NLM_F_EXCL, 1,
-                     _ifaddr(2, prefixlen) + _attr(IFA_LOCAL, packed) + _attr(IFA_ADDRESS, packed))
+            _message(
+                RTM_NEWADDR,
+                flags | NLM_F_EXCL,
+                1,
+                _ifaddr(2, prefixlen) + _attr(IFA_LOCAL, packed) + _attr(IFA_ADDRESS, packed),
+            )
             + _message(RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, 2, _ifinfo(IFF_UP, IFF_UP, 2))
-            + _message(RTM_NEWROUTE, flags | NLM_F_REPLACE, 3,
-                       _rtmsg() + _attr(RTA_GATEWAY, socket.inet_aton(gateway)) + _attr(RTA_OIF, struct.pack("i", 2)))
+            + _message(
+                RTM_NEWROUTE,
+                flags | NLM_F_REPLACE,
+                3,
+                _rtmsg() + _attr(RTA_GATEWAY, socket.inet_aton(gateway)) + _attr(RTA_OIF, struct.pack("i", 2)),
+            )
         )
         ns_sock.send(batch)
         acks = 0

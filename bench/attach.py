@@ -28,12 +28,11 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _floor import ConfiguredFloor, Floor  # noqa: E402
-from _report import write_section  # noqa: E402
-
-from pycnm import Controller  # noqa: E402
-from pycnm.osl import netlink, netns  # noqa: E402
-from pycnm.testing.hostns import StandInHost  # noqa: E402
+from _floor import ConfiguredFloor, Floor
+from _report import write_section
+from pycnm import Controller
+from pycnm.osl import netlink, netns
+from pycnm.testing.hostns import StandInHost
 
 PREFIX = "bn"
 CNI_BIN = "/usr/lib/cni"
@@ -46,9 +45,13 @@ def ms(seconds: float) -> float:
 
 def stats(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"median": statistics.median(ordered), "p95": ordered[max(0, int(len(ordered) * 0.95) - 1)],
-            "first": values[0], "last": values[-1],
-            "tail_ratio": statistics.median(values[-10:]) / statistics.median(values[:10])}
+    return {
+        "median": statistics.median(ordered),
+        "p95": ordered[max(0, int(len(ordered) * 0.95) - 1)],
+        "first": values[0],
+        "last": values[-1],
+        "tail_ratio": statistics.median(values[-10:]) / statistics.median(values[:10]),
+    }
 
 
 def make_namespaces(n: int, tag: str) -> list[str]:
@@ -106,11 +109,12 @@ def bench_configured_floor(n: int) -> tuple[list[float], list[float]]:
     floor = ConfiguredFloor()
     attach, detach = [], []
     try:
-        for i, (path, sock) in enumerate(zip(paths, sockets)):
+        for i, (path, sock) in enumerate(zip(paths, sockets, strict=True)):
             fd = os.open(path, os.O_RDONLY)
             t = time.perf_counter()
-            floor.add_configured(f"{PREFIX}gv{i}", fd, master, sock, f"10.203.{i // 250}.{i % 250 + 2}", 16,
-                                 "10.203.0.1")
+            floor.add_configured(
+                f"{PREFIX}gv{i}", fd, master, sock, f"10.203.{i // 250}.{i % 250 + 2}", 16, "10.203.0.1"
+            )
             attach.append(ms(time.perf_counter() - t))
             os.close(fd)
         for i in range(n):
@@ -152,18 +156,30 @@ def bench_cni(n: int, workdir: str) -> tuple[list[float], list[float]] | None:
     plugin = os.path.join(CNI_BIN, "bridge")
     if not os.access(plugin, os.X_OK):
         return None
-    conf = json.dumps({
-        "cniVersion": "1.0.0", "name": "bench", "type": "bridge", "bridge": f"{PREFIX}cbr", "isGateway": True,
-        "ipMasq": False, "ipam": {"type": "host-local", "subnet": "10.201.0.0/16",
-                                  "dataDir": os.path.join(workdir, "cni")},
-    })
+    conf = json.dumps(
+        {
+            "cniVersion": "1.0.0",
+            "name": "bench",
+            "type": "bridge",
+            "bridge": f"{PREFIX}cbr",
+            "isGateway": True,
+            "ipMasq": False,
+            "ipam": {"type": "host-local", "subnet": "10.201.0.0/16", "dataDir": os.path.join(workdir, "cni")},
+        }
+    )
     paths = make_namespaces(n, "c")
     attach, detach = [], []
 
     def call(command: str, i: int, path: str) -> None:
-        env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID=f"bench{i}", CNI_NETNS=path,
-                   CNI_IFNAME="eth0", CNI_PATH=CNI_BIN)
-        out = subprocess.run([plugin], input=conf, env=env, capture_output=True, text=True)
+        env = dict(
+            os.environ,
+            CNI_COMMAND=command,
+            CNI_CONTAINERID=f"bench{i}",
+            CNI_NETNS=path,
+            CNI_IFNAME="eth0",
+            CNI_PATH=CNI_BIN,
+        )
+        out = subprocess.run([plugin], input=conf, env=env, capture_output=True, text=True, check=False)
         if out.returncode != 0:
             raise RuntimeError(f"CNI {command}: {out.stdout} {out.stderr}")
 
@@ -192,19 +208,31 @@ def bench_netavark(n: int, workdir: str) -> tuple[list[float], list[float]] | No
     attach, detach = [], []
 
     def options(i: int) -> str:
-        return json.dumps({
-            "container_id": f"{i:064x}", "container_name": f"bench{i}",
-            "networks": {"bench": {"static_ips": [f"10.202.{i // 250}.{i % 250 + 2}"], "interface_name": "eth0"}},
-            "network_info": {"bench": {
-                "name": "bench", "id": "f" * 64, "driver": "bridge", "network_interface": f"{PREFIX}nbr",
-                "subnets": [{"subnet": "10.202.0.0/16", "gateway": "10.202.0.1"}], "ipv6_enabled": False,
-                "internal": False, "dns_enabled": False, "ipam_options": {"driver": "host-local"},
-            }},
-        })
+        return json.dumps(
+            {
+                "container_id": f"{i:064x}",
+                "container_name": f"bench{i}",
+                "networks": {"bench": {"static_ips": [f"10.202.{i // 250}.{i % 250 + 2}"], "interface_name": "eth0"}},
+                "network_info": {
+                    "bench": {
+                        "name": "bench",
+                        "id": "f" * 64,
+                        "driver": "bridge",
+                        "network_interface": f"{PREFIX}nbr",
+                        "subnets": [{"subnet": "10.202.0.0/16", "gateway": "10.202.0.1"}],
+                        "ipv6_enabled": False,
+                        "internal": False,
+                        "dns_enabled": False,
+                        "ipam_options": {"driver": "host-local"},
+                    }
+                },
+            }
+        )
 
     def call(command: str, i: int, path: str) -> None:
-        out = subprocess.run([NETAVARK, "--config", config, command, path], input=options(i), capture_output=True,
-                             text=True)
+        out = subprocess.run(
+            [NETAVARK, "--config", config, command, path], input=options(i), capture_output=True, text=True, check=False
+        )
         if out.returncode != 0:
             raise RuntimeError(f"netavark {command}: {out.stdout} {out.stderr}")
 
@@ -228,18 +256,25 @@ def table(n: int, results: dict) -> str:
     floors = [k for k in ("kernel floor", "kernel floor, configured") if k in results]
     heads = " | ".join(f"attach × {k.replace('kernel ', '')}" for k in floors)
     dheads = " | ".join(f"detach × {k.replace('kernel ', '')}" for k in floors)
-    lines = [f"Attaching then detaching {n} namespaces one by one to one bridge, in one run.", "",
-             f"| who | attach median | p95 | {heads} | last 10 / first 10 | detach median | p95 | {dheads} |",
-             "|---|---|---|" + "---|" * len(floors) + "---|---|---|" + "---|" * len(floors)]
+    lines = [
+        f"Attaching then detaching {n} namespaces one by one to one bridge, in one run.",
+        "",
+        f"| who | attach median | p95 | {heads} | last 10 / first 10 | detach median | p95 | {dheads} |",
+        "|---|---|---|" + "---|" * len(floors) + "---|---|---|" + "---|" * len(floors),
+    ]
     for who, (att, det, *_rest) in results.items():
         a, d = stats(att), stats(det)
         ratios = " | ".join(f"{a['median'] / stats(results[k][0])['median']:.1f}×" for k in floors)
         dratios = " | ".join(f"{d['median'] / stats(results[k][1])['median']:.2f}×" for k in floors)
-        lines.append(f"| {who} | {a['median']:.2f} ms | {a['p95']:.2f} ms | {ratios} | {a['tail_ratio']:.2f}× |"
-                     f" {d['median']:.2f} ms | {d['p95']:.2f} ms | {dratios} |")
+        lines.append(
+            f"| {who} | {a['median']:.2f} ms | {a['p95']:.2f} ms | {ratios} | {a['tail_ratio']:.2f}× |"
+            f" {d['median']:.2f} ms | {d['p95']:.2f} ms | {dratios} |"
+        )
     if "pycnm" in results and len(results["pycnm"]) > 2:
-        lines += ["", f"pycnm batched teardown (deleting {n} sandboxes in one call):"
-                      f" {results['pycnm'][2]:.2f} ms per endpoint."]
+        lines += [
+            "",
+            f"pycnm batched teardown (deleting {n} sandboxes in one call): {results['pycnm'][2]:.2f} ms per endpoint.",
+        ]
     return "\n".join(lines)
 
 

@@ -33,13 +33,14 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _report import write_section  # noqa: E402
+from _report import write_section
 
 LOCAL_NAME = "web"
 FORWARDED_NAMES = 50000
 
 
 # --- the processes dnsperf talks to --------------------------------------------------------------
+
 
 def _bound(port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -68,12 +69,12 @@ def serve_template(port: int, answer: bytes) -> None:
             n = batch.recv(fd)
             if n <= 0:
                 break
-            for i, length in enumerate(lengths[0:n * stride:stride]):
-                data = view[i * slot:i * slot + length].tobytes()
+            for i, length in enumerate(lengths[0 : n * stride : stride]):
+                data = view[i * slot : i * slot + length].tobytes()
                 end = 12
                 while end < length and data[end]:
                     end += data[end] + 1
-                batch.put(i, i, b"".join((data[:2], header, data[12:end + 5], answer)))
+                batch.put(i, i, b"".join((data[:2], header, data[12 : end + 5], answer)))
             batch.send(fd, n)
             if n < udpio.SLOTS:
                 break
@@ -120,6 +121,7 @@ def _cpu(pid: int) -> float:
 
 # --- dnsperf -------------------------------------------------------------------------------------
 
+
 def dnsperf(port: int, datafile: str, seconds: float, *extra: str) -> str:
     cmd = ["dnsperf", "-s", "127.0.0.1", "-p", str(port), "-d", datafile, "-c", "8", "-l", str(seconds), *extra]
     return subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -152,6 +154,7 @@ def latency(port: int, datafile: str, seconds: float) -> tuple[float, float]:
 
 # --- in-process breakdown -----------------------------------------------------------------------
 
+
 def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
     """Microseconds per step of one query, without the system calls."""
     import dns.message
@@ -164,7 +167,9 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
     names.set_endpoint("n1", "e1", names=[LOCAL_NAME], ipv4="10.0.0.2")
     upstream = _bound(0)
     sink = _bound(0)
-    names.set_client("c1", networks=["n1"], forwarding=Forwarding(upstreams=[Upstream("127.0.0.1", upstream.getsockname()[1])]))
+    names.set_client(
+        "c1", networks=["n1"], forwarding=Forwarding(upstreams=[Upstream("127.0.0.1", upstream.getsockname()[1])])
+    )
     resolver = Resolver(names)
     LoopbackClient(resolver, "c1")
     client = resolver._clients["c1"]
@@ -185,8 +190,10 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
     resolver._query(client, local, None, where)
     memo = client.memo
     per("local name, memo hit: dict lookup + ID patch", lambda n: [local[:2] + memo.get(local[2:]) for _ in range(n)])
-    per("local name, first sight: parse, look up, build, memoize",
-        lambda n: [(memo.clear(), resolver._query(client, local, None, where)) for _ in range(n)])
+    per(
+        "local name, first sight: parse, look up, build, memoize",
+        lambda n: [(memo.clear(), resolver._query(client, local, None, where)) for _ in range(n)],
+    )
     resolver._query(client, local, None, where)
     asker = _bound(0)
     target = ("127.0.0.1", client.sock.getsockname()[1])
@@ -212,6 +219,7 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
                 return fn(*args)
             finally:
                 spent[index] += pc() - start
+
         return call
 
     batch.recv, batch.send = timed(1, recv), timed(2, send)  # instance attributes shadow the methods
@@ -224,7 +232,7 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
     timings = [0.0, 0.0, 0.0, 0.0]
     gc.collect()
     for start in range(0, rounds, 100):
-        chunk = queries[start:start + 100]
+        chunk = queries[start : start + 100]
         t0 = pc()
         for query in chunk:
             resolver._query(client, query, None, where)
@@ -240,8 +248,15 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
         for pending in list(forwarder.pending.values()):
             attempt = pending.attempts[0]
             body = pending.qbody
-            replies.append((attempt.usock, attempt.qid.to_bytes(2, "big") + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
-                            + body[10:10 + len(pending.question)] + A_RECORD_TTL0))
+            replies.append(
+                (
+                    attempt.usock,
+                    attempt.qid.to_bytes(2, "big")
+                    + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+                    + body[10 : 10 + len(pending.question)]
+                    + A_RECORD_TTL0,
+                )
+            )
         t3 = pc()
         for usock, data in replies:
             forwarder._reply(usock, data)
@@ -255,11 +270,13 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
                 break
         for i, span in enumerate((t1 - t0, t4 - t3, t2 - t1, t5 - t4)):
             timings[i] += span
-    labels = ["forwarded: parse, cache miss, coalesce check, queue upstream",
-              "forwarded: match the reply, answer the client, cache check",
-              "forwarded: sendmmsg of the queued queries (system call, per query)",
-              "forwarded: sendmmsg of the queued answers (system call, per query)"]
-    steps += [(label, value / rounds * 1e6) for label, value in zip(labels, timings)]
+    labels = [
+        "forwarded: parse, cache miss, coalesce check, queue upstream",
+        "forwarded: match the reply, answer the client, cache check",
+        "forwarded: sendmmsg of the queued queries (system call, per query)",
+        "forwarded: sendmmsg of the queued answers (system call, per query)",
+    ]
+    steps += [(label, value / rounds * 1e6) for label, value in zip(labels, timings, strict=True)]
     resolver.stop()
     upstream.close()
     sink.close()
@@ -268,8 +285,9 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
 
 def import_cost() -> dict[str, float]:
     """Cumulative import time (ms) of the engine and of dnspython's message module."""
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import pycnm.dns"], capture_output=True,
-                         text=True).stderr
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import pycnm.dns"], capture_output=True, text=True, check=False
+    ).stderr
     costs = {}
     for line in out.splitlines():
         match = re.match(r"import time:\s+\d+ \|\s+(\d+) \|\s*(\S+)$", line)
@@ -280,12 +298,17 @@ def import_cost() -> dict[str, float]:
 
 # --- main ------------------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=4.0, help="each dnsperf run (keep it <= 10)")
     parser.add_argument("--repeat", type=int, default=1, help="dnsperf runs per row; the median is shown")
-    parser.add_argument("--gc", choices=["default", "freeze"], default="default",
-                        help="freeze: gc.freeze() in the resolver process once it is set up")
+    parser.add_argument(
+        "--gc",
+        choices=["default", "freeze"],
+        default="default",
+        help="freeze: gc.freeze() in the resolver process once it is set up",
+    )
     parser.add_argument("--write")
     parser.add_argument("--serve", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -301,7 +324,7 @@ def main() -> None:
     if shutil.which("dnsperf") is None:
         sys.exit("dnsperf is needed: apt-get install -y dnsperf")
     seconds = min(args.seconds, 10.0)
-    global REPEAT
+    global REPEAT  # noqa: PLW0603 - the script's one setting, read by the measuring functions
     REPEAT = max(1, args.repeat)
     rows: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory() as work:
@@ -348,22 +371,35 @@ def main() -> None:
     lines = ["| run | q/s | server CPU µs/query | lost |", "|---|---|---|---|"]
     for label, row in rows:
         lines.append(f"| {label} | {row['qps']:,.0f} | {row['cpu_us']:.1f} | {row['lost']} |")
-    lines += ["", "| at 2,000 q/s | p50 ms | p99 ms |", "|---|---|---|",
-              f"| floor | {floor_latency[0]:.3f} | {floor_latency[1]:.3f} |",
-              f"| pycnm, local name | {local_latency[0]:.3f} | {local_latency[1]:.3f} |",
-              f"| pycnm, forwarded | {forward_latency[0]:.3f} | {forward_latency[1]:.3f} |",
-              "", "| one query, in-process (no system calls unless said) | µs |", "|---|---|"]
+    lines += [
+        "",
+        "| at 2,000 q/s | p50 ms | p99 ms |",
+        "|---|---|---|",
+        f"| floor | {floor_latency[0]:.3f} | {floor_latency[1]:.3f} |",
+        f"| pycnm, local name | {local_latency[0]:.3f} | {local_latency[1]:.3f} |",
+        f"| pycnm, forwarded | {forward_latency[0]:.3f} | {forward_latency[1]:.3f} |",
+        "",
+        "| one query, in-process (no system calls unless said) | µs |",
+        "|---|---|",
+    ]
     lines += [f"| {label} | {value:.2f} |" for label, value in steps]
     lines += ["", "Import: " + ", ".join(f"`{k}` {v:.0f} ms" for k, v in sorted(imports.items())) + " (cumulative)."]
     goals = {"local": rows[1][1]["qps"] / 108700, "forwarded": rows[4][1]["qps"] / 80400}
-    lines += ["", f"Against the goals: local {goals['local']:.2f}x aardvark-dns's 108,700 q/s; forwarded "
-              f"{goals['forwarded']:.2f}x the 80,400 q/s goal (twice aardvark's 40,200); p99 at 2,000 q/s "
-              f"{local_latency[1]:.3f} ms local (goal < 0.25 ms; the floor's {floor_latency[1]:.3f} ms in the same run). "
-              "Loopback here, namespaces there: indicative."]
+    lines += [
+        "",
+        (
+            f"Against the goals: local {goals['local']:.2f}x aardvark-dns's 108,700 q/s; forwarded "
+            f"{goals['forwarded']:.2f}x the 80,400 q/s goal (twice aardvark's 40,200); p99 at 2,000 q/s "
+            f"{local_latency[1]:.3f} ms local (goal < 0.25 ms; the floor's {floor_latency[1]:.3f} ms in the same run). "
+            "Loopback here, namespaces there: indicative."
+        ),
+    ]
     text = "\n".join(lines)
     print(text)
     if args.write:
-        write_section(args.write, "dns-engine", "Embedded DNS engine on loopback (dnsperf, 8 clients, 100 outstanding)", text)
+        write_section(
+            args.write, "dns-engine", "Embedded DNS engine on loopback (dnsperf, 8 clients, 100 outstanding)", text
+        )
 
 
 if __name__ == "__main__":

@@ -24,13 +24,13 @@ from pycnm.ipam.default import DefaultIPAM
 from pycnm.store import MemoryStore, SQLiteStore
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _report import write_section  # noqa: E402
+from _report import write_section
 
 
 def make(store):
     ipam = DefaultIPAM()
     ipam.ipam_config(config=None, store=store)
-    ipam.host_networks = lambda: []
+    ipam.host_networks = list
     return ipam
 
 
@@ -99,8 +99,10 @@ def main() -> None:
     for used, mem, disk in rows:
         lines.append(f"| {used:,} | {mem[0]:.1f} µs | {mem[1]:.1f} µs | {disk[0]:.0f} µs | {disk[1]:.0f} µs |")
     lines.append("")
-    lines.append(f"A /8 filled to the last address: {stored / 2**20:.2f} MiB of bitmap in the store,"
-                 f" {bits:.3f} bits per address; no Python object per address.")
+    lines.append(
+        f"A /8 filled to the last address: {stored / 2**20:.2f} MiB of bitmap in the store,"
+        f" {bits:.3f} bits per address; no Python object per address."
+    )
     table = "\n".join(lines)
     print(table)
     if args.write:

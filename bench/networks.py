@@ -20,11 +20,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _report import write_section  # noqa: E402
-
-from pycnm import Controller  # noqa: E402
-from pycnm.osl import netlink  # noqa: E402
-from pycnm.testing.hostns import StandInHost  # noqa: E402
+from _report import write_section
+from pycnm import Controller
+from pycnm.osl import netlink
+from pycnm.testing.hostns import StandInHost
 
 PREFIX = "bw"
 
@@ -44,8 +43,12 @@ def kernel_delete(count: int = 10) -> float:
         name = f"{PREFIX}k{i}"
         netlink.batch("", lambda b, name=name: b.link_add(name, "bridge", address="02:42:00:00:00:01", mtu=1500))
         index = netlink.index("", name)
-        netlink.batch("", lambda b, index=index, i=i: b.addr_add(index, ipaddress.ip_address(f"10.99.{i}.1"), 24)
-                      .link_set(index, up=True))
+        netlink.batch(
+            "",
+            lambda b, index=index, i=i: b.addr_add(index, ipaddress.ip_address(f"10.99.{i}.1"), 24).link_set(
+                index, up=True
+            ),
+        )
         t = time.perf_counter()
         netlink.batch("", lambda b, name=name: b.link_del(name))
         times.append(ms(time.perf_counter() - t))
@@ -75,28 +78,40 @@ def run(n: int, state: str) -> dict[str, float]:
     head, tail = slice(0, 10), slice(-10, None)
     deletes.reverse()  # deletes[i]: with i + 1 networks there
     return {
-        "create_first": statistics.median(creates[head]), "create_last": statistics.median(creates[tail]),
+        "create_first": statistics.median(creates[head]),
+        "create_last": statistics.median(creates[tail]),
         "create_median": statistics.median(creates),
-        "delete_first": statistics.median(deletes[head]), "delete_last": statistics.median(deletes[tail]),
-        "floor_few": floor_few, "floor_many": floor_many,
+        "delete_first": statistics.median(deletes[head]),
+        "delete_last": statistics.median(deletes[tail]),
+        "floor_few": floor_few,
+        "floor_many": floor_many,
         "list_1": statistics.median(v for k, v in lists if k == 1),
         "list_n": statistics.median(v for k, v in lists if k == n),
     }
 
 
 def table(n: int, r: dict[str, float]) -> str:
-    return "\n".join([
-        f"Bridge networks made one by one up to {n}, then deleted one by one (last made first).", "",
-        f"| operation | with 1-10 networks there | with {n - 9}-{n} there | ratio | goal |",
-        "|---|---|---|---|---|",
-        f"| create (median) | {r['create_first']:.2f} ms | {r['create_last']:.2f} ms |"
-        f" {r['create_last'] / r['create_first']:.2f}× | ≤ 10 ms, ≤ 1.2× at 1000 |",
-        f"| delete (median) | {r['delete_first']:.2f} ms | {r['delete_last']:.2f} ms |"
-        f" {r['delete_last'] / r['delete_first']:.2f}× | ≤ 10 ms, flat |",
-        f"| kernel: delete a bridge with an address (median of 10) | {r['floor_few']:.2f} ms |"
-        f" {r['floor_many']:.2f} ms | {r['floor_many'] / r['floor_few']:.2f}× | |",
-        f"| list all (median of 5) | {r['list_1']:.2f} ms (1) | {r['list_n']:.2f} ms ({n}) | | ≤ 10 ms at 1000 |",
-    ])
+    return "\n".join(
+        [
+            f"Bridge networks made one by one up to {n}, then deleted one by one (last made first).",
+            "",
+            f"| operation | with 1-10 networks there | with {n - 9}-{n} there | ratio | goal |",
+            "|---|---|---|---|---|",
+            (
+                f"| create (median) | {r['create_first']:.2f} ms | {r['create_last']:.2f} ms |"
+                f" {r['create_last'] / r['create_first']:.2f}× | ≤ 10 ms, ≤ 1.2× at 1000 |"
+            ),
+            (
+                f"| delete (median) | {r['delete_first']:.2f} ms | {r['delete_last']:.2f} ms |"
+                f" {r['delete_last'] / r['delete_first']:.2f}× | ≤ 10 ms, flat |"
+            ),
+            (
+                f"| kernel: delete a bridge with an address (median of 10) | {r['floor_few']:.2f} ms |"
+                f" {r['floor_many']:.2f} ms | {r['floor_many'] / r['floor_few']:.2f}× | |"
+            ),
+            f"| list all (median of 5) | {r['list_1']:.2f} ms (1) | {r['list_n']:.2f} ms ({n}) | | ≤ 10 ms at 1000 |",
+        ]
+    )
 
 
 def main() -> None:

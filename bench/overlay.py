@@ -35,10 +35,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _report import write_section  # noqa: E402
-
-from pycnm.osl import netlink, netns  # noqa: E402
-from pycnm.testing.multihost import Cluster  # noqa: E402
+from _report import write_section
+from pycnm.osl import netlink, netns
+from pycnm.testing.multihost import Cluster
 
 PREFIX = "bov"
 SOL_RAW, ICMP_FILTER, SO_RCVBUFFORCE = 255, 1, 33
@@ -89,7 +88,7 @@ class Prober:
             except BlockingIOError:
                 return got
             ihl = (data[0] & 0x0F) * 4
-            kind, _, _, ident, _ = struct.unpack("!BBHHH", data[ihl:ihl + 8])
+            kind, _, _, ident, _ = struct.unpack("!BBHHH", data[ihl : ihl + 8])
             if kind == 0 and ident == self.ident:
                 got.add(source)
 
@@ -112,7 +111,7 @@ def first_reply(prober: Prober, address: str, timeout: float = 10.0) -> float | 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def bench_convergence(n: int, workdir: str) -> dict:
@@ -191,8 +190,9 @@ def bench_scale(host_count: int, per_host: int, workdir: str) -> dict:
         everyone = [(sb, str(ep.address.ip)) for pairs in sandboxes.values() for sb, ep in pairs]
         macs = {str(ep.address.ip): ep.mac for pairs in sandboxes.values() for _, ep in pairs}
         for sb, mine in everyone:
-            lines = "".join(f"neigh replace {ip} lladdr {mac} dev eth0 nud permanent\n"
-                            for ip, mac in macs.items() if ip != mine)
+            lines = "".join(
+                f"neigh replace {ip} lladdr {mac} dev eth0 nud permanent\n" for ip, mac in macs.items() if ip != mine
+            )
             subprocess.run(["nsenter", f"--net={sb.key}", "ip", "-batch", "-"], input=lines, text=True, check=True)
         probers = [(Prober(sb.key, fast_arp=True), address) for sb, address in everyone]
         pending = {(i, dst) for i, (_, mine) in enumerate(probers) for _, dst in everyone if dst != mine}
@@ -210,9 +210,18 @@ def bench_scale(host_count: int, per_host: int, workdir: str) -> dict:
         for prober, _ in probers:
             prober.close()
         rss = {h.name: h.memory_kib() for h in hosts}
-    return {"hosts": host_count, "per_host": per_host, "join_all": joined - start, "converge": converged - joined,
-            "converged": converged < deadline, "pairs": len(everyone) * (len(everyone) - 1),
-            "unreached": len(pending), "mesh_seconds": mesh, "mesh_rounds": rounds, "rss": rss}
+    return {
+        "hosts": host_count,
+        "per_host": per_host,
+        "join_all": joined - start,
+        "converge": converged - joined,
+        "converged": converged < deadline,
+        "pairs": len(everyone) * (len(everyone) - 1),
+        "unreached": len(pending),
+        "mesh_seconds": mesh,
+        "mesh_rounds": rounds,
+        "rss": rss,
+    }
 
 
 def report(conv: dict | None, scale: dict | None) -> str:
@@ -226,15 +235,22 @@ def report(conv: dict | None, scale: dict | None) -> str:
             "",
             "| measure | p50 | p95 | p99 | max | goal |",
             "|---|---|---|---|---|---|",
-            f"| join on A returns -> first echo reply from B's probe (ms) | {statistics.median(c):.1f} |"
-            f" {pct(c, 0.95):.1f} | {pct(c, 0.99):.1f} | {max(c):.1f} | p50 <= 50, p99 <= 200 |",
-            f"| `connect` on A (sandbox join, ms) | {statistics.median(j):.1f} | {pct(j, 0.95):.1f} |"
-            f" {pct(j, 0.99):.1f} | {max(j):.1f} | |",
-            f"| `connect` on A starts -> first echo reply from B's probe (ms) | {statistics.median(t):.1f} |"
-            f" {pct(t, 0.95):.1f} | {pct(t, 0.99):.1f} | {max(t):.1f} | |",
+            (
+                f"| join on A returns -> first echo reply from B's probe (ms) | {statistics.median(c):.1f} |"
+                f" {pct(c, 0.95):.1f} | {pct(c, 0.99):.1f} | {max(c):.1f} | p50 <= 50, p99 <= 200 |"
+            ),
+            (
+                f"| `connect` on A (sandbox join, ms) | {statistics.median(j):.1f} | {pct(j, 0.95):.1f} |"
+                f" {pct(j, 0.99):.1f} | {max(j):.1f} | |"
+            ),
+            (
+                f"| `connect` on A starts -> first echo reply from B's probe (ms) | {statistics.median(t):.1f} |"
+                f" {pct(t, 0.95):.1f} | {pct(t, 0.99):.1f} | {max(t):.1f} | |"
+            ),
             "",
             f"Unreached within 10 s: {conv['missed']}. Daemon RSS after: "
-            + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in conv["rss"].items()) + ".",
+            + ", ".join(f"{k} {v / 1024:.1f} MiB" for k, v in conv["rss"].items())
+            + ".",
             "",
         ]
     if scale:
@@ -245,10 +261,14 @@ def report(conv: dict | None, scale: dict | None) -> str:
             "| measure | value |",
             "|---|---|",
             f"| all {scale['hosts'] * scale['per_host']} joins (hosts in parallel) | {scale['join_all']:.2f} s |",
-            f"| last join -> every host programmed every remote endpoint | {scale['converge'] * 1000:.0f} ms"
-            f"{'' if scale['converged'] else ' (did not converge in 120 s)'} |",
-            f"| full mesh: pairs checked / unreached | {scale['pairs']} / {scale['unreached']}"
-            f" ({scale['mesh_rounds']} round(s), {scale['mesh_seconds']:.1f} s) |",
+            (
+                f"| last join -> every host programmed every remote endpoint | {scale['converge'] * 1000:.0f} ms"
+                f"{'' if scale['converged'] else ' (did not converge in 120 s)'} |"
+            ),
+            (
+                f"| full mesh: pairs checked / unreached | {scale['pairs']} / {scale['unreached']}"
+                f" ({scale['mesh_rounds']} round(s), {scale['mesh_seconds']:.1f} s) |"
+            ),
             f"| daemon RSS (min / max) | {min(rss) / 1024:.1f} / {max(rss) / 1024:.1f} MiB |",
             "",
         ]

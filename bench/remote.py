@@ -16,14 +16,13 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _report import write_section  # noqa: E402
-
-from pycnm import discovery  # noqa: E402
-from pycnm._relay import NetworkRelay  # noqa: E402
-from pycnm.model import EndpointInterface  # noqa: E402
-from pycnm_docker_plugin.server import PluginServer  # noqa: E402
-from pycnm_docker_plugin.service import PluginService  # noqa: E402
-from pycnm_remote import PluginClient, RemoteNetworkDriver  # noqa: E402
+from _report import write_section
+from pycnm import discovery
+from pycnm._relay import NetworkRelay
+from pycnm.model import EndpointInterface
+from pycnm_docker_plugin.server import PluginServer
+from pycnm_docker_plugin.service import PluginService
+from pycnm_remote import PluginClient, RemoteNetworkDriver
 
 
 def measure(relay: NetworkRelay, n: int) -> dict[str, float]:
@@ -65,8 +64,9 @@ def main() -> None:
         service.close()
     lines = ["| call | null driver, direct | through the protocol | overhead per call |", "|---|---|---|---|"]
     for key, label in (("oper", "EndpointOperInfo"), ("pair", "CreateEndpoint / DeleteEndpoint")):
-        lines.append(f"| {label} (median) | {direct[key]:.3f} ms | {remote[key]:.3f} ms |"
-                     f" {remote[key] - direct[key]:.3f} ms |")
+        lines.append(
+            f"| {label} (median) | {direct[key]:.3f} ms | {remote[key]:.3f} ms | {remote[key] - direct[key]:.3f} ms |"
+        )
     text = "\n".join(lines)
     print(text)
     if args.write:

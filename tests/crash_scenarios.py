@@ -24,8 +24,9 @@ def controller(config: dict) -> Controller:
         from pycnm_remote import RemotePlugins
 
         plugins = [RemotePlugins()]
-    return Controller(config["state"], netns_prefix=config["prefix"] + "-", ifname_prefix=config["prefix"],
-                      plugins=plugins, **extra)
+    return Controller(
+        config["state"], netns_prefix=config["prefix"] + "-", ifname_prefix=config["prefix"], plugins=plugins, **extra
+    )
 
 
 # ---- set-ups -------------------------------------------------------------------------------------
@@ -100,8 +101,12 @@ SCENARIOS = [
     Scenario("connect", sandbox, lambda c: c.connect("cn", "s1"), SUBNET),
     Scenario("disconnect", lambda c: connected(c), lambda c: c.disconnect("cn", "s1"), SUBNET),
     Scenario("connect with published ports", sandbox, lambda c: c.connect("cn", "s1", publish=PUBLISH), SUBNET),
-    Scenario("disconnect with published ports", lambda c: connected(c, publish=PUBLISH),
-             lambda c: c.disconnect("cn", "s1"), SUBNET),
+    Scenario(
+        "disconnect with published ports",
+        lambda c: connected(c, publish=PUBLISH),
+        lambda c: c.disconnect("cn", "s1"),
+        SUBNET,
+    ),
     Scenario("disconnect handing the gateway over", two_networks, lambda c: c.disconnect("cn", "s1"), SUBNET),
 ]
 
@@ -173,8 +178,11 @@ def _bridge_problems(ctl, config: dict, driver: str, prefix: str, skip: str | No
                 for b in ports.from_wire(ep.record.options.get(labels.PORT_MAP)):
                     pubs.add((b.proto, b.host_port, str(ep.address.ip), b.container_port))
     want |= bridges
-    have = {n for n in _host_links(config) if n.startswith(prefix) and not n.startswith(f"{prefix}ov")
-            and not (skip and n.startswith(skip))}
+    have = {
+        n
+        for n in _host_links(config)
+        if n.startswith(prefix) and not n.startswith(f"{prefix}ov") and not (skip and n.startswith(skip))
+    }
     problems = [f"link {n} belongs to no record" for n in sorted(have - want)]
     problems += [f"link {n} of a record is missing" for n in sorted(want - have)]
     firewall = Firewall(prefix)
@@ -216,8 +224,11 @@ def overlay_problems(ctl, config: dict) -> list[str]:
     for path in sorted(set(want) & found):
         links = {link.get_attr("IFLA_IFNAME"): link for link in netlink.ns(path).get_links()}
         bridge = links.get("br0")
-        have = {name for name, link in links.items() if bridge is not None and name != "vxlan0"
-                and link.get_attr("IFLA_MASTER") == bridge["index"]}
+        have = {
+            name
+            for name, link in links.items()
+            if bridge is not None and name != "vxlan0" and link.get_attr("IFLA_MASTER") == bridge["index"]
+        }
         problems += [f"port {p} in {path} belongs to no joined endpoint" for p in sorted(have - want[path])]
         problems += [f"port {p} of a joined endpoint is missing in {path}" for p in sorted(want[path] - have)]
         netlink.forget(path)
@@ -240,5 +251,10 @@ def prepare(config: dict) -> None:
         fh.write("0")
 
 
-MATRIX = Matrix(SCENARIOS + REMOTE_SCENARIOS + OVERLAY_SCENARIOS, controller, kernel_checks=[bridge_problems, overlay_problems],
-                leftover_checks=[link_leftovers], prepare=prepare)
+MATRIX = Matrix(
+    SCENARIOS + REMOTE_SCENARIOS + OVERLAY_SCENARIOS,
+    controller,
+    kernel_checks=[bridge_problems, overlay_problems],
+    leftover_checks=[link_leftovers],
+    prepare=prepare,
+)

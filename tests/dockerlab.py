@@ -26,14 +26,35 @@ class DockerD:
         self.dns = dns
         self.proc: subprocess.Popen | None = None
         os.makedirs(root, exist_ok=True)
-        self.log = open(os.path.join(root, "dockerd.log"), "ab")
+        self.log = open(os.path.join(root, "dockerd.log"), "ab")  # noqa: SIM115 - dockerd's, closed in stop()
 
     def start(self) -> None:
-        argv = ["dockerd", "--data-root", os.path.join(self.root, "data"), "--exec-root", os.path.join(self.root, "exec"),
-                "-H", f"unix://{self.socket}", "--pidfile", os.path.join(self.root, "dockerd.pid"),
-                "--bridge", "none", "--ip-forward=false", "--iptables=false", "--ip6tables=false",
-                "--ip-masq=false", "--userland-proxy=false", "--dns", self.dns, "--storage-driver", "vfs",
-                "--shutdown-timeout", "1", "--log-level", "warn"]
+        argv = [
+            "dockerd",
+            "--data-root",
+            os.path.join(self.root, "data"),
+            "--exec-root",
+            os.path.join(self.root, "exec"),
+            "-H",
+            f"unix://{self.socket}",
+            "--pidfile",
+            os.path.join(self.root, "dockerd.pid"),
+            "--bridge",
+            "none",
+            "--ip-forward=false",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-masq=false",
+            "--userland-proxy=false",
+            "--dns",
+            self.dns,
+            "--storage-driver",
+            "vfs",
+            "--shutdown-timeout",
+            "1",
+            "--log-level",
+            "warn",
+        ]
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -62,8 +83,13 @@ class DockerD:
         self.start()
 
     def docker(self, *argv: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-        out = subprocess.run(["docker", "-H", f"unix://{self.socket}", *argv], capture_output=True, text=True,
-                             timeout=timeout)
+        out = subprocess.run(
+            ["docker", "-H", f"unix://{self.socket}", *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
         if check and out.returncode != 0:
             raise AssertionError(f"docker {' '.join(argv)} failed ({out.returncode}): {out.stderr.strip()}")
         return out
@@ -81,8 +107,13 @@ class DockerD:
                 info = tarfile.TarInfo(f"bin/{applet}")
                 info.type, info.linkname = tarfile.SYMTYPE, "busybox"
                 tar.addfile(info)
-        out = subprocess.run(["docker", "-H", f"unix://{self.socket}", "import", "-", tag], input=data.getvalue(),
-                             capture_output=True, timeout=120)
+        out = subprocess.run(
+            ["docker", "-H", f"unix://{self.socket}", "import", "-", tag],
+            input=data.getvalue(),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
         if out.returncode != 0:
             raise AssertionError(f"docker import failed: {out.stderr.decode()}")
 
@@ -100,7 +131,7 @@ class DockerD:
         self.stop()
         self.log.close()
         for part in ("exec", "data"):  # dockerd mounts below both
-            subprocess.run(["umount", "-R", "-l", os.path.join(self.root, part)], capture_output=True)
+            subprocess.run(["umount", "-R", "-l", os.path.join(self.root, part)], capture_output=True, check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
 

@@ -72,7 +72,9 @@ class Lab:
 
 
 def sh(key: str, *argv: str, timeout: float = 20) -> subprocess.CompletedProcess:
-    return subprocess.run(["nsenter", f"--net={key}", *argv], capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["nsenter", f"--net={key}", *argv], capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 SERVER = textwrap.dedent("""
@@ -103,8 +105,12 @@ class Server:
     """A TCP server in a namespace that answers "<data> from <peer address>"."""
 
     def __init__(self, key: str, address: str, port: int) -> None:
-        self.proc = subprocess.Popen(["nsenter", f"--net={key}", sys.executable, "-c", SERVER, address, str(port)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            ["nsenter", f"--net={key}", sys.executable, "-c", SERVER, address, str(port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         assert line.strip() == "ready", self.proc.stderr.read()
 

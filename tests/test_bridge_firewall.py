@@ -23,8 +23,9 @@ def test_masquerade_rewrites_the_source_of_traffic_leaving_the_subnet(lab, lab_c
 
 
 def test_without_masquerade_the_outside_sees_the_sandbox_address(lab, lab_controller):
-    net = lab_controller.create_network("nonat", "bridge", subnet="10.102.0.0/24",
-                                        options={"com.docker.network.bridge.enable_ip_masquerade": "false"})
+    net = lab_controller.create_network(
+        "nonat", "bridge", subnet="10.102.0.0/24", options={"com.docker.network.bridge.enable_ip_masquerade": "false"}
+    )
     sb = lab_controller.create_sandbox("s")
     lab_controller.connect(net, sb)
     lab.route_outside("10.102.0.0/24")
@@ -70,7 +71,10 @@ def test_an_internal_network_reaches_nothing_beyond_its_subnet(lab, lab_controll
         assert connect(a.key, OUTSIDE_IP, 9002) is None
     with Server(b.key, "0.0.0.0", 80):
         assert connect(lab.outside, str(eb.address.ip), 80) is None
-        assert connect(a.key, str(eb.address.ip), 80) == f"hello from {lab_controller.sandbox('a').endpoints()[0].address.ip}"
+        assert (
+            connect(a.key, str(eb.address.ip), 80)
+            == f"hello from {lab_controller.sandbox('a').endpoints()[0].address.ip}"
+        )
     with pytest.raises(Forbidden, match="internal network"):
         lab_controller.connect(net, lab_controller.create_sandbox("c"), publish=["8080:80"])
 
@@ -123,9 +127,11 @@ def test_a_conflicting_host_port_is_refused_and_the_first_keeps_working(lab, lab
 def test_a_port_a_host_process_listens_on_is_refused(lab, lab_controller):
     net = lab_controller.create_network("busy", "bridge", subnet="10.110.0.0/24")
     sb = lab_controller.create_sandbox("s")
-    with Server(lab.host, "0.0.0.0", 8082):
-        with pytest.raises(Forbidden, match="8082 failed: port is already allocated"):
-            lab_controller.connect(net, sb, publish=["8082:80"])
+    with (
+        Server(lab.host, "0.0.0.0", 8082),
+        pytest.raises(Forbidden, match="8082 failed: port is already allocated"),
+    ):
+        lab_controller.connect(net, sb, publish=["8082:80"])
 
 
 def test_ranges_ephemeral_ports_and_a_host_ip(lab, lab_controller):
@@ -208,8 +214,9 @@ def test_ipv6_dual_stack_gets_forwarding_and_a_default_route(lab, lab_controller
 
 
 def test_host_binding_ipv4_is_the_default_address_of_published_ports(lab, lab_controller):
-    net = lab_controller.create_network("hb", "bridge", subnet="10.116.0.0/24",
-                                        options={"com.docker.network.bridge.host_binding_ipv4": HOST_IP})
+    net = lab_controller.create_network(
+        "hb", "bridge", subnet="10.116.0.0/24", options={"com.docker.network.bridge.host_binding_ipv4": HOST_IP}
+    )
     sb = lab_controller.create_sandbox("s")
     ep = lab_controller.connect(net, sb, publish=["8085:80"])
     assert ep.oper_info()["com.docker.network.portmap"][0]["HostIP"] == HOST_IP

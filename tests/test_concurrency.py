@@ -70,8 +70,13 @@ def test_a_long_running_controller_sees_what_another_process_did(lab, controller
     """A daemon or a hosting application beside the CLI: its bridge driver learns the network
     and the join another process made, so it can use the one and undo the other, leaving nothing."""
     controller.create_network("mine", "bridge", subnet="10.72.0.0/24")  # loads the bridge driver here
-    out = subprocess.run(["nsenter", f"--net={lab.host}", sys.executable, "-c", OTHER_PROCESS,
-                          controller.state_dir, prefix], capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        ["nsenter", f"--net={lab.host}", sys.executable, "-c", OTHER_PROCESS, controller.state_dir, prefix],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert out.returncode == 0, out.stderr
     sb = controller.create_sandbox("my-sb")
     controller.connect("theirs", sb)  # a network this process's driver had not heard of
@@ -81,16 +86,19 @@ def test_a_long_running_controller_sees_what_another_process_did(lab, controller
     assert not [n for n in links_named(prefix) if veth[:8] in n], "the other process's veth was left behind"
     controller.delete_sandboxes(["my-sb", "their-sb"])
     assert sorted(links_named(prefix)) == sorted(
-        [f"{prefix}up", *(f"{prefix}br-{n.id}"[:15] for n in controller.networks())])
+        [f"{prefix}up", *(f"{prefix}br-{n.id}"[:15] for n in controller.networks())]
+    )
 
 
 def links_named(prefix):
     with IPRoute() as ipr:
-        return [link.get_attr("IFLA_IFNAME") for link in ipr.link("dump")
-                if link.get_attr("IFLA_IFNAME").startswith(prefix)]
+        return [
+            link.get_attr("IFLA_IFNAME") for link in ipr.link("dump") if link.get_attr("IFLA_IFNAME").startswith(prefix)
+        ]
 
 
 # ---- many processes at once, and Controllers starting among them --------------------------------
+
 
 def _connects(state, prefix, tag, count, fresh, queue):
     """``count`` sandboxes connected, each with a Controller of its own if ``fresh`` (as the CLI
@@ -141,9 +149,13 @@ def test_sixteen_processes_connecting_while_controllers_start_lose_and_double_no
     for round_no in range(rounds):
         queue, stop = ctx.Queue(), ctx.Event()
         starters = [ctx.Process(target=_starters, args=(controller.state_dir, prefix, stop, queue)) for _ in range(2)]
-        procs = [ctx.Process(target=_connects, args=(controller.state_dir, prefix, f"r{round_no}w{w}", per_worker,
-                                                     round_no == 0 or w % 2 == 0, queue))
-                 for w in range(workers)]
+        procs = [
+            ctx.Process(
+                target=_connects,
+                args=(controller.state_dir, prefix, f"r{round_no}w{w}", per_worker, round_no == 0 or w % 2 == 0, queue),
+            )
+            for w in range(workers)
+        ]
         for p in starters + procs:
             p.start()
         results = [queue.get(timeout=300) for _ in procs]
@@ -214,16 +226,21 @@ def test_a_controller_starting_never_touches_another_process_s_work_in_progress(
     key = f"{ctl.netns_dir}/{prefix}-0dead0000000"
     netns.create(key)
     from pycnm import codec
-    ctl.store.put("sandboxes/" + "0" * 63 + "d", codec.dumps(SandboxRecord(
-        id="0" * 63 + "d", name="dead", key=key, created="2026-12-01T00:00:00+00:00")))
+
+    ctl.store.put(
+        "sandboxes/" + "0" * 63 + "d",
+        codec.dumps(SandboxRecord(id="0" * 63 + "d", name="dead", key=key, created="2026-12-01T00:00:00+00:00")),
+    )
     ctl.close()
     flags = tmp_path / "flags"
     flags.mkdir()
     args = [ctl.state_dir, prefix, str(flags)]
-    a = subprocess.Popen([sys.executable, "-c", STARTING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    b = subprocess.Popen([sys.executable, "-c", CONNECTING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    a = subprocess.Popen(
+        [sys.executable, "-c", STARTING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    b = subprocess.Popen(
+        [sys.executable, "-c", CONNECTING, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     a_out, a_err = a.communicate(timeout=120)
     b_out, b_err = b.communicate(timeout=120)
     assert a.returncode == 0, a_err

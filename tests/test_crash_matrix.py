@@ -24,7 +24,8 @@ def _check_point(result: dict, first: dict, where: str) -> None:
     assert verify is not None, f"{where}: the recovering process died (exit {result['verify_exit']})"
     assert verify["problems"] == [], f"{where}: {verify['problems']} (recovery said: {verify['reconciled']})"
     assert verify["view"] in (first["before"], first["after"]), (
-        f"{where}: neither done nor undone: {verify['view']} (recovery said: {verify['reconciled']})")
+        f"{where}: neither done nor undone: {verify['view']} (recovery said: {verify['reconciled']})"
+    )
     assert verify["leftovers"] == [], f"{where}: left after teardown: {verify['leftovers']}"
     assert verify["again"] == "ok", f"{where}: done again: {verify['again']}"
     assert verify["leftovers_again"] == [], f"{where}: left after the second teardown: {verify['leftovers_again']}"
@@ -54,8 +55,12 @@ def _report(name: str, points: list) -> None:
     path = os.environ.get("PYCNM_CRASH_REPORT")
     if path:
         with open(path, "a") as fh:
-            fh.write(json.dumps({"operation": name, "points": len(points) + 1,
-                                 "kinds": sorted({kind for _, kind, _ in points})}) + "\n")
+            fh.write(
+                json.dumps(
+                    {"operation": name, "points": len(points) + 1, "kinds": sorted({kind for _, kind, _ in points})}
+                )
+                + "\n"
+            )
 
 
 @pytest.mark.parametrize("name", [s.name for s in crash_scenarios.SCENARIOS])
@@ -81,12 +86,20 @@ def test_every_crash_point_through_a_remote_plugin_is_recovered(lab, prefix, tmp
     service = PluginService("bridge", str(tmp_path / "plugin-state"), ifname_prefix=f"{prefix}p")
     server = PluginServer(str(sockets / f"{crash_scenarios.REMOTE}.sock"), service)
     threading.Thread(target=server.serve_forever, daemon=True).start()  # in the lab's host, as this thread
-    env = dict(os.environ, PYCNM_PLUGIN_SOCKET_DIRS=str(sockets), PYCNM_PLUGIN_SPEC_DIRS=str(tmp_path / "specs"),
-               PYCNM_REMOTE_RETRY="2")
+    env = dict(
+        os.environ,
+        PYCNM_PLUGIN_SOCKET_DIRS=str(sockets),
+        PYCNM_PLUGIN_SPEC_DIRS=str(tmp_path / "specs"),
+        PYCNM_REMOTE_RETRY="2",
+    )
     zygote = Zygote("tests.crash_scenarios", netns=lab.host, cwd=ROOT, env=env)
     try:
-        config = {"prefix": prefix, "ignore_links": [f"{prefix}up"], "remote": crash_scenarios.REMOTE,
-                  "remote_prefix": f"{prefix}p"}
+        config = {
+            "prefix": prefix,
+            "ignore_links": [f"{prefix}up"],
+            "remote": crash_scenarios.REMOTE,
+            "remote_prefix": f"{prefix}p",
+        }
         for scenario in crash_scenarios.REMOTE_SCENARIOS:
             _matrix(zygote, scenario, dict(config), tmp_path / scenario.name.replace(" ", "-"))
     finally:
@@ -102,8 +115,12 @@ def test_every_crash_point_of_an_overlay_operation_is_recovered(lab, prefix, tmp
     with etcd_testing.EtcdCluster(str(tmp_path / "etcd")) as cluster:
         zygote = Zygote("tests.crash_scenarios", netns=lab.host, cwd=ROOT)
         try:
-            config = {"prefix": prefix, "ignore_links": [f"{prefix}up"], "cluster": cluster.endpoints,
-                      "advertise": HOST_IP}
+            config = {
+                "prefix": prefix,
+                "ignore_links": [f"{prefix}up"],
+                "cluster": cluster.endpoints,
+                "advertise": HOST_IP,
+            }
             for scenario in crash_scenarios.OVERLAY_SCENARIOS:
                 _matrix(zygote, scenario, dict(config), tmp_path / scenario.name.replace(" ", "-"))
         finally:

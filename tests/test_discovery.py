@@ -61,7 +61,8 @@ def make_dist(root, dist, module, entry_name, body):
     folder = root / dist
     (folder / "src" / module).mkdir(parents=True)
     (folder / "src" / module / "__init__.py").write_text(body)
-    (folder / "pyproject.toml").write_text(textwrap.dedent(f'''
+    (folder / "pyproject.toml").write_text(
+        textwrap.dedent(f'''
         [build-system]
         requires = ["hatchling"]
         build-backend = "hatchling.build"
@@ -76,12 +77,15 @@ def make_dist(root, dist, module, entry_name, body):
 
         [tool.hatch.build.targets.wheel]
         packages = ["src/{module}"]
-    '''))
+    ''')
+    )
     return folder
 
 
 def pip(*argv):
-    out = subprocess.run([sys.executable, "-m", "pip", "-q", *argv], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [sys.executable, "-m", "pip", "-q", *argv], capture_output=True, text=True, timeout=300, check=False
+    )
     assert out.returncode == 0, out.stderr
 
 
@@ -94,8 +98,12 @@ def installed(tmp_path_factory):
         "good": (f"pycnm-tw{tag}", f"pycnm_tw{tag}", f"tw{tag}", DRIVER),
         "twin1": (f"pycnm-twin1-{tag}", f"pycnm_twin1_{tag}", f"twin{tag}", DRIVER),
         "twin2": (f"pycnm-twin2-{tag}", f"pycnm_twin2_{tag}", f"twin{tag}", DRIVER),
-        "broken": (f"pycnm-broken-{tag}", f"pycnm_broken_{tag}", f"broken{tag}",
-                   "import a_module_that_does_not_exist_anywhere\n"),
+        "broken": (
+            f"pycnm-broken-{tag}",
+            f"pycnm_broken_{tag}",
+            f"broken{tag}",
+            "import a_module_that_does_not_exist_anywhere\n",
+        ),
     }
     folders = [make_dist(root, *spec) for spec in names.values()]
     pip("install", "--no-deps", "--no-build-isolation", *map(str, folders))
@@ -107,12 +115,18 @@ def installed(tmp_path_factory):
 
 @pytest.fixture
 def cli(tmp_path, prefix, no_leaks):
-    env = dict(os.environ, PYCNM_STATE_DIR=str(tmp_path / "state"), PYCNM_NETNS_PREFIX=f"{prefix}-",
-               PYCNM_IFNAME_PREFIX=prefix, PYCNM_DISABLE_PLUGINS="1")
+    env = dict(
+        os.environ,
+        PYCNM_STATE_DIR=str(tmp_path / "state"),
+        PYCNM_NETNS_PREFIX=f"{prefix}-",
+        PYCNM_IFNAME_PREFIX=prefix,
+        PYCNM_DISABLE_PLUGINS="1",
+    )
 
     def run(*argv):
-        return subprocess.run([sys.executable, "-m", "pycnm.cli", *argv], capture_output=True, text=True, env=env,
-                              timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "pycnm.cli", *argv], capture_output=True, text=True, env=env, timeout=60, check=False
+        )
 
     return run
 

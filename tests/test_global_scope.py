@@ -2,14 +2,14 @@
 on another; addresses come from the global address space, never twice."""
 
 import pytest
+
 from pycnm import Controller
 from pycnm.errors import Forbidden
 from pycnm.testing import etcd
 
 from .helpers import Everywhere
 
-pytestmark = [pytest.mark.privileged,
-              pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
+pytestmark = [pytest.mark.privileged, pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
 
 
 @pytest.fixture
@@ -20,8 +20,13 @@ def two_hosts(tmp_path, prefix, no_leaks):
         hosts = []
         for i in (1, 2):
             store = EtcdStore(cluster.endpoints, prefix=f"/{tmp_path.name}/")
-            ctl = Controller(str(tmp_path / f"host{i}"), netns_prefix=f"{prefix}{i}-", ifname_prefix=f"{prefix}{i}",
-                             cluster_store=store, plugins=[])
+            ctl = Controller(
+                str(tmp_path / f"host{i}"),
+                netns_prefix=f"{prefix}{i}-",
+                ifname_prefix=f"{prefix}{i}",
+                cluster_store=store,
+                plugins=[],
+            )
             ctl.register_driver("everywhere", Everywhere())
             hosts.append(ctl)
         yield hosts

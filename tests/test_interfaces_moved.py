@@ -55,8 +55,11 @@ class HostSideVeth:
             index = ipr.link_lookup(ifname=host)[0]
             ipr.addr("add", index=index, address="10.81.0.1", prefixlen=24)
             ipr.link("set", index=index, state="up")
-        return JoinInfo(interface_name=InterfaceName(src_name=peer, dst_prefix="eth"), gateway="10.81.0.1",
-                        static_routes=[StaticRoute("10.82.0.0/16", 0, "10.81.0.1")])
+        return JoinInfo(
+            interface_name=InterfaceName(src_name=peer, dst_prefix="eth"),
+            gateway="10.81.0.1",
+            static_routes=[StaticRoute("10.82.0.0/16", 0, "10.81.0.1")],
+        )
 
     @hookimpl
     def cnm_leave(self, network_id, endpoint_id):
@@ -115,13 +118,22 @@ def test_plugins_observe_every_change(controller_factory):
             seen.append((kind, name))
 
     first = controller_factory()
-    with Controller(first.state_dir, netns_prefix=first.netns_prefix, ifname_prefix=first.ifname_prefix,
-                    plugins=[Observer()]) as ctl:
+    with Controller(
+        first.state_dir, netns_prefix=first.netns_prefix, ifname_prefix=first.ifname_prefix, plugins=[Observer()]
+    ) as ctl:
         net = ctl.create_network("obs", "null")
         sb = ctl.create_sandbox("s")
         ctl.connect(net, sb)
         ctl.disconnect(net, sb)
         sb.delete()
         net.delete()
-    assert [k for k, _ in seen] == ["network.create", "sandbox.create", "endpoint.create", "endpoint.join",
-                                    "endpoint.leave", "endpoint.delete", "sandbox.delete", "network.delete"]
+    assert [k for k, _ in seen] == [
+        "network.create",
+        "sandbox.create",
+        "endpoint.create",
+        "endpoint.join",
+        "endpoint.leave",
+        "endpoint.delete",
+        "sandbox.delete",
+        "network.delete",
+    ]

@@ -59,12 +59,12 @@ BROKEN = textwrap.dedent('''
 
 def test_a_broken_driver_fails_the_kit_with_messages_that_say_what_to_fix(pytester):
     pytester.makepyfile(sloppy_driver=BROKEN)
-    result = pytester.runpytest_subprocess("-p", "pycnm.testing.plugin", "--pycnm-driver-object",
-                                           "sloppy_driver:Sloppy", "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "-p", "pycnm.testing.plugin", "--pycnm-driver-object", "sloppy_driver:Sloppy", "-p", "no:cacheprovider"
+    )
     out = result.stdout.str()
     assert result.ret == 1
-    assert "cnm_delete_network returned None; it must raise pycnm.errors.NotFound for a network it does" \
-           " not know" in out
+    assert "cnm_delete_network returned None; it must raise pycnm.errors.NotFound for a network it does not know" in out
     assert "cnm_leave returned None; it must raise pycnm.errors.NotFound for an endpoint that is not joined" in out
     assert "links left in the host" in out and "cnm_leave" in out
     assert "does not claim 'gateway'" not in out or "SKIPPED" in out
@@ -73,7 +73,8 @@ def test_a_broken_driver_fails_the_kit_with_messages_that_say_what_to_fix(pytest
 
 
 def test_a_good_driver_passes_with_its_unclaimed_tests_skipped(pytester):
-    result = pytester.runpytest_subprocess("-p", "pycnm.testing.plugin", "--pycnm-driver", "null", "-rs",
-                                           "-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess(
+        "-p", "pycnm.testing.plugin", "--pycnm-driver", "null", "-rs", "-p", "no:cacheprovider"
+    )
     assert result.ret == 0
     assert "the driver does not claim 'interface'" in result.stdout.str()

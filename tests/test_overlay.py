@@ -7,14 +7,14 @@ import subprocess
 import time
 
 import pytest
+
 from pycnm.errors import Unimplemented
 from pycnm.testing import etcd
 from pycnm.testing.multihost import Cluster
 
 from .helpers import ping
 
-pytestmark = [pytest.mark.privileged,
-              pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
+pytestmark = [pytest.mark.privileged, pytest.mark.skipif(etcd.available() is not None, reason=str(etcd.available()))]
 
 
 def until(check, seconds=20):
@@ -33,22 +33,34 @@ def plane(host, net):
 
 def fdb(path):
     """vxlan0's own entries (MAC -> remote VTEP), not what the bridge learned on its ports."""
-    out = subprocess.run(["nsenter", f"--net={path}", "bridge", "fdb", "show", "dev", "vxlan0"],
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        ["nsenter", f"--net={path}", "bridge", "fdb", "show", "dev", "vxlan0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
     return "\n".join(line for line in out.splitlines() if " dst " in line)
 
 
 def neighbours(path):
-    return subprocess.run(["nsenter", f"--net={path}", "ip", "neigh", "show", "dev", "vxlan0"],
-                          capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["nsenter", f"--net={path}", "ip", "neigh", "show", "dev", "vxlan0"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
 
 
 def echo_requests_received(key):
     """ICMP echo requests that reached the sandbox (its namespace's Icmp InEchos)."""
-    lines = [line.split() for line in subprocess.run(["nsenter", f"--net={key}", "cat", "/proc/net/snmp"],
-                                                     capture_output=True, text=True, check=True).stdout.splitlines()
-             if line.startswith("Icmp:")]
-    return int(dict(zip(lines[0], lines[1]))["InEchos"])
+    lines = [
+        line.split()
+        for line in subprocess.run(
+            ["nsenter", f"--net={key}", "cat", "/proc/net/snmp"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()
+        if line.startswith("Icmp:")
+    ]
+    return int(dict(zip(lines[0], lines[1], strict=True))["InEchos"])
 
 
 def joined(host, network, name):
@@ -92,8 +104,12 @@ def test_sync_peers_programs_what_the_store_holds(quiet_cluster):
     assert h1.call(h1.ctl.sync_peers) == 1 and h2.call(h2.ctl.sync_peers) == 1
     assert h1.call(h1.ctl.sync_peers) == 0  # nothing changed: nothing to tell the driver
     assert ping(a.key, eb.address.ip) and ping(b.key, ea.address.ip)
-    assert "mtu 1450" in subprocess.run(["nsenter", f"--net={a.key}", "ip", "link", "show", "eth0"],
-                                        capture_output=True, text=True).stdout
+    assert (
+        "mtu 1450"
+        in subprocess.run(
+            ["nsenter", f"--net={a.key}", "ip", "link", "show", "eth0"], capture_output=True, text=True, check=False
+        ).stdout
+    )
     # b leaves: host 1 forgets it, host 2 holds nothing for the network any more
     h2.call(lambda: h2.ctl.disconnect("ov", b))
     assert h1.call(h1.ctl.sync_peers) == 1
@@ -104,8 +120,7 @@ def test_sync_peers_programs_what_the_store_holds(quiet_cluster):
 def test_encrypted_overlays_are_refused_for_want_of_esp(quiet_cluster):
     h1 = quiet_cluster.hosts["h1"]
     with pytest.raises(Unimplemented, match="ESP"):
-        h1.call(lambda: h1.ctl.create_network("sec", "overlay", subnet="10.151.0.0/24",
-                                              options={"encrypted": "true"}))
+        h1.call(lambda: h1.ctl.create_network("sec", "overlay", subnet="10.151.0.0/24", options={"encrypted": "true"}))
     assert h1.call(h1.ctl.networks) == []
 
 
@@ -114,8 +129,7 @@ def test_each_network_gets_its_own_vni_and_a_taken_one_is_refused(quiet_cluster)
 
     h1, h2 = quiet_cluster.hosts["h1"], quiet_cluster.hosts["h2"]
     vni = "com.docker.network.driver.overlay.vxlanid_list"
-    nets = [h.call(lambda h=h, i=i: h.ctl.create_network(f"n{i}", "overlay"))
-            for i, h in enumerate([h1, h2, h1, h2])]
+    nets = [h.call(lambda h=h, i=i: h.ctl.create_network(f"n{i}", "overlay")) for i, h in enumerate([h1, h2, h1, h2])]
     vnis = {n.inspect()["Options"][vni] for n in nets}
     assert len(vnis) == 4
     taken = nets[0].inspect()["Options"][vni]
@@ -134,23 +148,26 @@ def test_three_hosts_ping_over_one_overlay_and_networks_are_isolated(cluster):
     b, eb = joined(h2, "red", "b")
     c, ec = joined(h3, "red", "c")
     d, ed = joined(h2, "blue", "d")
-    e, ee = joined(h3, "blue", "e")
+    _e, ee = joined(h3, "blue", "e")
     assert until(lambda: ping(a.key, eb.address.ip) and ping(a.key, ec.address.ip)), "the daemons did not program"
     assert until(lambda: ping(b.key, ec.address.ip) and ping(c.key, ea.address.ip))
     assert until(lambda: ping(d.key, ee.address.ip))
     # isolation at layer 2: a frame for d, forced from a onto red's VXLAN towards d's host, arrives
     # with red's VNI, and host 2 delivers it to red's bridge, never to blue's
     red_on_h1 = plane(h1, red)
-    for argv in ([a.key, "ip", "neigh", "replace", str(ed.address.ip), "lladdr", ed.mac, "dev", "eth0", "nud",
-                  "permanent"],
-                 [a.key, "ip", "route", "replace", f"{ed.address.ip}/32", "dev", "eth0"],
-                 [red_on_h1, "bridge", "fdb", "replace", ed.mac, "dev", "vxlan0", "dst", h2.address, "self",
-                  "permanent"]):
+    for argv in (
+        [a.key, "ip", "neigh", "replace", str(ed.address.ip), "lladdr", ed.mac, "dev", "eth0", "nud", "permanent"],
+        [a.key, "ip", "route", "replace", f"{ed.address.ip}/32", "dev", "eth0"],
+        [red_on_h1, "bridge", "fdb", "replace", ed.mac, "dev", "vxlan0", "dst", h2.address, "self", "permanent"],
+    ):
         subprocess.run(["nsenter", f"--net={argv[0]}", *argv[1:]], check=True)
 
     before = echo_requests_received(d.key)
-    subprocess.run(["nsenter", f"--net={a.key}", "ping", "-c", "3", "-i", "0.2", "-W", "1", str(ed.address.ip)],
-                   capture_output=True)
+    subprocess.run(
+        ["nsenter", f"--net={a.key}", "ping", "-c", "3", "-i", "0.2", "-W", "1", str(ed.address.ip)],
+        capture_output=True,
+        check=False,
+    )
     assert echo_requests_received(d.key) == before
     # and the counter can tell: echo requests for b, on red's own VNI, do arrive
     before = echo_requests_received(b.key)
@@ -161,7 +178,7 @@ def test_three_hosts_ping_over_one_overlay_and_networks_are_isolated(cluster):
 def test_leaving_or_deleting_an_endpoint_removes_it_from_the_other_hosts(cluster):
     h1, h2, h3 = (cluster.hosts[n] for n in ("h1", "h2", "h3"))
     net = h1.call(lambda: h1.ctl.create_network("ov", "overlay", subnet="10.154.0.0/24"))
-    a, ea = joined(h1, "ov", "a")
+    a, _ea = joined(h1, "ov", "a")
     b, eb = joined(h2, "ov", "b")
     c, ec = joined(h3, "ov", "c")
     assert until(lambda: ping(a.key, eb.address.ip) and ping(c.key, eb.address.ip))
@@ -178,21 +195,21 @@ def test_leaving_or_deleting_an_endpoint_removes_it_from_the_other_hosts(cluster
 
 
 def test_the_cluster_keeps_working_when_an_etcd_member_dies(cluster):
-    h1, h2, h3, _, (a, ea), (b, eb) = two_joined(cluster, "before", "10.155.0.0/24")
+    h1, h2, h3, _, (a, _ea), (_b, eb) = two_joined(cluster, "before", "10.155.0.0/24")
     cluster.kill_etcd_member(0)  # the member every client tries first
     c, ec = joined(h3, "before", "c")  # a new endpoint, seen by daemons that must watch elsewhere now
     assert until(lambda: ping(a.key, ec.address.ip) and ping(c.key, eb.address.ip), 30)
     h2.call(lambda: h2.ctl.create_network("after", "overlay", subnet="10.156.0.0/24"))
-    d, ed = joined(h3, "after", "d")
-    e, ee = joined(h1, "after", "e")
+    d, _ed = joined(h3, "after", "d")
+    _e, ee = joined(h1, "after", "e")
     assert until(lambda: ping(d.key, ee.address.ip), 30)
 
 
 def test_a_restarted_daemon_keeps_connectivity_and_catches_up(cluster):
-    h1, h2, h3, _, (a, ea), (b, eb) = two_joined(cluster, "ov", "10.157.0.0/24")
+    _h1, h2, h3, _, (a, ea), (b, _eb) = two_joined(cluster, "ov", "10.157.0.0/24")
     h2.stop_daemon(kill=True)
     assert ping(b.key, ea.address.ip)  # the kernel holds what the daemon programmed
-    c, ec = joined(h3, "ov", "c")  # while host 2's daemon is down
+    _c, ec = joined(h3, "ov", "c")  # while host 2's daemon is down
     assert until(lambda: ping(a.key, ec.address.ip))
     h2.start_daemon()  # it reads the store again and programs what it missed
     assert until(lambda: ping(b.key, ec.address.ip), 30)
@@ -200,7 +217,7 @@ def test_a_restarted_daemon_keeps_connectivity_and_catches_up(cluster):
 
 
 def test_a_dead_host_s_endpoints_disappear_from_the_others_within_the_lease(cluster):
-    h1, h2, _, net, (a, ea), (b, eb) = two_joined(cluster, "ovd", "10.158.0.0/24")
+    h1, h2, _, net, (a, _ea), (_b, eb) = two_joined(cluster, "ovd", "10.158.0.0/24")
     assert eb.mac in fdb(plane(h1, net))
     h2.stop_daemon(kill=True)  # host 2 dies: its lease (3 s) runs out, host 1 forgets its endpoints
     assert until(lambda: eb.mac not in fdb(plane(h1, net)), 20), "host 1 kept the dead host's endpoint"

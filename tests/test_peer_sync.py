@@ -4,6 +4,7 @@ a time, each costing calls for the endpoint it touches only; stale events skippe
 import ipaddress
 
 import pytest
+
 from pycnm import Controller, codec, hookimpl
 from pycnm.records import EndpointRecord
 from pycnm.store import MemoryStore
@@ -48,8 +49,15 @@ def host(tmp_path, prefix):
 
 def remote(cluster, net_id, eid, ip, owner="other", state="joined"):
     """Another host's endpoint record, as it would write it; returns the watch event."""
-    rec = EndpointRecord(id=eid, name=eid, network_id=net_id, state=state, owner=owner,
-                         address=ipaddress.ip_interface(f"{ip}/24"), mac="02:42:0a:28:00:09")
+    rec = EndpointRecord(
+        id=eid,
+        name=eid,
+        network_id=net_id,
+        state=state,
+        owner=owner,
+        address=ipaddress.ip_interface(f"{ip}/24"),
+        mac="02:42:0a:28:00:09",
+    )
     key = f"endpoints/{net_id}/{eid}"
     value = codec.dumps(rec)
     version = cluster.put(key, value)
@@ -134,8 +142,12 @@ def test_a_network_made_elsewhere_comes_to_the_driver_and_goes_when_deleted(host
     host_up(cluster, "other", "192.0.2.7")
     ctl.sync_peers()
     driver.calls.clear()
-    event = {"type": "PUT", "key": f"networks/{other}", "value": value,
-             "revision": cluster.put(f"networks/{other}", value)}
+    event = {
+        "type": "PUT",
+        "key": f"networks/{other}",
+        "value": value,
+        "revision": cluster.put(f"networks/{other}", value),
+    }
     assert ctl.apply_event(event) == 0 and driver.calls == []  # nothing joined on it: nothing to tell
     assert ctl.apply_event(remote(cluster, other, "e9", "10.40.0.9")) == 1
     assert driver.calls == [("create_network", "ffff"), ("add", "e9", "10.40.0.9", "192.0.2.7")]

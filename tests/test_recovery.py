@@ -20,6 +20,7 @@ def _in_lab(lab):
     """The bridge driver changes sysctls and nftables: do it in the lab's stand-in host."""
     return lab
 
+
 CRASHER = textwrap.dedent("""
     import os, sys
     import pycnm
@@ -59,16 +60,24 @@ CRASHER = textwrap.dedent("""
 def crash_during(tmp_path, prefix, hook, step):
     script = tmp_path / "crash.py"
     script.write_text(CRASHER)
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "state"), prefix, hook, step],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "state"), prefix, hook, step],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert out.returncode == 9, out.stderr
 
 
 def links_with(prefix):
     """pycnm's links of this test (the lab's uplink aside)."""
     with IPRoute() as ipr:
-        return sorted(name for name in (link.get_attr("IFLA_IFNAME") for link in ipr.link("dump"))
-                      if name.startswith(prefix) and name != f"{prefix}up")
+        return sorted(
+            name
+            for name in (link.get_attr("IFLA_IFNAME") for link in ipr.link("dump"))
+            if name.startswith(prefix) and name != f"{prefix}up"
+        )
 
 
 def test_a_crash_after_the_driver_made_the_bridge_is_undone(controller_factory, tmp_path, prefix):

@@ -7,6 +7,8 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import pytest
 
@@ -22,7 +24,7 @@ pytestmark = pytest.mark.privileged
 
 
 class RecordingHandler(Handler):
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):  # noqa: N802 - http.server's naming
         server = self.server
         method = self.path.lstrip("/")
         server.calls.append(method)
@@ -42,8 +44,11 @@ class RecordingHandler(Handler):
             self.connection.shutdown(socket.SHUT_RDWR)
             threading.Thread(target=lambda: (server.shutdown(), server.server_close())).start()
             return None
-        body = {"500": b'{"Err": "boom"}', "badjson": b"{this is not json",
-                "wrongtypes": json.dumps({"InterfaceName": {"SrcName": 5, "DstPrefix": "eth"}}).encode()}[fault]
+        body = {
+            "500": b'{"Err": "boom"}',
+            "badjson": b"{this is not json",
+            "wrongtypes": json.dumps({"InterfaceName": {"SrcName": 5, "DstPrefix": "eth"}}).encode(),
+        }[fault]
         self.send_response(500 if fault == "500" else 200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -119,8 +124,9 @@ def test_docker_s_discovery_rules(tmp_path, monkeypatch):
         s.bind(str(path))
         listeners.append(s)
     (specs / "bytcp.spec").write_text("tcp://127.0.0.1:9999\n")
-    (specs / "byjson.json").write_text(json.dumps({"Name": "byjson", "Addr": "tcp://127.0.0.1:9998",
-                                                   "TLSConfig": {"InsecureSkipVerify": True}}))
+    (specs / "byjson.json").write_text(
+        json.dumps({"Name": "byjson", "Addr": "tcp://127.0.0.1:9998", "TLSConfig": {"InsecureSkipVerify": True}})
+    )
     (specs / "bad.spec").write_text("ftp://x\n")
     assert discovery.find("flat").address == f"unix://{socks}/flat.sock"
     assert discovery.find("nested").address == f"unix://{socks}/nested/nested.sock"
@@ -149,12 +155,22 @@ def test_a_plugin_network_works_end_to_end_with_docker_s_calls(plugins, remote_c
     ctl.disconnect(net, b)
     net.delete()
     assert plugin.calls == [
-        "Plugin.Activate", "NetworkDriver.GetCapabilities", "NetworkDriver.CreateNetwork",
-        "NetworkDriver.CreateEndpoint", "NetworkDriver.Join", "NetworkDriver.ProgramExternalConnectivity",
-        "NetworkDriver.CreateEndpoint", "NetworkDriver.Join", "NetworkDriver.ProgramExternalConnectivity",
+        "Plugin.Activate",
+        "NetworkDriver.GetCapabilities",
+        "NetworkDriver.CreateNetwork",
+        "NetworkDriver.CreateEndpoint",
+        "NetworkDriver.Join",
+        "NetworkDriver.ProgramExternalConnectivity",
+        "NetworkDriver.CreateEndpoint",
+        "NetworkDriver.Join",
+        "NetworkDriver.ProgramExternalConnectivity",
         "NetworkDriver.EndpointOperInfo",
-        "NetworkDriver.RevokeExternalConnectivity", "NetworkDriver.Leave", "NetworkDriver.DeleteEndpoint",
-        "NetworkDriver.RevokeExternalConnectivity", "NetworkDriver.Leave", "NetworkDriver.DeleteEndpoint",
+        "NetworkDriver.RevokeExternalConnectivity",
+        "NetworkDriver.Leave",
+        "NetworkDriver.DeleteEndpoint",
+        "NetworkDriver.RevokeExternalConnectivity",
+        "NetworkDriver.Leave",
+        "NetworkDriver.DeleteEndpoint",
         "NetworkDriver.DeleteNetwork",
     ]
     headers = plugin.server.headers[0]
@@ -170,9 +186,16 @@ def test_a_plugin_ipam_hands_out_pools_and_addresses(plugins, remote_controller)
     ep.delete()
     net.delete()
     ipam_calls = [c for c in plugin.calls if c.startswith("IpamDriver.")]
-    assert ipam_calls == ["IpamDriver.GetCapabilities", "IpamDriver.GetDefaultAddressSpaces",
-                          "IpamDriver.RequestPool", "IpamDriver.RequestAddress", "IpamDriver.RequestAddress",
-                          "IpamDriver.ReleaseAddress", "IpamDriver.ReleaseAddress", "IpamDriver.ReleasePool"]
+    assert ipam_calls == [
+        "IpamDriver.GetCapabilities",
+        "IpamDriver.GetDefaultAddressSpaces",
+        "IpamDriver.RequestPool",
+        "IpamDriver.RequestAddress",
+        "IpamDriver.RequestAddress",
+        "IpamDriver.ReleaseAddress",
+        "IpamDriver.ReleaseAddress",
+        "IpamDriver.ReleasePool",
+    ]
 
 
 def test_driver_ls_shows_discovered_plugins(plugins, remote_controller):
@@ -183,19 +206,24 @@ def test_driver_ls_shows_discovered_plugins(plugins, remote_controller):
     plugins("tp-listed")
     out = CliRunner().invoke(cli, ["driver", "ls", "--format", "json", "--no-scope"])
     rows = [json.loads(line) for line in out.output.splitlines()]
-    assert any(r["Name"] == "tp-listed" and r["Kind"] == "remote" and r["Distribution"].startswith("unix://")
-               for r in rows)
+    assert any(
+        r["Name"] == "tp-listed" and r["Kind"] == "remote" and r["Distribution"].startswith("unix://") for r in rows
+    )
 
 
-@pytest.mark.parametrize("fault,error,words", [
-    ("hang", Timeout, "no answer within 1 s"),
-    ("500", Internal, "boom"),
-    ("badjson", Internal, "not JSON"),
-    ("wrongtypes", Internal, "malformed JoinInfo"),
-    ("crash", Unavailable, "cannot reach the plugin"),
-])
-def test_a_failing_plugin_gives_a_typed_error_and_pycnm_rolls_back(plugins, remote_controller, controller_factory,
-                                                                   fault, error, words):
+@pytest.mark.parametrize(
+    "fault,error,words",
+    [
+        ("hang", Timeout, "no answer within 1 s"),
+        ("500", Internal, "boom"),
+        ("badjson", Internal, "not JSON"),
+        ("wrongtypes", Internal, "malformed JoinInfo"),
+        ("crash", Unavailable, "cannot reach the plugin"),
+    ],
+)
+def test_a_failing_plugin_gives_a_typed_error_and_pycnm_rolls_back(
+    plugins, remote_controller, controller_factory, fault, error, words
+):
     from pycnm_remote import RemotePlugins
 
     plugin = plugins("tp-faulty")
@@ -272,8 +300,14 @@ class TestRemoteBridgeConformance(ConformanceSuite):
     """pycnm-remote driving pycnm-docker-plugin serving the bridge driver: the bridge's checks."""
 
     cnm_driver_name = "kit-remote-bridge"
-    cnm_claims = {"interface": True, "gateway": True, "connectivity": True, "static_mac": True, "mtu": True,
-                  "ipv6": True}
+    cnm_claims: ClassVar[Mapping[str, Any]] = {
+        "interface": True,
+        "gateway": True,
+        "connectivity": True,
+        "static_mac": True,
+        "mtu": True,
+        "ipv6": True,
+    }
 
     def cnm_before_driver(self, kit):
         _serve_for_kit(kit, self.cnm_driver_name, "bridge")
@@ -300,8 +334,10 @@ def test_ipam_capabilities_mac_address_and_request_replay(plugins, controller_fa
         return real(method, payload)
 
     plugin.service.handle = handle
-    plugin.service.methods["IpamDriver.GetCapabilities"] = lambda p: {"RequiresMACAddress": True,
-                                                                       "RequiresRequestReplay": True}
+    plugin.service.methods["IpamDriver.GetCapabilities"] = lambda p: {
+        "RequiresMACAddress": True,
+        "RequiresRequestReplay": True,
+    }
     ctl = controller_factory(plugins=[RemotePlugins()])
     net = ctl.create_network("caps", "tp-caps", ipam_driver="tp-caps", subnet="10.125.0.0/24")
     ep = net.create_endpoint("e1")
@@ -312,8 +348,10 @@ def test_ipam_capabilities_mac_address_and_request_replay(plugins, controller_fa
     again = controller_factory(plugins=[RemotePlugins()])
     replayed = [(m, p.get("Pool") or p.get("Address")) for m, p in seen if m.startswith("IpamDriver.Request")]
     # every start re-sends the pool and its gateway (this plugin keeps state, so it says the pool is taken)
-    assert replayed == [("IpamDriver.RequestPool", "10.125.0.0/24"), ("IpamDriver.RequestAddress", "10.125.0.1")] \
-        or replayed == [("IpamDriver.RequestPool", "10.125.0.0/24")]
+    assert replayed in (
+        [("IpamDriver.RequestPool", "10.125.0.0/24"), ("IpamDriver.RequestAddress", "10.125.0.1")],
+        [("IpamDriver.RequestPool", "10.125.0.0/24")],
+    )
     assert again.network("caps").endpoints()[0].mac == ep.mac
 
 

@@ -2,6 +2,7 @@
 is refused writes nothing (no record, no namespace, no file), and the errors say what to do."""
 
 import os
+import pathlib
 import stat
 import threading
 
@@ -15,19 +16,25 @@ pytestmark = pytest.mark.privileged
 def _nothing_written(ctl):
     assert ctl.sandboxes() == []
     assert [e.key for e in ctl.store.list("sandboxes/")] == []
-    assert not os.listdir(os.path.join(ctl.state_dir, "sandboxes")) if os.path.isdir(
-        os.path.join(ctl.state_dir, "sandboxes")) else True
+    assert (
+        not os.listdir(os.path.join(ctl.state_dir, "sandboxes"))
+        if os.path.isdir(os.path.join(ctl.state_dir, "sandboxes"))
+        else True
+    )
     assert not [n for n in os.listdir(ctl.netns_dir) if n.startswith(ctl.netns_prefix)]
 
 
-@pytest.mark.parametrize("field,value,words", [
-    ("hostname", "h\n6.6.6.6 evil.example", "invalid hostname"),
-    ("domainname", "x\nnameserver 6.6.6.6", "invalid domainname"),
-    ("dns", ["1.1.1.1\nnameserver 6.6.6.6"], "invalid DNS server"),
-    ("dns_search", ["x\nnameserver 6.6.6.6"], "invalid DNS search domain"),
-    ("dns_options", ["ndots:1\nnameserver 6.6.6.6"], "invalid DNS option"),
-    ("extra_hosts", [("a\n7.7.7.7 b", "1.2.3.4")], "invalid extra host name"),
-])
+@pytest.mark.parametrize(
+    "field,value,words",
+    [
+        ("hostname", "h\n6.6.6.6 evil.example", "invalid hostname"),
+        ("domainname", "x\nnameserver 6.6.6.6", "invalid domainname"),
+        ("dns", ["1.1.1.1\nnameserver 6.6.6.6"], "invalid DNS server"),
+        ("dns_search", ["x\nnameserver 6.6.6.6"], "invalid DNS search domain"),
+        ("dns_options", ["ndots:1\nnameserver 6.6.6.6"], "invalid DNS option"),
+        ("extra_hosts", [("a\n7.7.7.7 b", "1.2.3.4")], "invalid extra host name"),
+    ],
+)
 def test_a_value_that_would_add_a_line_to_hosts_or_resolv_conf_is_refused(controller, field, value, words):
     with pytest.raises(InvalidParameter, match=words):
         controller.create_sandbox("s1", **{field: value})
@@ -35,13 +42,22 @@ def test_a_value_that_would_add_a_line_to_hosts_or_resolv_conf_is_refused(contro
 
 
 def test_a_valid_sandbox_writes_exactly_the_lines_it_was_given(controller):
-    sb = controller.create_sandbox("s1", hostname="web", domainname="example.test", dns=["192.0.2.53"],
-                                   dns_search=["example.test"], dns_options=["ndots:2"],
-                                   extra_hosts=[("db.local", "10.9.9.9")])
-    hosts = open(sb.hosts_path).read().splitlines()
+    sb = controller.create_sandbox(
+        "s1",
+        hostname="web",
+        domainname="example.test",
+        dns=["192.0.2.53"],
+        dns_search=["example.test"],
+        dns_options=["ndots:2"],
+        extra_hosts=[("db.local", "10.9.9.9")],
+    )
+    hosts = pathlib.Path(sb.hosts_path).read_text().splitlines()
     assert hosts[-1] == "10.9.9.9\tdb.local"
-    assert open(sb.resolv_conf_path).read().splitlines() == [
-        "nameserver 192.0.2.53", "search example.test", "options ndots:2"]
+    assert pathlib.Path(sb.resolv_conf_path).read_text().splitlines() == [
+        "nameserver 192.0.2.53",
+        "search example.test",
+        "options ndots:2",
+    ]
 
 
 def test_a_name_that_is_no_valid_hostname_gives_the_short_id_as_hostname(controller):
@@ -65,8 +81,11 @@ def test_a_name_of_300_characters_is_refused(controller):
 
 
 def test_an_unknown_driver_option_is_refused_with_the_options_the_driver_knows(controller):
-    with pytest.raises(InvalidParameter, match=r"unknown option no\.such\.option for driver null; it knows: "
-                                               r"com\.docker\.network\.container_iface_prefix"):
+    with pytest.raises(
+        InvalidParameter,
+        match=r"unknown option no\.such\.option for driver null; it knows: "
+        r"com\.docker\.network\.container_iface_prefix",
+    ):
         controller.create_network("n", "null", options={"no.such.option": "1"})
     assert controller.networks() == []
 

@@ -14,8 +14,8 @@ import time
 
 import dns.flags
 import dns.message
-import dns.rrset
 import dns.rcode
+import dns.rrset
 import pytest
 
 from pycnm.dns import AnswerCache, Forwarding, Names, Resolver, Upstream
@@ -178,7 +178,8 @@ def test_a_dead_upstream_is_remembered_skipped_then_probed_again(names, make_res
 
 
 def test_ten_identical_queries_in_flight_make_one_upstream_query_and_each_client_gets_its_own_id(
-        names, make_resolver, stubs):
+    names, make_resolver, stubs
+):
     slow = stubs(delay=0.3)
     names.set_client("c1", networks=["n1"], forwarding=via(slow.port))
     resolver = make_resolver()
@@ -191,7 +192,7 @@ def test_ten_identical_queries_in_flight_make_one_upstream_query_and_each_client
         sock.sendto(query.to_wire(), ("127.0.0.1", client.udp_port))
         socks.append(sock)
         queries.append(query)
-    for sock, query in zip(socks, queries):
+    for sock, query in zip(socks, queries, strict=True):
         reply = dns.message.from_wire(sock.recv(4096))
         assert reply.id == query.id and query.is_response(reply)
         assert values(reply) == ["192.0.2.1"]
@@ -302,7 +303,9 @@ def test_upstream_sockets_come_from_the_factory_and_are_reused_with_random_ids(n
             made.append((family, kind))
         return socket.socket(family, kind)
 
-    names.set_client("c1", networks=["n1"], forwarding=Forwarding(upstreams=[Upstream("127.0.0.1", stub.port, factory)]))
+    names.set_client(
+        "c1", networks=["n1"], forwarding=Forwarding(upstreams=[Upstream("127.0.0.1", stub.port, factory)])
+    )
     client = LoopbackClient(make_resolver(), "c1")
     for i in range(40):
         client.query(f"r{i}.example")
@@ -380,8 +383,9 @@ def test_the_hedge_delay_follows_the_upstream_s_round_trip_time_within_bounds():
 
     loop = Loop()
     try:
-        forwarder = Forwarder(loop, AnswerCache(), Counters(), lambda *a: None, hedge_min=0.05, hedge_max=0.5,
-                              hedge_initial=0.25)
+        forwarder = Forwarder(
+            loop, AnswerCache(), Counters(), lambda *a: None, hedge_min=0.05, hedge_max=0.5, hedge_initial=0.25
+        )
         state = UpstreamState(Upstream("127.0.0.1", 53), probe_interval=1.0)
         assert forwarder._hedge_delay(state) == 0.25  # nothing measured yet
         for _ in range(20):

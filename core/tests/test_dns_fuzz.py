@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from pycnm.dns import Forwarding, Names, Resolver, Upstream
 from pycnm.dns.stub import LoopbackClient, StubUpstream
 
-FUZZ = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+FUZZ = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]}
 
 _current: dict[str, object] = {"mutate": None}
 
@@ -32,7 +32,7 @@ def _mutating_reply(wire: bytes) -> bytes | None:
     """The stub's answer, then bent by the example being run."""
     try:
         query = dns.message.from_wire(wire)
-    except Exception:
+    except Exception:  # noqa: BLE001 - as the stub does: what it cannot parse is not answered
         return None
     response = dns.message.make_response(query)
     if query.question:
@@ -100,7 +100,7 @@ def mutated(draw) -> bytes:
         if kind == "flip" and data:
             data[at] ^= 1 << draw(st.integers(min_value=0, max_value=7))
         elif kind == "cut":
-            del data[at:at + draw(st.integers(min_value=1, max_value=8))]
+            del data[at : at + draw(st.integers(min_value=1, max_value=8))]
         elif kind == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=8))
         elif data:
@@ -135,10 +135,12 @@ def test_mutated_udp_queries_never_stop_the_resolver(world):
 
 
 def test_random_and_mutated_tcp_streams_never_stop_the_resolver(world):
-    resolver, client, sender = world
-    frames = st.one_of(mutated().map(lambda m: struct.pack(">H", len(m)) + m),
-                       st.sampled_from(VALID).map(lambda m: struct.pack(">H", len(m)) + m),
-                       st.binary(max_size=64))
+    resolver, client, _sender = world
+    frames = st.one_of(
+        mutated().map(lambda m: struct.pack(">H", len(m)) + m),
+        st.sampled_from(VALID).map(lambda m: struct.pack(">H", len(m)) + m),
+        st.binary(max_size=64),
+    )
 
     @settings(max_examples=300, **FUZZ)
     @given(chunks=st.lists(frames, max_size=6), reset=st.booleans())
@@ -162,14 +164,18 @@ def test_mutated_upstream_replies_never_stop_the_resolver(world):
     resolver, client, sender = world
 
     @settings(max_examples=300, **FUZZ)
-    @given(noise=st.binary(min_size=1, max_size=16), where=st.integers(min_value=0, max_value=80),
-           cut=st.integers(min_value=0, max_value=120), tcp=st.booleans())
+    @given(
+        noise=st.binary(min_size=1, max_size=16),
+        where=st.integers(min_value=0, max_value=80),
+        cut=st.integers(min_value=0, max_value=120),
+        tcp=st.booleans(),
+    )
     def run(noise: bytes, where: int, cut: int, tcp: bool) -> None:
         def mutate(data: bytes) -> bytes:
             bent = bytearray(data)
             at = where % max(len(bent), 1)
-            bent[at:at + len(noise)] = noise
-            return bytes(bent[:max(cut, 2)]) if cut < len(bent) else bytes(bent)
+            bent[at : at + len(noise)] = noise
+            return bytes(bent[: max(cut, 2)]) if cut < len(bent) else bytes(bent)
 
         _current["mutate"] = mutate
         wire = dns.message.make_query(f"u{random.getrandbits(48):x}.example.", "A").to_wire()

@@ -26,8 +26,9 @@ def names() -> Names:
     names = Names(local_ttl=42)
     names.set_network("n1", "front")
     names.set_network("n2", "back")
-    names.set_endpoint("n1", "e1", names=["web", "www", "0123456789ab", "webhost"], ipv4="10.1.0.2",
-                       ports=[("tcp", 80), ("udp", 5353)])
+    names.set_endpoint(
+        "n1", "e1", names=["web", "www", "0123456789ab", "webhost"], ipv4="10.1.0.2", ports=[("tcp", 80), ("udp", 5353)]
+    )
     names.set_endpoint("n1", "e2", names=["db"], ipv4="10.1.0.3", ipv6="fd00:1::3")
     names.set_endpoint("n2", "e3", names=["cache"], ipv4="10.2.0.4")
     names.set_endpoint("n2", "e4", names=["db"], ipv4="10.2.0.9")
@@ -137,7 +138,9 @@ def test_srv_answers_exposed_ports_by_number_with_the_target_s_address_as_glue(r
     assert answer.answer[0].rdtype == dns.rdatatype.SRV  # Docker answers the SRV RRset typed PTR
     srv = answer.answer[0][0]
     assert (srv.port, srv.target.to_text()) == (80, "web.front.")
-    assert [(rrset.name.to_text(), rr.to_text()) for rrset in answer.additional for rr in rrset] == [("web.front.", "10.1.0.2")]
+    assert [(rrset.name.to_text(), rr.to_text()) for rrset in answer.additional for rr in rrset] == [
+        ("web.front.", "10.1.0.2")
+    ]
     udp = LoopbackClient(resolver, "c1").query("_5353._udp.www.front", "SRV")
     assert udp.answer[0][0].port == 5353
 

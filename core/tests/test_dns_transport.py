@@ -60,8 +60,8 @@ def read_frames(sock: socket.socket, count: int, timeout: float = 3.0) -> list[d
         buf += chunk
         while len(buf) >= 2 and len(buf) >= 2 + struct.unpack(">H", buf[:2])[0]:
             size = struct.unpack(">H", buf[:2])[0]
-            out.append(dns.message.from_wire(buf[2:2 + size]))
-            buf = buf[2 + size:]
+            out.append(dns.message.from_wire(buf[2 : 2 + size]))
+            buf = buf[2 + size :]
     return out
 
 
@@ -75,7 +75,7 @@ def closed_by_peer(sock: socket.socket, within: float) -> bool:
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
-    except socket.timeout:
+    except TimeoutError:
         return False
 
 
@@ -121,12 +121,15 @@ def test_several_pipelined_tcp_queries_are_answered_as_they_complete(names, make
         names.set_client("c1", networks=["n1"], forwarding=Forwarding(upstreams=[Upstream("127.0.0.1", slow.port)]))
         client = LoopbackClient(make_resolver(), "c1")
         with connect(client) as sock:
-            queries = [dns.message.make_query("far.example", "A"), dns.message.make_query("web", "A"),
-                       dns.message.make_query("web", "AAAA")]
+            queries = [
+                dns.message.make_query("far.example", "A"),
+                dns.message.make_query("web", "A"),
+                dns.message.make_query("web", "AAAA"),
+            ]
             sock.sendall(b"".join(frame(q) for q in queries))
             replies = read_frames(sock, 3)
     assert [r.id for r in replies] == [queries[1].id, queries[2].id, queries[0].id]
-    assert all(q.is_response(r) for q, r in zip([queries[1], queries[2], queries[0]], replies))
+    assert all(q.is_response(r) for q, r in zip([queries[1], queries[2], queries[0]], replies, strict=True))
 
 
 def test_a_and_aaaa_on_one_connection_both_answer_as_glibc_asks_them(make_resolver):

@@ -29,8 +29,9 @@ names_text = st.lists(labels, min_size=0, max_size=6).map(lambda parts: ".".join
 rdtypes = st.sampled_from([1, 28, 12, 33, 15, 16, 65, 255, 2, 6])
 
 
-def raw_query(name: bytes, qtype: int = 1, flags: int = 0x0100, arcount: int = 0, extra: bytes = b"",
-              qdcount: int = 1) -> bytes:
+def raw_query(
+    name: bytes, qtype: int = 1, flags: int = 0x0100, arcount: int = 0, extra: bytes = b"", qdcount: int = 1
+) -> bytes:
     return struct.pack(">HHHHHH", 0xBEEF, flags, qdcount, 0, 0, arcount) + name + struct.pack(">HH", qtype, 1) + extra
 
 
@@ -43,21 +44,24 @@ def test_an_edns_query_gives_its_payload_size_and_do_bit_even_with_options():
     cookie = b"\x00\x0a\x00\x08" + b"12345678"
     opt = b"\x00\x00\x29\x10\x00\x00\x00\x80\x00" + struct.pack(">H", len(cookie)) + cookie
     data = raw_query(b"\x03web\x00", arcount=1, extra=opt)
-    name, qtype, qclass, qend, payload, do = wire.parse_query(data)
+    _name, _qtype, _qclass, qend, payload, do = wire.parse_query(data)
     assert (payload, do, qend) == (4096, 0x80, len(data) - len(opt))
 
 
-@pytest.mark.parametrize("data", [
-    raw_query(b"\x03web\x00")[:14],                                   # cut in the name
-    raw_query(b"\x03web\x00") + b"junk",                              # trailing bytes
-    raw_query(b"\xc0\x0c"),                                           # a compression pointer
-    raw_query(b"\x03web\x00", qdcount=2),                             # two questions
-    raw_query(b"\x03web\x00", flags=0x2800),                          # opcode UPDATE
-    raw_query(b"\x03web\x00", flags=0x8100),                          # a response
-    raw_query(b"\x03web\x00", arcount=1, extra=b"\x00\x00\x29\x10\x00\x00\x01\x00\x00\x00\x00"),  # EDNS v1
-    raw_query(b"\x03web\x00", arcount=2, extra=b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00\x00" * 2),
-    raw_query(b"\x3fweb\x00"),                                        # a label longer than the data
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        raw_query(b"\x03web\x00")[:14],  # cut in the name
+        raw_query(b"\x03web\x00") + b"junk",  # trailing bytes
+        raw_query(b"\xc0\x0c"),  # a compression pointer
+        raw_query(b"\x03web\x00", qdcount=2),  # two questions
+        raw_query(b"\x03web\x00", flags=0x2800),  # opcode UPDATE
+        raw_query(b"\x03web\x00", flags=0x8100),  # a response
+        raw_query(b"\x03web\x00", arcount=1, extra=b"\x00\x00\x29\x10\x00\x00\x01\x00\x00\x00\x00"),  # EDNS v1
+        raw_query(b"\x03web\x00", arcount=2, extra=b"\x00\x00\x29\x10\x00\x00\x00\x00\x00\x00\x00" * 2),
+        raw_query(b"\x3fweb\x00"),  # a label longer than the data
+    ],
+)
 def test_anything_but_the_common_query_goes_to_the_slow_path(data):
     assert wire.parse_query(data) is None
 
@@ -74,8 +78,10 @@ def test_the_slow_path_rewrites_a_compressed_question_into_the_common_form():
     assert query is None and reply[3] & 0x0F == wire.FORMERR and reply[:2] == bad[:2]
 
 
-@pytest.mark.parametrize("opcode,expected", [(dns.opcode.UPDATE, wire.NOTIMP), (dns.opcode.NOTIFY, wire.NOTIMP),
-                                             (dns.opcode.STATUS, wire.NOTIMP)])
+@pytest.mark.parametrize(
+    "opcode,expected",
+    [(dns.opcode.UPDATE, wire.NOTIMP), (dns.opcode.NOTIFY, wire.NOTIMP), (dns.opcode.STATUS, wire.NOTIMP)],
+)
 def test_the_slow_path_answers_notimp_to_other_opcodes(opcode, expected):
     message = dns.message.make_query("web.", "A")
     message.set_opcode(opcode)
@@ -84,7 +90,9 @@ def test_the_slow_path_answers_notimp_to_other_opcodes(opcode, expected):
 
 
 def test_the_slow_path_answers_formerr_to_junk_and_two_questions_and_drops_what_is_not_a_query():
-    assert dns.message.from_wire(wire.normalize_slow(b"\x12\x34\x01\x00" + b"\xff" * 20)[1]).rcode() == dns.rcode.FORMERR
+    assert (
+        dns.message.from_wire(wire.normalize_slow(b"\x12\x34\x01\x00" + b"\xff" * 20)[1]).rcode() == dns.rcode.FORMERR
+    )
     assert wire.normalize_slow(raw_query(b"\x03web\x00", qdcount=2))[1][3] & 0x0F == wire.FORMERR
     response = dns.message.make_response(dns.message.make_query("web.", "A")).to_wire()
     assert wire.normalize_slow(response) == (None, None)
@@ -103,7 +111,7 @@ def test_the_slow_path_keeps_id_rd_cd_question_case_and_edns_of_an_unusual_valid
     message.flags |= dns.flags.CD | dns.flags.AA  # AA in a query sends it to the slow path
     query, reply = wire.normalize_slow(message.to_wire())
     assert reply is None
-    name, qtype, qclass, qend, payload, do = wire.parse_query(query)
+    name, qtype, _qclass, _qend, payload, do = wire.parse_query(query)
     assert query[:2] == message.to_wire()[:2] and query[2] & 1 and query[3] & 0x10
     assert (name, qtype, payload, do) == (b"\x05mixed\x07example\x00", 28, 1400, 0x80)
     assert b"MiXeD" in query
@@ -118,7 +126,7 @@ def test_scan_reply_finds_every_ttl_skips_the_opt_record_and_reads_the_soa_minim
     qend = 12 + len(b"\x01x\x07example\x00") + 4
     ttl, negative, offsets = wire.scan_reply(data, qend)
     assert (ttl, negative, len(offsets)) == (300, 60, 3)
-    assert [int.from_bytes(data[o:o + 4], "big") for o in offsets] == [300, 300, 900]
+    assert [int.from_bytes(data[o : o + 4], "big") for o in offsets] == [300, 300, 900]
 
 
 def test_a_local_reply_too_big_keeps_whole_records_sets_tc_and_drops_glue_first():
@@ -139,7 +147,7 @@ def test_the_fast_parser_agrees_with_dnspython_on_every_query_it_accepts(text, r
     data = message.to_wire()
     parsed = wire.parse_query(data)
     assert parsed is not None
-    name, qtype, qclass, qend, got_payload, got_do = parsed
+    name, qtype, qclass, _qend, got_payload, got_do = parsed
     assert name == dns.name.from_text(text).canonicalize().to_wire()
     assert (qtype, qclass) == (rdtype, 1)
     assert got_payload == ((payload or 1) if edns else 0)
@@ -152,7 +160,7 @@ def test_no_wire_function_raises_on_any_bytes(data):
     parsed = wire.parse_query(data)
     if parsed is not None:
         assert len(parsed[0]) <= 255
-    query, reply = wire.normalize_slow(data)
+    query, _reply = wire.normalize_slow(data)
     if query is not None:
         assert wire.parse_query(query) is not None
     wire.scan_reply(data, min(len(data), 17))
@@ -162,7 +170,7 @@ def test_no_wire_function_raises_on_any_bytes(data):
 @given(st.binary(min_size=1, max_size=40), st.integers(min_value=0, max_value=60))
 def test_a_mutated_valid_query_is_parsed_or_declined_never_misread(noise, position):
     data = bytearray(dns.message.make_query("web.front.", "A", use_edns=0).to_wire())
-    data[position % len(data):position % len(data) + len(noise)] = noise
+    data[position % len(data) : position % len(data) + len(noise)] = noise
     data = bytes(data)
     parsed = wire.parse_query(data)
     if parsed is not None:
@@ -173,6 +181,7 @@ def test_a_mutated_valid_query_is_parsed_or_declined_never_misread(noise, positi
 
 
 # --- through a resolver -------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def client():

@@ -1,5 +1,7 @@
 """hosts and resolv.conf, as libnetwork writes them."""
 
+import pathlib
+
 from pycnm.osl import dnsfiles
 
 HOST = """# comment
@@ -40,4 +42,4 @@ def test_a_user_edit_is_kept(tmp_path):
     with open(path, "a") as fh:
         fh.write("nameserver 9.9.9.9\n")
     assert not dnsfiles.write_resolv_conf(path, "nameserver 2.2.2.2\n")
-    assert "9.9.9.9" in open(path).read()
+    assert "9.9.9.9" in pathlib.Path(path).read_text()

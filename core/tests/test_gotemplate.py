@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from pycnm.cli import gotemplate
-from pycnm.cli.gotemplate import TemplateError, compile, render_each
+from pycnm.cli.gotemplate import TemplateError, compile, render_each  # noqa: A004 - the module's own name
 
 
 def run(text: str, data: object, missingkey: str = "default") -> str:
@@ -39,19 +39,32 @@ NETWORK = {
     "Scope": "local",
     "Driver": "bridge",
     "EnableIPv6": False,
-    "IPAM": {"Driver": "default", "Options": {}, "Config": [
-        {"Subnet": "172.20.0.0/16", "Gateway": "172.20.0.1"},
-        {"Subnet": "fd00::/64", "Gateway": "fd00::1"}]},
+    "IPAM": {
+        "Driver": "default",
+        "Options": {},
+        "Config": [{"Subnet": "172.20.0.0/16", "Gateway": "172.20.0.1"}, {"Subnet": "fd00::/64", "Gateway": "fd00::1"}],
+    },
     "Internal": False,
     "Attachable": True,
     "Ingress": False,
     "ConfigFrom": {"Network": ""},
     "ConfigOnly": False,
     "Containers": {
-        "b7e1": {"Name": "web-1", "EndpointID": "e1", "MacAddress": "02:42:ac:14:00:02",
-                 "IPv4Address": "172.20.0.2/16", "IPv6Address": ""},
-        "a3f9": {"Name": "db", "EndpointID": "e2", "MacAddress": "02:42:ac:14:00:03",
-                 "IPv4Address": "172.20.0.3/16", "IPv6Address": ""}},
+        "b7e1": {
+            "Name": "web-1",
+            "EndpointID": "e1",
+            "MacAddress": "02:42:ac:14:00:02",
+            "IPv4Address": "172.20.0.2/16",
+            "IPv6Address": "",
+        },
+        "a3f9": {
+            "Name": "db",
+            "EndpointID": "e2",
+            "MacAddress": "02:42:ac:14:00:03",
+            "IPv4Address": "172.20.0.3/16",
+            "IPv6Address": "",
+        },
+    },
     "Options": {"com.docker.network.bridge.name": "br-web", "com.docker.network.driver.mtu": "1500"},
     "Labels": {"com.example.team": "infra", "env": "prod"},
 }
@@ -59,10 +72,24 @@ NETWORK = {
 # The same network with one value of every kind the verified cases probe.
 NET = {
     **NETWORK,
-    "Num": 42, "Neg": -7, "Float": 3.5, "Whole": 2.0, "Big": 1e21, "Small": 1e-7, "Mid": 1234567.0,
-    "Null": None, "List": [1, "a", None, 2.5, True, {"k": "v"}], "Empty": [], "EmptyMap": {},
-    "Strs": ["x", "y-z", "w"], "Html": '<a href="x">&amp;</a>', "Uni": "héllo wörld 日本",
-    "Ctl": "tab\there\nnl \u2028 \x01", "Quote": 'it\'s "q"', "Zero": 0, "True": True,
+    "Num": 42,
+    "Neg": -7,
+    "Float": 3.5,
+    "Whole": 2.0,
+    "Big": 1e21,
+    "Small": 1e-7,
+    "Mid": 1234567.0,
+    "Null": None,
+    "List": [1, "a", None, 2.5, True, {"k": "v"}],
+    "Empty": [],
+    "EmptyMap": {},
+    "Strs": ["x", "y-z", "w"],
+    "Html": '<a href="x">&amp;</a>',
+    "Uni": "héllo wörld 日本",
+    "Ctl": "tab\there\nnl \u2028 \x01",
+    "Quote": 'it\'s "q"',
+    "Zero": 0,
+    "True": True,
 }
 
 
@@ -79,23 +106,23 @@ class netCtx:  # noqa: N801 - named so that its Go type name is *main.netCtx, as
         v = self._n.get(key)
         return v if isinstance(v, str) else ""
 
-    def ID(self) -> str:  # noqa: N802 - template names are docker's
+    def ID(self) -> str:
         return self._s("ID")
 
-    def Name(self) -> str:  # noqa: N802
+    def Name(self) -> str:
         return self._s("Name")
 
-    def Driver(self) -> str:  # noqa: N802
+    def Driver(self) -> str:
         return self._s("Driver")
 
-    def Scope(self) -> str:  # noqa: N802
+    def Scope(self) -> str:
         return self._s("Scope")
 
-    def Labels(self) -> str:  # noqa: N802
+    def Labels(self) -> str:
         labels = self._n.get("Labels") or {}
         return ",".join(sorted(f"{k}={v}" for k, v in labels.items()))
 
-    def Label(self, name: str) -> str:  # noqa: N802
+    def Label(self, name: str) -> str:
         v = (self._n.get("Labels") or {}).get(name)
         return v if isinstance(v, str) else ""
 
@@ -114,13 +141,13 @@ def contexts(value: object) -> object:
     return value
 
 
-HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-           "Labels": "LABELS"}
+HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Labels": "LABELS"}
 DEFAULT_TABLE = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}"
 
 
 # ---------------------------------------------------------------------------------------------
 # Data and printing
+
 
 def test_a_field_of_a_map_is_looked_up_by_key():
     assert run("{{.Name}} {{.IPAM.Driver}} {{.ConfigFrom.Network}}|", NETWORK) == "web-net default |"
@@ -131,24 +158,29 @@ def test_a_missing_map_key_prints_no_value():
 
 
 def test_a_missing_map_key_is_an_error_with_missingkey_error_as_docker_inspect_reports_it():
-    assert error_of("{{.Foo}}", NETWORK, "error") == \
-        'template: :1:2: executing "" at <.Foo>: map has no entry for key "Foo"'
+    assert (
+        error_of("{{.Foo}}", NETWORK, "error")
+        == 'template: :1:2: executing "" at <.Foo>: map has no entry for key "Foo"'
+    )
 
 
 def test_nil_prints_as_nil_inside_a_container_and_as_no_value_alone():
     data = {"L": ["a", 1, None, True], "M": {"b": 1, "a": {"z": None}}, "N": None}
-    assert run("{{.L}} {{.M}} {{.N}} {{printf `%v` .N}}", data) == \
-        "[a 1 <nil> true] map[a:map[z:<nil>] b:1] <no value> <nil>"
+    assert (
+        run("{{.L}} {{.M}} {{.N}} {{printf `%v` .N}}", data)
+        == "[a 1 <nil> true] map[a:map[z:<nil>] b:1] <no value> <nil>"
+    )
 
 
 def test_maps_print_as_go_prints_them_sorted_by_key():
-    assert run("{{.Labels}} {{.IPAM.Options}}", NETWORK) == \
-        "map[com.example.team:infra env:prod] map[]"
+    assert run("{{.Labels}} {{.IPAM.Options}}", NETWORK) == "map[com.example.team:infra env:prod] map[]"
 
 
 def test_slices_print_space_separated_in_brackets():
-    assert run("{{.IPAM.Config}} {{split .Name `-`}}", NETWORK) == \
-        "[map[Gateway:172.20.0.1 Subnet:172.20.0.0/16] map[Gateway:fd00::1 Subnet:fd00::/64]] [web net]"
+    assert (
+        run("{{.IPAM.Config}} {{split .Name `-`}}", NETWORK)
+        == "[map[Gateway:172.20.0.1 Subnet:172.20.0.0/16] map[Gateway:fd00::1 Subnet:fd00::/64]] [web net]"
+    )
 
 
 def test_bools_print_true_and_false():
@@ -157,19 +189,19 @@ def test_bools_print_true_and_false():
 
 def test_an_int_prints_as_an_int_and_a_float_as_go_s_v_does():
     data = {"V": 3, "W": 3.0, "X": 0.1, "Y": 1e6, "Z": 1e-5, "N": -2.5e-10, "M": 123456.0}
-    assert run("{{.V}} {{.W}} {{.X}} {{.Y}} {{.Z}} {{.N}} {{.M}}", data) == \
-        "3 3 0.1 1e+06 1e-05 -2.5e-10 123456"
+    assert run("{{.V}} {{.W}} {{.X}} {{.Y}} {{.Z}} {{.N}} {{.M}}", data) == "3 3 0.1 1e+06 1e-05 -2.5e-10 123456"
 
 
 def test_objects_act_as_structs_whose_methods_take_arguments():
     ctx = netCtx({"ID": "0123456789abcdef", "Name": "n1", "Labels": {"com.example": "v"}})
-    assert run('{{.ID}} {{.Name}} {{.Label "com.example"}} {{.Label "none"}}|', ctx) == \
-        "0123456789abcdef n1 v |"
+    assert run('{{.ID}} {{.Name}} {{.Label "com.example"}} {{.Label "none"}}|', ctx) == "0123456789abcdef n1 v |"
 
 
 def test_a_field_an_object_lacks_cannot_be_evaluated():
-    assert error_of("{{.Foo}}", netCtx({})) == \
-        'template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *main.netCtx'
+    assert (
+        error_of("{{.Foo}}", netCtx({}))
+        == 'template: :1:2: executing "" at <.Foo>: can\'t evaluate field Foo in type *main.netCtx'
+    )
 
 
 def test_a_method_called_with_the_wrong_arguments_says_what_it_wanted():
@@ -179,51 +211,72 @@ def test_a_method_called_with_the_wrong_arguments_says_what_it_wanted():
 
 def test_a_method_that_raises_is_an_error_calling_it():
     class Broken:
-        def Status(self):  # noqa: N802
+        def Status(self):
             raise RuntimeError("daemon unreachable")
 
-    assert error_of("{{.Status}}", Broken()) == \
-        'template: :1:2: executing "" at <.Status>: error calling Status: daemon unreachable'
+    assert (
+        error_of("{{.Status}}", Broken())
+        == 'template: :1:2: executing "" at <.Status>: error calling Status: daemon unreachable'
+    )
 
 
 def test_a_field_of_a_string_is_an_error_naming_the_interface_it_came_from():
-    assert error_of("{{.Name.Foo}}", NETWORK) == \
-        'template: :1:7: executing "" at <.Name.Foo>: can\'t evaluate field Foo in type interface {}'
+    assert (
+        error_of("{{.Name.Foo}}", NETWORK)
+        == 'template: :1:7: executing "" at <.Name.Foo>: can\'t evaluate field Foo in type interface {}'
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Control structures
 
+
 def test_range_over_a_map_iterates_in_sorted_key_order():
-    assert run("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", NETWORK) == \
-        "com.example.team=infra;env=prod;"
+    assert run("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", NETWORK) == "com.example.team=infra;env=prod;"
     assert run("{{range .Containers}}{{.Name}} {{end}}", NETWORK) == "db web-1 "
 
 
 def test_range_over_an_empty_list_or_map_runs_else():
     data = {"E": [], "M": {}}
-    assert run("{{range .E}}x{{else}}empty{{end}} {{range .M}}x{{else}}empty map{{end}} "
-               "{{range .Missing}}x{{else}}none{{end}}", data) == "empty empty map none"
+    assert (
+        run(
+            "{{range .E}}x{{else}}empty{{end}} {{range .M}}x{{else}}empty map{{end}} "
+            "{{range .Missing}}x{{else}}none{{end}}",
+            data,
+        )
+        == "empty empty map none"
+    )
 
 
 def test_range_sets_dot_and_the_index_and_element_variables():
-    assert run("{{range $i, $c := .IPAM.Config}}{{$i}}:{{$c.Subnet}}/{{.Gateway}} {{end}}", NETWORK) == \
-        "0:172.20.0.0/16/172.20.0.1 1:fd00::/64/fd00::1 "
+    assert (
+        run("{{range $i, $c := .IPAM.Config}}{{$i}}:{{$c.Subnet}}/{{.Gateway}} {{end}}", NETWORK)
+        == "0:172.20.0.0/16/172.20.0.1 1:fd00::/64/fd00::1 "
+    )
 
 
 def test_break_and_continue_leave_or_skip_an_iteration():
-    assert run("{{range $i, $e := .L}}{{if eq $i 1}}{{continue}}{{end}}{{if eq $i 3}}{{break}}{{end}}"
-               "{{$e}}{{end}}", {"L": ["a", "b", "c", "d"]}) == "ac"
+    assert (
+        run(
+            "{{range $i, $e := .L}}{{if eq $i 1}}{{continue}}{{end}}{{if eq $i 3}}{{break}}{{end}}{{$e}}{{end}}",
+            {"L": ["a", "b", "c", "d"]},
+        )
+        == "ac"
+    )
 
 
 def test_range_over_a_string_cannot_iterate():
-    assert error_of("{{range .Name}}{{end}}", NETWORK) == \
-        'template: :1:8: executing "" at <.Name>: range can\'t iterate over web-net'
+    assert (
+        error_of("{{range .Name}}{{end}}", NETWORK)
+        == 'template: :1:8: executing "" at <.Name>: range can\'t iterate over web-net'
+    )
 
 
 def test_dollar_is_the_top_level_value():
-    assert run("{{range .IPAM.Config}}{{$.Name}}:{{.Subnet}} {{end}}", NETWORK) == \
-        "web-net:172.20.0.0/16 web-net:fd00::/64 "
+    assert (
+        run("{{range .IPAM.Config}}{{$.Name}}:{{.Subnet}} {{end}}", NETWORK)
+        == "web-net:172.20.0.0/16 web-net:fd00::/64 "
+    )
 
 
 def test_variables_are_declared_then_assigned_and_live_until_their_block_ends():
@@ -254,6 +307,7 @@ def test_comments_print_nothing():
 # ---------------------------------------------------------------------------------------------
 # Functions
 
+
 def test_a_pipeline_passes_each_value_as_the_last_argument_of_the_next_command():
     assert run('{{.Name | printf "%s!" | upper}} {{.Name | len}}', NETWORK) == "WEB-NET! 7"
 
@@ -268,22 +322,34 @@ def test_and_stops_at_the_first_false_operand():
 
 
 def test_comparisons_follow_go_s_types():
-    assert run('{{eq .Driver "bridge" "overlay"}} {{ne 1 2}} {{lt "a" "b"}} {{le 2 2}} {{gt 1.5 1.25}} '
-               '{{ge 1 2}} {{eq .Missing "x"}}', NETWORK) == "true true true true true false false"
-    assert error_of("{{eq .A 1.5}}", {"A": 1}) == \
-        'template: :1:2: executing "" at <eq .A 1.5>: error calling eq: incompatible types for comparison'
+    assert (
+        run(
+            '{{eq .Driver "bridge" "overlay"}} {{ne 1 2}} {{lt "a" "b"}} {{le 2 2}} {{gt 1.5 1.25}} '
+            '{{ge 1 2}} {{eq .Missing "x"}}',
+            NETWORK,
+        )
+        == "true true true true true false false"
+    )
+    assert (
+        error_of("{{eq .A 1.5}}", {"A": 1})
+        == 'template: :1:2: executing "" at <eq .A 1.5>: error calling eq: incompatible types for comparison'
+    )
 
 
 def test_not_negates_go_s_truth():
-    assert run("{{not .Internal}} {{not .Name}} {{not .Containers}} {{not .IPAM.Options}}", NETWORK) == \
-        "true false false true"
+    assert (
+        run("{{not .Internal}} {{not .Name}} {{not .Containers}} {{not .IPAM.Options}}", NETWORK)
+        == "true false false true"
+    )
 
 
 def test_json_is_docker_s_compact_sorted_and_leaves_html_characters_alone():
     data = {"b": "<&>", "a": [1, 2.5, 1e21, 1e-7, None, True]}
     assert run("{{json .}}", data) == '{"a":[1,2.5,1e+21,1e-7,null,true],"b":"<&>"}'
-    assert run("{{json .IPAM.Config}}", NETWORK) == \
-        '[{"Gateway":"172.20.0.1","Subnet":"172.20.0.0/16"},{"Gateway":"fd00::1","Subnet":"fd00::/64"}]'
+    assert (
+        run("{{json .IPAM.Config}}", NETWORK)
+        == '[{"Gateway":"172.20.0.1","Subnet":"172.20.0.0/16"},{"Gateway":"fd00::1","Subnet":"fd00::/64"}]'
+    )
 
 
 def test_json_escapes_control_characters_as_go_does():
@@ -294,10 +360,14 @@ def test_json_escapes_control_characters_as_go_does():
 
 def test_printf_knows_go_s_verbs_and_says_what_is_wrong_in_place():
     assert run('{{printf "%s-%d" .Name 3}}', NETWORK) == "web-net-3"
-    assert run('{{printf "%5.2f|%-6s|%05d|%q|%x|%v" 3.14159 "ab" 42 "a\\"b" 255 .Labels}}', NETWORK) == \
-        ' 3.14|ab    |00042|"a\\"b"|ff|map[com.example.team:infra env:prod]'
-    assert run('{{printf "%d %s %!" "x"}} {{printf "%d" 1 2}}', {}) == \
-        "%!d(string=x) %!s(MISSING) %!!(MISSING) 1%!(EXTRA int=2)"
+    assert (
+        run('{{printf "%5.2f|%-6s|%05d|%q|%x|%v" 3.14159 "ab" 42 "a\\"b" 255 .Labels}}', NETWORK)
+        == ' 3.14|ab    |00042|"a\\"b"|ff|map[com.example.team:infra env:prod]'
+    )
+    assert (
+        run('{{printf "%d %s %!" "x"}} {{printf "%d" 1 2}}', {})
+        == "%!d(string=x) %!s(MISSING) %!!(MISSING) 1%!(EXTRA int=2)"
+    )
 
 
 def test_print_spaces_operands_unless_one_is_a_string_and_println_always_does():
@@ -306,8 +376,7 @@ def test_print_spaces_operands_unless_one_is_a_string_and_println_always_does():
 
 def test_index_reaches_into_maps_slices_and_strings():
     data = {"M": {"k": [1, 2]}, "S": ["a", "b"], "Str": "AB"}
-    assert run('{{index .M "k" 1}} {{index .S 1}} {{index .Str 0}} {{index .M "none"}}', data) == \
-        "2 b 65 <no value>"
+    assert run('{{index .M "k" 1}} {{index .S 1}} {{index .Str 0}} {{index .M "none"}}', data) == "2 b 65 <no value>"
     assert run('{{index .Options "com.docker.network.bridge.name"}}', NETWORK) == "br-web"
 
 
@@ -316,31 +385,43 @@ def test_len_counts_elements_and_the_bytes_of_a_string():
 
 
 def test_docker_s_string_functions():
-    assert run('{{lower "ABC"}} {{title "web net_x.y"}} {{split "a-b-c" "-"}} '
-               '{{join (split "a-b" "-") "+"}} {{pad "x" 2 1}}| {{pad "" 2 1}}| '
-               '{{truncate "abcdef" 3}} {{truncate "ab" 3}}', {}) == \
-        "abc Web Net_x.Y [a b c] a+b   x | | abc ab"
+    assert (
+        run(
+            '{{lower "ABC"}} {{title "web net_x.y"}} {{split "a-b-c" "-"}} '
+            '{{join (split "a-b" "-") "+"}} {{pad "x" 2 1}}| {{pad "" 2 1}}| '
+            '{{truncate "abcdef" 3}} {{truncate "ab" 3}}',
+            {},
+        )
+        == "abc Web Net_x.Y [a b c] a+b   x | | abc ab"
+    )
     assert run("{{truncate .Id 12}} {{upper .Name}}", NETWORK) == "3f1c0a7e9b2d WEB-NET"
 
 
 def test_join_takes_strings_other_elements_and_map_values():
-    assert run('{{join .S ","}} {{join .L "+"}} {{join .M "/"}}|{{join .Missing ","}}|',
-               {"S": ["a", "b"], "L": [1, None, "x"], "M": {"b": "2", "a": "1"}}) == "a,b 1+<nil>+x 1/2||"
+    assert (
+        run(
+            '{{join .S ","}} {{join .L "+"}} {{join .M "/"}}|{{join .Missing ","}}|',
+            {"S": ["a", "b"], "L": [1, None, "x"], "M": {"b": "2", "a": "1"}},
+        )
+        == "a,b 1+<nil>+x 1/2||"
+    )
 
 
 def test_a_function_given_the_wrong_type_says_what_it_expected():
-    assert error_of("{{upper .N}}", {"N": 3}) == \
-        'template: :1:8: executing "" at <.N>: wrong type for value; expected string; got int'
+    assert (
+        error_of("{{upper .N}}", {"N": 3})
+        == 'template: :1:8: executing "" at <.N>: wrong type for value; expected string; got int'
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Errors and compiling
 
+
 def test_execution_errors_say_where_and_what_with_go_s_line_and_byte_column():
     with pytest.raises(TemplateError) as info:
         run("{{.A}}\n  {{.B.C}}", {"A": 1, "B": "x"})
-    assert str(info.value) == \
-        'template: :2:6: executing "" at <.B.C>: can\'t evaluate field C in type interface {}'
+    assert str(info.value) == 'template: :2:6: executing "" at <.B.C>: can\'t evaluate field C in type interface {}'
     assert (info.value.line, info.value.column) == (2, 6)
 
 
@@ -348,24 +429,26 @@ def test_a_template_error_is_a_value_error():
     assert issubclass(TemplateError, ValueError)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{{if .A}}", "template: :1: unexpected EOF"),
-    ("{{.A | nope}}", 'template: :1: function "nope" not defined'),
-    ("x\n{{end}}", "template: :2: unexpected {{end}}"),
-    ("{{.A\n", "template: :2: unclosed action started at :1"),
-    ("{{.Name", "template: :1: unclosed action"),
-    ("{{$x}}", 'template: :1: undefined variable "$x"'),
-    ("{{break}}", "template: :1: {{break}} outside {{range}}"),
-    ('{{.Name | "x"}}', "template: :1: non executable command in pipeline stage 2"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{{if .A}}", "template: :1: unexpected EOF"),
+        ("{{.A | nope}}", 'template: :1: function "nope" not defined'),
+        ("x\n{{end}}", "template: :2: unexpected {{end}}"),
+        ("{{.A\n", "template: :2: unclosed action started at :1"),
+        ("{{.Name", "template: :1: unclosed action"),
+        ("{{$x}}", 'template: :1: undefined variable "$x"'),
+        ("{{break}}", "template: :1: {{break}} outside {{range}}"),
+        ('{{.Name | "x"}}', "template: :1: non executable command in pipeline stage 2"),
+    ],
+)
 def test_parse_errors_are_raised_by_compile(text, message):
     with pytest.raises(TemplateError) as info:
         compile(text)
     assert str(info.value) == message
 
 
-@pytest.mark.parametrize("text", ['{{define "x"}}y{{end}}', '{{template "x"}}', '{{block "x" .}}y{{end}}',
-                                  "{{1i}}"])
+@pytest.mark.parametrize("text", ['{{define "x"}}y{{end}}', '{{template "x"}}', '{{block "x" .}}y{{end}}', "{{1i}}"])
 def test_what_pycnm_does_not_implement_is_refused_at_compile_time(text):
     with pytest.raises(TemplateError, match="not supported by pycnm"):
         compile(text)
@@ -383,6 +466,7 @@ def test_an_unknown_missingkey_option_is_refused():
 # ---------------------------------------------------------------------------------------------
 # Listings: render_each and docker's table directive
 
+
 def test_without_table_each_item_is_followed_by_a_newline():
     items = [netCtx({"ID": "a1", "Name": "web"}), netCtx({"ID": "b2", "Name": "db"})]
     assert render_each("{{.ID}}: {{.Name}}", items) == "a1: web\nb2: db\n"
@@ -390,24 +474,29 @@ def test_without_table_each_item_is_followed_by_a_newline():
 
 
 def test_table_prints_a_header_row_then_columns_aligned_as_docker_s_tabwriter():
-    items = [netCtx({"ID": "3f1c0a7e9b2d", "Name": "web-net", "Driver": "bridge", "Scope": "local"}),
-             netCtx({"ID": "77aa", "Name": "a-rather-long-network", "Driver": "null", "Scope": "local"})]
+    items = [
+        netCtx({"ID": "3f1c0a7e9b2d", "Name": "web-net", "Driver": "bridge", "Scope": "local"}),
+        netCtx({"ID": "77aa", "Name": "a-rather-long-network", "Driver": "null", "Scope": "local"}),
+    ]
     assert render_each("table {{.ID}}\t{{.Name}}\t{{.Driver}}", items, HEADERS) == (
         "NETWORK ID     NAME                    DRIVER\n"
         "3f1c0a7e9b2d   web-net                 bridge\n"
-        "77aa           a-rather-long-network   null\n")
+        "77aa           a-rather-long-network   null\n"
+    )
 
 
 def test_table_columns_are_at_least_ten_wide_with_three_spaces_of_padding():
-    assert render_each("table {{.ID}}\t{{.Name}}", [netCtx({"ID": "a", "Name": "b"})], HEADERS) == \
-        "NETWORK ID   NAME\na            b\n"
+    assert (
+        render_each("table {{.ID}}\t{{.Name}}", [netCtx({"ID": "a", "Name": "b"})], HEADERS)
+        == "NETWORK ID   NAME\na            b\n"
+    )
 
 
 def test_table_alone_means_the_default_columns_the_caller_passes():
     items = [netCtx({"ID": "3f1c0a7e9b2d", "Name": "web", "Driver": "bridge", "Scope": "local"})]
     assert render_each("table", items, HEADERS, DEFAULT_TABLE) == (
-        "NETWORK ID     NAME      DRIVER    SCOPE\n"
-        "3f1c0a7e9b2d   web       bridge    local\n")
+        "NETWORK ID     NAME      DRIVER    SCOPE\n3f1c0a7e9b2d   web       bridge    local\n"
+    )
     with pytest.raises(ValueError):
         render_each("table", items, HEADERS)
 
@@ -418,8 +507,7 @@ def test_a_table_with_no_items_still_prints_its_header():
 
 def test_backslash_t_and_backslash_n_in_a_format_are_a_tab_and_a_newline():
     items = [netCtx({"Name": "web", "Driver": "bridge"})]
-    assert render_each("table {{.Name}}\\t{{.Driver}}", items, HEADERS) == \
-        "NAME      DRIVER\nweb       bridge\n"
+    assert render_each("table {{.Name}}\\t{{.Driver}}", items, HEADERS) == "NAME      DRIVER\nweb       bridge\n"
     assert render_each("{{.Name}}\\n", items) == "web\n\n"
 
 
@@ -428,32 +516,41 @@ def test_json_alone_prints_each_item_as_json():
 
 
 def test_json_of_a_listing_context_marshals_its_methods_without_arguments():
-    assert render_each("json", [netCtx({"ID": "a", "Name": "web"})]) == \
-        '{"Driver":"","ID":"a","Labels":"","Name":"web","Scope":""}\n'
+    assert (
+        render_each("json", [netCtx({"ID": "a", "Name": "web"})])
+        == '{"Driver":"","ID":"a","Labels":"","Name":"web","Scope":""}\n'
+    )
 
 
 def test_a_table_header_names_a_label_column_after_the_label_s_last_part():
     items = [netCtx({"Name": "web", "Labels": {"com.example.team-name": "infra"}})]
-    assert render_each('table {{.Name}}\t{{.Label "com.example.team-name"}}', items, HEADERS) == \
-        "NAME      team name\nweb       infra\n"
+    assert (
+        render_each('table {{.Name}}\t{{.Label "com.example.team-name"}}', items, HEADERS)
+        == "NAME      team name\nweb       infra\n"
+    )
 
 
 def test_a_table_header_is_not_upper_cased_truncated_or_quoted_by_the_column_s_functions():
     items = [netCtx({"ID": "3f1c0a7e9b2d4c6e", "Name": "web"})]
-    assert render_each("table {{truncate .ID 4}}\t{{lower .Name}}\t{{json .Name}}\t{{pad .Name 1 1}}",
-                       items, HEADERS) == \
-        "NETWORK ID   NAME      NAME       NAME \n3f1c         web       \"web\"      web \n"
+    assert (
+        render_each("table {{truncate .ID 4}}\t{{lower .Name}}\t{{json .Name}}\t{{pad .Name 1 1}}", items, HEADERS)
+        == 'NETWORK ID   NAME      NAME       NAME \n3f1c         web       "web"      web \n'
+    )
 
 
 def test_a_header_column_without_a_name_prints_no_value():
-    assert render_each("table {{.Name}}\t{{.ID}}", [netCtx({"Name": "web", "ID": "a1"})], {}) == \
-        "<no value>   <no value>\nweb          a1\n"
+    assert (
+        render_each("table {{.Name}}\t{{.ID}}", [netCtx({"Name": "web", "ID": "a1"})], {})
+        == "<no value>   <no value>\nweb          a1\n"
+    )
 
 
 def test_a_header_that_fails_keeps_what_it_printed_before_the_failure_as_docker_does():
     # len of a column name that is missing fails; docker ignores the header's error
-    assert render_each("table {{.Name}}\t{{len .Name}}", [netCtx({"Name": "web"})], {}) == \
-        "<no value>   \nweb          3\n"
+    assert (
+        render_each("table {{.Name}}\t{{len .Name}}", [netCtx({"Name": "web"})], {})
+        == "<no value>   \nweb          3\n"
+    )
 
 
 def test_a_listing_in_which_one_item_fails_prints_nothing_and_raises():
@@ -463,38 +560,50 @@ def test_a_listing_in_which_one_item_fails_prints_nothing_and_raises():
 
 def test_table_alignment_counts_wide_characters_as_two_terminal_columns():
     items = [netCtx({"Name": "日本語", "Driver": "bridge"}), netCtx({"Name": "e\u0301cole", "Driver": "null"})]
-    assert render_each("table {{.Name}}\t{{.Driver}}", items, HEADERS) == \
-        "NAME      DRIVER\n日本語    bridge\ne\u0301cole     null\n"
+    assert (
+        render_each("table {{.Name}}\t{{.Driver}}", items, HEADERS)
+        == "NAME      DRIVER\n日本語    bridge\ne\u0301cole     null\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # Docker-CLI-typical templates on `docker network inspect` output
 
-@pytest.mark.parametrize("text, expected", [
-    ("{{.Name}} {{json .IPAM.Config}}",
-     'web-net [{"Gateway":"172.20.0.1","Subnet":"172.20.0.0/16"},{"Gateway":"fd00::1","Subnet":"fd00::/64"}]'),
-    ("{{range .IPAM.Config}}{{.Subnet}}{{end}}", "172.20.0.0/16fd00::/64"),
-    ("{{(index .IPAM.Config 0).Gateway}}", "172.20.0.1"),
-    ("{{range $id, $c := .Containers}}{{$c.Name}} {{$c.IPv4Address}} {{truncate $id 2}}\n{{end}}",
-     "db 172.20.0.3/16 a3\nweb-1 172.20.0.2/16 b7\n"),
-    ("{{range .Containers}}{{.Name}}={{.MacAddress}} {{end}}", "db=02:42:ac:14:00:03 web-1=02:42:ac:14:00:02 "),
-    ('{{index .Options "com.docker.network.bridge.name"}}', "br-web"),
-    ('{{index .Labels "com.example.team"}}', "infra"),
-    ("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", "com.example.team=infra;env=prod;"),
-    ("{{if .Internal}}internal{{else}}external{{end}}", "external"),
-    ("{{.Driver}}/{{.Scope}} ipv6={{.EnableIPv6}} attachable={{.Attachable}}",
-     "bridge/local ipv6=false attachable=true"),
-    ("{{len .Containers}} endpoints", "2 endpoints"),
-    ("{{truncate .Id 12}}", "3f1c0a7e9b2d"),
-    ("{{json .Options}}", '{"com.docker.network.bridge.name":"br-web","com.docker.network.driver.mtu":"1500"}'),
-    ("{{.IPAM.Options}} {{json .IPAM.Options}}", "map[] {}"),
-    ("{{with .ConfigFrom.Network}}{{.}}{{else}}-{{end}}", "-"),
-    ("{{- range .IPAM.Config }}\n{{ .Subnet }}\n{{- end }}", "\n172.20.0.0/16\nfd00::/64"),
-    ('{{printf "%-10s|%s" .Name .Created}}', "web-net   |2024-05-01T12:34:56.789012345Z"),
-    ("{{upper .Driver}} {{title .Scope}}", "BRIDGE Local"),
-    ("{{.Labels}}", "map[com.example.team:infra env:prod]"),
-    ("{{.Foo}}", "<no value>"),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (
+            "{{.Name}} {{json .IPAM.Config}}",
+            'web-net [{"Gateway":"172.20.0.1","Subnet":"172.20.0.0/16"},{"Gateway":"fd00::1","Subnet":"fd00::/64"}]',
+        ),
+        ("{{range .IPAM.Config}}{{.Subnet}}{{end}}", "172.20.0.0/16fd00::/64"),
+        ("{{(index .IPAM.Config 0).Gateway}}", "172.20.0.1"),
+        (
+            "{{range $id, $c := .Containers}}{{$c.Name}} {{$c.IPv4Address}} {{truncate $id 2}}\n{{end}}",
+            "db 172.20.0.3/16 a3\nweb-1 172.20.0.2/16 b7\n",
+        ),
+        ("{{range .Containers}}{{.Name}}={{.MacAddress}} {{end}}", "db=02:42:ac:14:00:03 web-1=02:42:ac:14:00:02 "),
+        ('{{index .Options "com.docker.network.bridge.name"}}', "br-web"),
+        ('{{index .Labels "com.example.team"}}', "infra"),
+        ("{{range $k, $v := .Labels}}{{$k}}={{$v}};{{end}}", "com.example.team=infra;env=prod;"),
+        ("{{if .Internal}}internal{{else}}external{{end}}", "external"),
+        (
+            "{{.Driver}}/{{.Scope}} ipv6={{.EnableIPv6}} attachable={{.Attachable}}",
+            "bridge/local ipv6=false attachable=true",
+        ),
+        ("{{len .Containers}} endpoints", "2 endpoints"),
+        ("{{truncate .Id 12}}", "3f1c0a7e9b2d"),
+        ("{{json .Options}}", '{"com.docker.network.bridge.name":"br-web","com.docker.network.driver.mtu":"1500"}'),
+        ("{{.IPAM.Options}} {{json .IPAM.Options}}", "map[] {}"),
+        ("{{with .ConfigFrom.Network}}{{.}}{{else}}-{{end}}", "-"),
+        ("{{- range .IPAM.Config }}\n{{ .Subnet }}\n{{- end }}", "\n172.20.0.0/16\nfd00::/64"),
+        ('{{printf "%-10s|%s" .Name .Created}}', "web-net   |2024-05-01T12:34:56.789012345Z"),
+        ("{{upper .Driver}} {{title .Scope}}", "BRIDGE Local"),
+        ("{{.Labels}}", "map[com.example.team:infra env:prod]"),
+        ("{{.Foo}}", "<no value>"),
+    ],
+)
 def test_typical_inspect_templates(text, expected):
     assert run(text, NETWORK) == expected
 
@@ -507,6 +616,7 @@ def test_json_of_the_whole_network_is_what_docker_prints_for_json_dot():
 # ---------------------------------------------------------------------------------------------
 # Cost: the client path imports this module on every command
 
+
 def test_loading_the_module_imports_no_other_module():
     path = Path(gotemplate.__file__)
     code = (
@@ -515,7 +625,8 @@ def test_loading_the_module_imports_no_other_module():
         f"spec = importlib.util.spec_from_file_location('gotemplate', {str(path)!r})\n"
         "m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)\n"
         "m.compile('{{.Name}}').execute({'Name': 'x'})\n"
-        "print(sorted(set(sys.modules) - before - {'gotemplate'}))\n")
+        "print(sorted(set(sys.modules) - before - {'gotemplate'}))\n"
+    )
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() in ("[]", "['__future__']")  # __future__: for the annotations
 
@@ -537,6 +648,8 @@ def test_importing_the_module_needs_no_importlib_tricks():
 # rest were generated at random and kept one per kind of error, plus a sample of outputs. Run on
 # the data `NET`, on the small values shown, or on a listing context {"__ctx__": {...}}.
 
+# the frozen Go runs below stay as generated, one case per pair of lines
+# fmt: off
 # (template, data, missingkey, output, error)
 GO_VERIFIED = [
     ('{{.Name}} {{json .IPAM.Config}}', NET, '',
@@ -1621,6 +1734,7 @@ GO_VERIFIED_TABLES = [
     ('table  {{.Driver}} {{.Driver}} {{json .Name}} {{upper .Name}}', [{'__ctx__': {'ID': '9179024119ad0a731d040b3788608b44075060cc0a176a971d57e2ebf6c4d211', 'Name': 'ｗｉｄｅ', 'Driver': 'bridge', 'Scope': 'local', 'Labels': {'com.example.team': 'infra', 'env': 'prod'}}}, {'__ctx__': {'ID': '68552781aab5ae6c57a6ea31bf2f477a20570984f80573776c0b241e336a2c75', 'Name': 'a-very-long-network-name-indeed', 'Driver': 'overlay', 'Scope': 'local', 'Labels': {'com.example.team': 'infra', 'env': 'prod'}}}, {'__ctx__': {'ID': 'd9e6cd5dae58b7de7894e6d454f3f3d87c5043a76d919fcece269a308b1a8e21', 'Name': 'x', 'Driver': 'null', 'Scope': 'local', 'Labels': {}}}],
      'DRIVER DRIVER NAME NAME\nbridge bridge "ｗｉｄｅ" ＷＩＤＥ\noverlay overlay "a-very-long-network-name-indeed" A-VERY-LONG-NETWORK-NAME-INDEED\nnull null "x" X\n', ''),
 ]
+# fmt: on
 
 
 def execute_as_go_does(text: str, data: object, missingkey: str) -> tuple[str, str]:
@@ -1631,14 +1745,16 @@ def execute_as_go_does(text: str, data: object, missingkey: str) -> tuple[str, s
         return exc.partial, str(exc)
 
 
-@pytest.mark.parametrize("text, data, missingkey, output, error", GO_VERIFIED,
-                         ids=[f"go{i}" for i in range(len(GO_VERIFIED))])
+@pytest.mark.parametrize(
+    "text, data, missingkey, output, error", GO_VERIFIED, ids=[f"go{i}" for i in range(len(GO_VERIFIED))]
+)
 def test_the_output_and_the_error_are_go_s(text, data, missingkey, output, error):
     assert execute_as_go_does(text, data, missingkey) == (output, error)
 
 
-@pytest.mark.parametrize("text, items, output, error", GO_VERIFIED_TABLES,
-                         ids=[f"table{i}" for i in range(len(GO_VERIFIED_TABLES))])
+@pytest.mark.parametrize(
+    "text, items, output, error", GO_VERIFIED_TABLES, ids=[f"table{i}" for i in range(len(GO_VERIFIED_TABLES))]
+)
 def test_a_listing_is_what_docker_s_formatter_prints(text, items, output, error):
     if error:
         with pytest.raises(TemplateError) as info:

@@ -8,17 +8,40 @@ from pycnm import hookspecs
 
 SPECS = [
     (cls, name, fn)
-    for cls in (hookspecs.NetworkDriverSpec, hookspecs.PeerSpec, hookspecs.IPAMDriverSpec, hookspecs.HostSpec,
-                hookspecs.DriverSourceSpec)
+    for cls in (
+        hookspecs.NetworkDriverSpec,
+        hookspecs.PeerSpec,
+        hookspecs.IPAMDriverSpec,
+        hookspecs.HostSpec,
+        hookspecs.DriverSourceSpec,
+    )
     for name, fn in vars(cls).items()
     if name.startswith(("cnm_", "ipam_"))
 ]
 
-LIBNETWORK_API = ["config", "get_capabilities", "create_network", "delete_network", "create_endpoint",
-                  "delete_endpoint", "endpoint_oper_info", "join", "leave", "program_external_connectivity",
-                  "revoke_external_connectivity", "discover_new", "discover_delete"]
-IPAM_API = ["get_default_address_spaces", "request_pool", "release_pool", "request_address", "release_address",
-            "get_capabilities"]
+LIBNETWORK_API = [
+    "config",
+    "get_capabilities",
+    "create_network",
+    "delete_network",
+    "create_endpoint",
+    "delete_endpoint",
+    "endpoint_oper_info",
+    "join",
+    "leave",
+    "program_external_connectivity",
+    "revoke_external_connectivity",
+    "discover_new",
+    "discover_delete",
+]
+IPAM_API = [
+    "get_default_address_spaces",
+    "request_pool",
+    "release_pool",
+    "request_address",
+    "release_address",
+    "get_capabilities",
+]
 
 
 @pytest.mark.parametrize("cls,name,fn", SPECS, ids=[s[1] for s in SPECS])

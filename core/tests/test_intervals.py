@@ -7,10 +7,12 @@ from hypothesis import strategies as st
 
 from pycnm.ipam.pools import Intervals
 
-v4 = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, (1 << 32) - 1),
-               st.integers(8, 32))
-v6 = st.builds(lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, (1 << 128) - 1),
-               st.integers(16, 128))
+v4 = st.builds(
+    lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, (1 << 32) - 1), st.integers(8, 32)
+)
+v6 = st.builds(
+    lambda a, p: ipaddress.ip_network((a, p), strict=False), st.integers(0, (1 << 128) - 1), st.integers(16, 128)
+)
 nets = st.one_of(v4, v6)
 
 
@@ -18,7 +20,7 @@ nets = st.one_of(v4, v6)
 @given(st.lists(nets, max_size=30), st.lists(nets, min_size=1, max_size=10), st.data())
 def test_overlapping_agrees_with_pairwise(held, probes, data):
     index = Intervals(held[: len(held) // 2])
-    for net in held[len(held) // 2:]:
+    for net in held[len(held) // 2 :]:
         index.add(net)
     kept = list(held)
     if kept:

@@ -107,7 +107,7 @@ def test_ip_range_must_lie_in_the_subnet():
 
 def test_unmasked_subnet_names_the_masked_form():
     ipam = make_ipam()
-    with pytest.raises(InvalidParameter, match="should be 10.9.0.0/24"):
+    with pytest.raises(InvalidParameter, match=r"should be 10\.9\.0\.0/24"):
         pool(ipam, "10.9.0.5/24")
 
 

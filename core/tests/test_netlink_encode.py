@@ -4,13 +4,15 @@ import ipaddress
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from pycnm.osl.netlink import requests as netlink
 
 names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_.", min_size=1, max_size=15)
 u32 = st.integers(min_value=0, max_value=(1 << 31) - 1)
 macs = st.binary(min_size=6, max_size=6).map(lambda b: ":".join(f"{x:02x}" for x in b))
-ips = st.one_of(st.integers(0, (1 << 32) - 1).map(ipaddress.IPv4Address),
-                st.integers(0, (1 << 128) - 1).map(ipaddress.IPv6Address))
+ips = st.one_of(
+    st.integers(0, (1 << 32) - 1).map(ipaddress.IPv4Address), st.integers(0, (1 << 128) - 1).map(ipaddress.IPv6Address)
+)
 
 
 def same(build, *args) -> None:
@@ -66,9 +68,11 @@ def test_the_join_path_uses_templates(monkeypatch):
     still be correct, only slow: this catches it)."""
     monkeypatch.setattr(netlink, "templates", {})
     ip, gw = ipaddress.IPv4Address("10.1.2.3"), ipaddress.IPv4Address("10.1.0.1")
-    netlink.Requests().veth_add("pfabc", master=4, mtu=1500, up=False, peer_name="eth0", peer_netns_fd=9,
-                                peer_address="02:42:0a:01:02:03").link_ipv6_off("pfabc").link_set_by_name(
-        "pfabc", up=True).link_ipv6_off("eth0").addr_add(2, ip, 16).link_set(2, up=True).default_route(2, gw)
+    netlink.Requests().veth_add(
+        "pfabc", master=4, mtu=1500, up=False, peer_name="eth0", peer_netns_fd=9, peer_address="02:42:0a:01:02:03"
+    ).link_ipv6_off("pfabc").link_set_by_name("pfabc", up=True).link_ipv6_off("eth0").addr_add(2, ip, 16).link_set(
+        2, up=True
+    ).default_route(2, gw)
     used = list(netlink.templates)
     assert len(used) == 7 and all(netlink.templates[shape] is not netlink.NO_TEMPLATE for shape in used)
 

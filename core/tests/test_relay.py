@@ -56,8 +56,11 @@ def test_typed_errors_pass_through_and_others_name_the_driver_and_call():
     relay = NetworkRelay(Driver(), ENTRY)
     with pytest.raises(NotFound, match="network n1 not found"):
         relay.delete_network("n1")
-    with pytest.raises(Internal, match=r"network driver 'fake' \(pycnm-fake 1.2.3\) failed in cnm_create_endpoint: "
-                                       r"RuntimeError: boom"):
+    with pytest.raises(
+        Internal,
+        match=r"network driver 'fake' \(pycnm-fake 1.2.3\) failed in cnm_create_endpoint: "
+        r"RuntimeError: boom",
+    ):
         relay.create_endpoint("n1", "e1", None, {})
 
 
@@ -91,7 +94,7 @@ def test_a_plugin_may_not_answer_a_driver_call():
         def cnm_create_network(self, network_id):
             return "mine"
 
-    with pytest.raises(DriverLoadError, match="plugin .* answers the driver call cnm_create_network"):
+    with pytest.raises(DriverLoadError, match=r"plugin .* answers the driver call cnm_create_network"):
         NetworkRelay(Driver(), ENTRY, [Hijack()])
 
 
@@ -121,7 +124,7 @@ def test_missing_required_calls_are_named():
         def cnm_get_capabilities(self):
             return Capabilities(scope="local")
 
-    with pytest.raises(DriverLoadError, match="does not implement the required call.*cnm_create_network.*cnm_leave"):
+    with pytest.raises(DriverLoadError, match=r"does not implement the required call.*cnm_create_network.*cnm_leave"):
         NetworkRelay(Half(), ENTRY)
 
 

@@ -184,11 +184,10 @@ def test_a_failed_transaction_changes_nothing(store):
     if store.scope == "global":
         pytest.skip("etcd commits each change on its own: a transaction groups nothing there")
     store.put("keep", b"1")
-    with pytest.raises(RuntimeError):
-        with store.transaction():
-            store.put("keep", b"2")
-            store.put("new", b"x")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), store.transaction():
+        store.put("keep", b"2")
+        store.put("new", b"x")
+        raise RuntimeError("boom")
     assert store.get("keep").value == b"1" and store.get("new") is None
 
 

@@ -19,7 +19,7 @@ def _store(cluster, tag):
 def _ipam(store):
     ipam = DefaultIPAM()
     ipam.ipam_config(config=None, store=store)
-    ipam.host_networks = lambda: []
+    ipam.host_networks = list
     return ipam
 
 
@@ -36,7 +36,7 @@ def test_two_hosts_sharing_the_global_address_space_never_share_an_address(tmp_p
             try:
                 for _ in range(40):
                     got.append(ipam.ipam_request_address(pool_id=pool.pool_id, address="", options={}).address)
-            except Exception as exc:  # surfaced below
+            except Exception as exc:  # noqa: BLE001 - surfaced below
                 errors.append(exc)
 
         threads = [threading.Thread(target=grab, args=(ipam,)) for ipam in (a, b)]
@@ -66,7 +66,7 @@ def test_a_watch_sees_puts_and_deletes_from_a_revision(tmp_path):
         events, cancel = store.watch("peers/", start_revision=revision + 1)
         store.delete("peers/h1")
         store.put("other", b"x")  # outside the prefix
-        seen = [(e["type"], e["key"], e["value"]) for _, e in zip(range(2), events)]
+        seen = [(e["type"], e["key"], e["value"]) for _, e in zip(range(2), events, strict=False)]
         assert seen == [("PUT", "peers/h1", b"10.0.0.1"), ("DELETE", "peers/h1", b"")]
         cancel()
         assert list(events) == []  # cancelled: the iterator ends

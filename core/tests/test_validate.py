@@ -275,7 +275,9 @@ def test_labels_come_from_a_mapping_or_key_value_strings():
 
 def test_a_driver_option_value_has_no_control_character():
     assert validate.driver_options({"com.docker.network.driver.mtu": "1400", "icc": True}) == {
-        "com.docker.network.driver.mtu": "1400", "icc": True}
+        "com.docker.network.driver.mtu": "1400",
+        "icc": True,
+    }
     refused(validate.driver_option_value, "br0\nx", match="newline")
     refused(validate.driver_option_key, "mtu\r", match="carriage return")
 
@@ -302,15 +304,25 @@ def test_a_driver_option_value_is_text_a_bool_or_a_64_bit_integer():
 _EDGE = "aZ09-._ :%[]/=\n\r\t\x00\x0b\u00a0\u2028\u200b\ufeff\ud800\u0661\uff11é" + "fe80"
 edge_text = st.text(alphabet=_EDGE, max_size=24)
 any_text = st.text(st.characters(exclude_categories=()), max_size=40) | edge_text
-anything = (any_text | st.none() | st.integers() | st.binary(max_size=8) | st.floats() | st.booleans()
-            | st.lists(st.text(max_size=3), max_size=2) | st.dictionaries(st.text(max_size=3), st.text(max_size=3)))
+anything = (
+    any_text
+    | st.none()
+    | st.integers()
+    | st.binary(max_size=8)
+    | st.floats()
+    | st.booleans()
+    | st.lists(st.text(max_size=3), max_size=2)
+    | st.dictionaries(st.text(max_size=3), st.text(max_size=3))
+)
 
 _label_text = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,8}[a-z0-9])?", fullmatch=True)
 dns_names = st.lists(_label_text, min_size=1, max_size=4).map(".".join)
-ip_texts = (st.ip_addresses().map(str)
-            | st.sampled_from(["fe80::1%eth0", "fe80::1%1", "[::1]", " 10.0.0.1 ", "::ffff:1.2.3.4", "2001:DB8::1"]))
+ip_texts = st.ip_addresses().map(str) | st.sampled_from(
+    ["fe80::1%eth0", "fe80::1%1", "[::1]", " 10.0.0.1 ", "::ffff:1.2.3.4", "2001:DB8::1"]
+)
 options = st.sampled_from(sorted(validate.DNS_FLAG_OPTIONS)) | st.builds(
-    "{}:{}".format, st.sampled_from(sorted(validate.DNS_NUMERIC_OPTIONS)), st.integers(-2, 40))
+    "{}:{}".format, st.sampled_from(sorted(validate.DNS_NUMERIC_OPTIONS)), st.integers(-2, 40)
+)
 macs = st.binary(min_size=6, max_size=6).map(lambda b: ":".join(f"{x:02x}" for x in b))
 
 #: every check of one value, with input that is mostly near-valid and sometimes anything
@@ -404,8 +416,12 @@ def _accepted(check, values):
 
 
 @BUDGET
-@given(dns_names | anything, dns_names | anything, st.lists(st.ip_addresses(), max_size=3),
-       st.lists(st.tuples(dns_names | any_text, ip_texts | any_text), max_size=3))
+@given(
+    dns_names | anything,
+    dns_names | anything,
+    st.lists(st.ip_addresses(), max_size=3),
+    st.lists(st.tuples(dns_names | any_text, ip_texts | any_text), max_size=3),
+)
 def test_a_hosts_file_from_accepted_values_has_exactly_the_lines_given(hostname, domainname, addresses, extra):
     host = answer(validate.hostname, hostname)
     domain = answer(validate.domainname, domainname)
@@ -416,15 +432,20 @@ def test_a_hosts_file_from_accepted_values_has_exactly_the_lines_given(hostname,
     assert text.endswith("\n") and text.count("\n") == len(lines)
     assert len(lines) == len(dnsfiles.DEFAULT_HOSTS) + own + len(extras)
     names = [f"{host}.{domain}", host] if domain else [host]
-    for line, address in zip(lines[len(dnsfiles.DEFAULT_HOSTS):len(dnsfiles.DEFAULT_HOSTS) + own], addresses):
+    for line, address in zip(
+        lines[len(dnsfiles.DEFAULT_HOSTS) : len(dnsfiles.DEFAULT_HOSTS) + own], addresses, strict=False
+    ):
         assert line.split() == [str(address), *names]
-    for line, (name, ip) in zip(lines[len(dnsfiles.DEFAULT_HOSTS) + own:], extras):
+    for line, (name, ip) in zip(lines[len(dnsfiles.DEFAULT_HOSTS) + own :], extras, strict=True):
         assert line.split() == [ip, name]
 
 
 @BUDGET
-@given(st.lists(ip_texts | any_text, min_size=1, max_size=4), st.lists(dns_names | st.just(".") | any_text, max_size=4),
-       st.lists(options | any_text, max_size=4))
+@given(
+    st.lists(ip_texts | any_text, min_size=1, max_size=4),
+    st.lists(dns_names | st.just(".") | any_text, max_size=4),
+    st.lists(options | any_text, max_size=4),
+)
 def test_a_resolv_conf_from_accepted_values_has_exactly_the_lines_given(servers, search, opts):
     servers = _accepted(validate.dns_server, servers)
     search = _accepted(validate.dns_search, search)

@@ -7,6 +7,7 @@ when the file and the hookspecs disagree.
 from __future__ import annotations
 
 import inspect
+import pathlib
 import re
 import sys
 
@@ -36,13 +37,13 @@ def reference() -> str:
             params = ", ".join(p for p in inspect.signature(fn).parameters if p != "self")
             required = name in hookspecs.REQUIRED_NETWORK_HOOKS + hookspecs.REQUIRED_IPAM_HOOKS
             out += [f"#### `{name}({params})`" + (" (required)" if required else ""), ""]
-            out += [inspect.getdoc(fn), ""]
+            out += [inspect.getdoc(fn) or "", ""]
     out.append(END)
     return "\n".join(out)
 
 
 def update(path: str) -> bool:
-    text = open(path).read()
+    text = pathlib.Path(path).read_text()
     head, rest = text.split(BEGIN, 1)
     tail = rest.split(END, 1)[1]
     new = head + reference() + tail

@@ -8,9 +8,10 @@ calls typed methods (``relay.create_network(...)``), never ``pm.hook`` strings.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -23,12 +24,16 @@ from .model import (
     Capabilities,
     DriverConfig,
     EndpointInterface,
+    IPAddress,
     IPAMCapabilities,
     IPAMData,
     JoinInfo,
     NetworkSnapshot,
     PoolAllocation,
 )
+
+if TYPE_CHECKING:
+    from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -118,32 +123,51 @@ class NetworkRelay(_Relay):
     def refresh(self, networks: Sequence[NetworkSnapshot], removed: Sequence[str]) -> None:
         self._call("cnm_refresh", networks=list(networks), removed=list(removed))
 
-    def create_network(self, network_id: str, options: Mapping[str, Any],
-                       ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]) -> None:
-        self._call("cnm_create_network", network_id=network_id, options=dict(options),
-                   ipv4_data=list(ipv4_data), ipv6_data=list(ipv6_data))
+    def create_network(
+        self, network_id: str, options: Mapping[str, Any], ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]
+    ) -> None:
+        self._call(
+            "cnm_create_network",
+            network_id=network_id,
+            options=dict(options),
+            ipv4_data=list(ipv4_data),
+            ipv6_data=list(ipv6_data),
+        )
 
     def delete_network(self, network_id: str) -> None:
         self._call("cnm_delete_network", network_id=network_id)
 
-    def network_allocate(self, network_id: str, options: Mapping[str, Any],
-                         ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]) -> dict[str, str]:
-        result = self._call("cnm_network_allocate", network_id=network_id, options=dict(options),
-                            ipv4_data=list(ipv4_data), ipv6_data=list(ipv6_data))
+    def network_allocate(
+        self, network_id: str, options: Mapping[str, Any], ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]
+    ) -> dict[str, str]:
+        result = self._call(
+            "cnm_network_allocate",
+            network_id=network_id,
+            options=dict(options),
+            ipv4_data=list(ipv4_data),
+            ipv6_data=list(ipv6_data),
+        )
         if result is None:
             return {}
-        if not isinstance(result, Mapping) or not all(isinstance(k, str) and isinstance(v, str)
-                                                      for k, v in result.items()):
+        if not isinstance(result, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in result.items()
+        ):
             raise Internal(f"{self._who()}: cnm_network_allocate returned {result!r}, not a str -> str mapping")
         return dict(result)
 
     def network_free(self, network_id: str) -> None:
         self._call("cnm_network_free", network_id=network_id)
 
-    def create_endpoint(self, network_id: str, endpoint_id: str, interface: EndpointInterface,
-                        options: Mapping[str, Any]) -> EndpointInterface | None:
-        result = self._call("cnm_create_endpoint", network_id=network_id, endpoint_id=endpoint_id,
-                            interface=interface, options=dict(options))
+    def create_endpoint(
+        self, network_id: str, endpoint_id: str, interface: EndpointInterface, options: Mapping[str, Any]
+    ) -> EndpointInterface | None:
+        result = self._call(
+            "cnm_create_endpoint",
+            network_id=network_id,
+            endpoint_id=endpoint_id,
+            interface=interface,
+            options=dict(options),
+        )
         if result is not None and not isinstance(result, EndpointInterface):
             raise Internal(f"{self._who()}: cnm_create_endpoint returned {result!r}, not EndpointInterface or None")
         return result
@@ -154,10 +178,17 @@ class NetworkRelay(_Relay):
     def endpoint_oper_info(self, network_id: str, endpoint_id: str) -> dict[str, Any]:
         return dict(self._call("cnm_endpoint_oper_info", {}, network_id=network_id, endpoint_id=endpoint_id) or {})
 
-    def join(self, network_id: str, endpoint_id: str, sandbox_key: str, options: Mapping[str, Any],
-             dst_name: str) -> JoinInfo:
-        info = self._call("cnm_join", network_id=network_id, endpoint_id=endpoint_id, sandbox_key=sandbox_key,
-                          options=dict(options), dst_name=dst_name)
+    def join(
+        self, network_id: str, endpoint_id: str, sandbox_key: str, options: Mapping[str, Any], dst_name: str
+    ) -> JoinInfo:
+        info = self._call(
+            "cnm_join",
+            network_id=network_id,
+            endpoint_id=endpoint_id,
+            sandbox_key=sandbox_key,
+            options=dict(options),
+            dst_name=dst_name,
+        )
         if info is None:
             return JoinInfo()
         if not isinstance(info, JoinInfo):
@@ -168,19 +199,24 @@ class NetworkRelay(_Relay):
         self._call("cnm_leave", network_id=network_id, endpoint_id=endpoint_id)
 
     def program_external_connectivity(self, network_id: str, endpoint_id: str, options: Mapping[str, Any]) -> None:
-        self._call("cnm_program_external_connectivity", network_id=network_id, endpoint_id=endpoint_id,
-                   options=dict(options))
+        self._call(
+            "cnm_program_external_connectivity", network_id=network_id, endpoint_id=endpoint_id, options=dict(options)
+        )
 
     def revoke_external_connectivity(self, network_id: str, endpoint_id: str) -> None:
         self._call("cnm_revoke_external_connectivity", network_id=network_id, endpoint_id=endpoint_id)
 
-    def peer_add(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
-        self._call("cnm_peer_add", network_id=network_id, endpoint_id=endpoint_id, address=address, mac=mac,
-                   vtep=vtep)
+    def peer_add(
+        self, network_id: str, endpoint_id: str, address: ipaddress.IPv4Interface, mac: str, vtep: IPAddress
+    ) -> None:
+        self._call("cnm_peer_add", network_id=network_id, endpoint_id=endpoint_id, address=address, mac=mac, vtep=vtep)
 
-    def peer_delete(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
-        self._call("cnm_peer_delete", network_id=network_id, endpoint_id=endpoint_id, address=address, mac=mac,
-                   vtep=vtep)
+    def peer_delete(
+        self, network_id: str, endpoint_id: str, address: ipaddress.IPv4Interface, mac: str, vtep: IPAddress
+    ) -> None:
+        self._call(
+            "cnm_peer_delete", network_id=network_id, endpoint_id=endpoint_id, address=address, mac=mac, vtep=vtep
+        )
 
     def discover_new(self, discovery_type: int, discovery_data: Mapping[str, Any]) -> None:
         self._call("cnm_discover_new", discovery_type=discovery_type, discovery_data=dict(discovery_data))
@@ -199,16 +235,28 @@ class IPAMRelay(_Relay):
         super().__init__(driver, entry, plugins)
         self.capabilities = self._call("ipam_get_capabilities", IPAMCapabilities()) or IPAMCapabilities()
 
-    def config(self, config: DriverConfig, store: Any) -> None:
+    def config(self, config: DriverConfig, store: Store) -> None:
         self._call("ipam_config", config=config, store=store)
 
     def default_address_spaces(self) -> AddressSpaces:
         return self._call("ipam_get_default_address_spaces")
 
-    def request_pool(self, address_space: str, pool: str = "", sub_pool: str = "",
-                     options: Mapping[str, str] | None = None, v6: bool = False) -> PoolAllocation:
-        result = self._call("ipam_request_pool", address_space=address_space, pool=pool, sub_pool=sub_pool,
-                            options=dict(options or {}), v6=v6)
+    def request_pool(
+        self,
+        address_space: str,
+        pool: str = "",
+        sub_pool: str = "",
+        options: Mapping[str, str] | None = None,
+        v6: bool = False,
+    ) -> PoolAllocation:
+        result = self._call(
+            "ipam_request_pool",
+            address_space=address_space,
+            pool=pool,
+            sub_pool=sub_pool,
+            options=dict(options or {}),
+            v6=v6,
+        )
         if not isinstance(result, PoolAllocation):
             raise Internal(f"{self._who()}: ipam_request_pool returned {result!r}, not PoolAllocation")
         return result
@@ -216,8 +264,9 @@ class IPAMRelay(_Relay):
     def release_pool(self, pool_id: str) -> None:
         self._call("ipam_release_pool", pool_id=pool_id)
 
-    def request_address(self, pool_id: str, address: str = "",
-                        options: Mapping[str, str] | None = None) -> AddressAllocation | None:
+    def request_address(
+        self, pool_id: str, address: str = "", options: Mapping[str, str] | None = None
+    ) -> AddressAllocation | None:
         result = self._call("ipam_request_address", pool_id=pool_id, address=address, options=dict(options or {}))
         if result is not None and not isinstance(result, AddressAllocation):
             raise Internal(f"{self._who()}: ipam_request_address returned {result!r}, not AddressAllocation")

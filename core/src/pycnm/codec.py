@@ -6,6 +6,7 @@ import ipaddress
 import json
 import types
 import typing
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import cattrs
@@ -14,9 +15,9 @@ T = TypeVar("T")
 
 converter = cattrs.Converter()
 
-_NETWORKS = (ipaddress.IPv4Network, ipaddress.IPv6Network)
-_INTERFACES = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
-_ADDRESSES = (ipaddress.IPv4Address, ipaddress.IPv6Address)
+_NETWORKS: tuple[type, ...] = (ipaddress.IPv4Network, ipaddress.IPv6Network)
+_INTERFACES: tuple[type, ...] = (ipaddress.IPv4Interface, ipaddress.IPv6Interface)
+_ADDRESSES: tuple[type, ...] = (ipaddress.IPv4Address, ipaddress.IPv6Address)
 _IP_TYPES = _NETWORKS + _INTERFACES + _ADDRESSES
 
 
@@ -31,9 +32,12 @@ def _ip_members(tp: Any) -> tuple[type, ...] | None:
     return None
 
 
-def _ip_structure_factory(tp: Any):
+def _ip_structure_factory(tp: Any) -> Callable[[Any, Any], Any]:
     members = _ip_members(tp)
+    if members is None:  # registered for the types _ip_members accepts only
+        raise TypeError(f"{tp!r} is not an ipaddress type")
     optional = type(None) in typing.get_args(tp)
+    parse: Callable[[Any], Any]
     if members[0] in _NETWORKS:
         parse = ipaddress.ip_network
     elif members[0] in _INTERFACES:
@@ -41,7 +45,7 @@ def _ip_structure_factory(tp: Any):
     else:
         parse = ipaddress.ip_address
 
-    def structure(value, _type):
+    def structure(value: Any, _type: Any) -> Any:
         if value is None and optional:
             return None
         return parse(value)
@@ -50,7 +54,9 @@ def _ip_structure_factory(tp: Any):
 
 
 converter.register_structure_hook_factory(lambda tp: _ip_members(tp) is not None, _ip_structure_factory)
-converter.register_unstructure_hook_func(lambda tp: _ip_members(tp) is not None, lambda v: None if v is None else str(v))
+converter.register_unstructure_hook_func(
+    lambda tp: _ip_members(tp) is not None, lambda v: None if v is None else str(v)
+)
 for _cls in _IP_TYPES:
     converter.register_unstructure_hook(_cls, str)
 

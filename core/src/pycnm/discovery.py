@@ -82,7 +82,7 @@ def load(group: str, name: str) -> tuple[Any, DriverEntry]:
     """Import and instantiate the driver ``name``; returns the instance and its entry."""
     entry = find(group, name)
     try:
-        manager = DriverManager(group, name, invoke_on_load=True)
+        manager: DriverManager[Any] = DriverManager(group, name, invoke_on_load=True)
         driver = manager.driver
     except Exception as exc:  # an import error, a constructor that raised, ...
         raise DriverLoadError(

@@ -22,19 +22,23 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: a driver importing pycnm.hookimpl pays for none of these
+    import ipaddress
+
     from .model import (
         AddressAllocation,
         AddressSpaces,
         Capabilities,
         DriverConfig,
         EndpointInterface,
+        IPAddress,
         IPAMCapabilities,
         IPAMData,
         JoinInfo,
         NetworkSnapshot,
         PoolAllocation,
     )
+    from .store import Store
 
 #: The version of this contract. A driver may declare ``pycnm_contract = (1, 0)``; a major
 #: version the core does not speak is refused at load time with an error naming the driver.
@@ -278,9 +282,7 @@ class NetworkDriverSpec:
         """
 
     @hookspec(firstresult=True)
-    def cnm_program_external_connectivity(
-        self, network_id: str, endpoint_id: str, options: Mapping[str, Any]
-    ) -> None:
+    def cnm_program_external_connectivity(self, network_id: str, endpoint_id: str, options: Mapping[str, Any]) -> None:
         """Give the endpoint's sandbox its way out (``/NetworkDriver.ProgramExternalConnectivity``).
 
         Called after a join for the endpoint that provides the sandbox's default gateway.
@@ -332,7 +334,9 @@ class PeerSpec:
     """Endpoints of global networks on other hosts (libnetwork's overlay peerAdd/peerDelete)."""
 
     @hookspec(firstresult=True)
-    def cnm_peer_add(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
+    def cnm_peer_add(
+        self, network_id: str, endpoint_id: str, address: ipaddress.IPv4Interface, mac: str, vtep: IPAddress
+    ) -> None:
         """Another host is joining an endpoint to a global network: make it reachable.
 
         Called once the join is written down in the cluster store (address, MAC and host are
@@ -342,16 +346,19 @@ class PeerSpec:
 
         :param network_id: the network's ID.
         :param endpoint_id: the remote endpoint's ID.
-        :param address: its IPv4 address (an ``ipaddress`` interface, with prefix).
+        :param address: its IPv4 address, with the network's prefix (``ipaddress.IPv4Interface``).
         :param mac: its MAC address.
-        :param vtep: the underlay address of its host (the host's advertise address).
+        :param vtep: the underlay address of its host (the host's advertise address, an
+            ``ipaddress`` address).
 
         Optional (default: ignored). Called by ``Controller.sync_peers`` (and so by the daemon),
         again after a restart: it must be idempotent.
         """
 
     @hookspec(firstresult=True)
-    def cnm_peer_delete(self, network_id: str, endpoint_id: str, address: Any, mac: str, vtep: Any) -> None:
+    def cnm_peer_delete(
+        self, network_id: str, endpoint_id: str, address: ipaddress.IPv4Interface, mac: str, vtep: IPAddress
+    ) -> None:
         """A remote endpoint left, or its host is gone: forget it.
 
         :param network_id: the network's ID.
@@ -368,7 +375,7 @@ class IPAMDriverSpec:
     """IPAM driver calls (``/IpamDriver.*`` in Docker's remote protocol)."""
 
     @hookspec(firstresult=True)
-    def ipam_config(self, config: DriverConfig, store: Any) -> None:
+    def ipam_config(self, config: DriverConfig, store: Store) -> None:
         """Configure the IPAM driver once, right after loading.
 
         :param config: the state directory and scope, as for network drivers.
@@ -425,9 +432,7 @@ class IPAMDriverSpec:
         """
 
     @hookspec(firstresult=True)
-    def ipam_request_address(
-        self, pool_id: str, address: str, options: Mapping[str, str]
-    ) -> AddressAllocation | None:
+    def ipam_request_address(self, pool_id: str, address: str, options: Mapping[str, str]) -> AddressAllocation | None:
         """Reserve an address (``/IpamDriver.RequestAddress``).
 
         :param pool_id: the ID :func:`ipam_request_pool` returned.
@@ -506,7 +511,7 @@ class DriverSourceSpec:
         """
 
     @hookspec(firstresult=True)
-    def cnm_driver_for(self, name: str, kind: str) -> Any:
+    def cnm_driver_for(self, name: str, kind: str) -> object | None:
         """Provide the driver called ``name`` when no entry point has that name.
 
         :param name: what the user typed after ``-d`` (or ``--ipam-driver``).

@@ -11,18 +11,22 @@ import enum
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any, TypeAlias, TypeVar
 
 from attrs import field, frozen
 
 from . import validate
 from .errors import InvalidParameter
 
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+IPInterface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 ID_RE = re.compile(r"^[0-9a-f]{64}$")
+
+_T = TypeVar("_T")
+_E = TypeVar("_E", bound=enum.Enum)
+_IP = TypeVar("_IP", bound=IPInterface | IPAddress)
 
 
 class Scope(str, enum.Enum):
@@ -62,9 +66,16 @@ def network(value: Any, *, name: str = "subnet") -> IPNetwork:
             masked = ipaddress.ip_network(str(value), strict=False)
         except ValueError:
             raise InvalidParameter(f"invalid {name} {value!r}: {exc}") from None
-        raise InvalidParameter(
-            f"invalid {name} {value!r}: it has host bits set; it should be {masked}"
-        ) from None
+        raise InvalidParameter(f"invalid {name} {value!r}: it has host bits set; it should be {masked}") from None
+
+
+def subnet_of(inner: IPNetwork, outer: IPNetwork) -> bool:
+    """Whether ``inner`` lies inside ``outer``; False across IP families (where ``ipaddress`` raises)."""
+    if isinstance(inner, ipaddress.IPv4Network) and isinstance(outer, ipaddress.IPv4Network):
+        return inner.subnet_of(outer)
+    if isinstance(inner, ipaddress.IPv6Network) and isinstance(outer, ipaddress.IPv6Network):
+        return inner.subnet_of(outer)
+    return False
 
 
 def interface(value: Any, *, name: str = "address") -> IPInterface:
@@ -102,8 +113,9 @@ def mac(value: Any) -> str | None:
     return validate.mac(value)
 
 
-def _opt(conv):
-    return lambda v: None if v is None or v == "" else conv(v)
+def _absent(value: Any) -> bool:
+    """None and "" both mean "not given" (Docker sends empty strings for absent addresses)."""
+    return value is None or value == ""
 
 
 def _frozen_map(value: Mapping | None, *, name: str = "options") -> dict:
@@ -114,48 +126,96 @@ def _frozen_map(value: Mapping | None, *, name: str = "options") -> dict:
     return dict(value)
 
 
-def _map_of(name: str):
-    return lambda value: _frozen_map(value, name=name)
+def _in_family(version: int, parsed: _IP, value: Any, name: str) -> _IP:
+    """``parsed``, unless of the other IP family: an IPv6 address in an IPv4 field is a bug upstream."""
+    if parsed.version != version:
+        raise InvalidParameter(f"invalid {name} {value!r}: expected an IPv{version} address here")
+    return parsed
 
 
-def _family(version: int, parse, name: str):
-    """``parse``, then refuse the other IP family: an IPv6 address in an IPv4 field is a bug upstream."""
-    def convert(value):
-        parsed = parse(value, name=name)
-        if parsed.version != version:
-            raise InvalidParameter(f"invalid {name} {value!r}: expected an IPv{version} address here")
-        return parsed
-
-    return _opt(convert)
-
-
-def _enum(kind: type[enum.Enum], name: str):
-    def convert(value):
-        if isinstance(value, kind):
-            return value
-        try:
-            return kind(value)
-        except (ValueError, TypeError):
-            choices = ", ".join(repr(m.value) for m in kind)
-            raise InvalidParameter(f"invalid {name} {value!r}: expected one of {choices}") from None
-
-    return convert
+def _as_enum(kind: type[_E], value: Any, name: str) -> _E:
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except (ValueError, TypeError):
+        choices = ", ".join(repr(m.value) for m in kind)
+        raise InvalidParameter(f"invalid {name} {value!r}: expected one of {choices}") from None
 
 
-def _tuple_of(kind: type, name: str):
+def _as_tuple_of(kind: type[_T], value: Any, name: str) -> tuple[_T, ...]:
     """A tuple of ``kind`` items; a string or a mapping is not taken for a list of its parts."""
-    def convert(value):
-        if value is None:
-            return ()
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-            raise InvalidParameter(f"invalid {name} {value!r}: expected a list of {kind.__name__}")
-        items = tuple(value)
-        for item in items:
-            if not isinstance(item, kind):
-                raise InvalidParameter(f"invalid {name}: {item!r} is not {kind.__name__}")
-        return items
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidParameter(f"invalid {name} {value!r}: expected a list of {kind.__name__}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, kind):
+            raise InvalidParameter(f"invalid {name}: {item!r} is not {kind.__name__}")
+    return items
 
-    return convert
+
+# The fields' converters, one named function each: mypy's attrs plugin reads a named function's
+# signature (a converter made by a call, a closure, is one it cannot read).
+
+
+def _scope(value: Any) -> Scope:
+    return _as_enum(Scope, value, "scope")
+
+
+def _connectivity_scope(value: Any) -> Scope | None:
+    return None if _absent(value) else _as_enum(Scope, value, "connectivity scope")
+
+
+def _option_names(value: Any) -> tuple[str, ...] | None:
+    return None if _absent(value) else tuple(value)
+
+
+def _pool_gateway(value: Any) -> IPInterface | None:
+    return None if _absent(value) else interface(value, name="gateway")
+
+
+def _endpoint_address(value: Any) -> IPInterface | None:
+    return None if _absent(value) else _in_family(4, interface(value, name="address"), value, "address")
+
+
+def _endpoint_address_ipv6(value: Any) -> IPInterface | None:
+    if _absent(value):
+        return None
+    return _in_family(6, interface(value, name="IPv6 address"), value, "IPv6 address")
+
+
+def _route_type(value: Any) -> RouteType:
+    return _as_enum(RouteType, value, "route type")
+
+
+def _next_hop(value: Any) -> IPAddress | None:
+    return None if _absent(value) else address(value, name="next hop")
+
+
+def _join_gateway(value: Any) -> IPAddress | None:
+    return None if _absent(value) else _in_family(4, address(value, name="gateway"), value, "gateway")
+
+
+def _join_gateway_ipv6(value: Any) -> IPAddress | None:
+    return None if _absent(value) else _in_family(6, address(value, name="IPv6 gateway"), value, "IPv6 gateway")
+
+
+def _static_routes(value: Any) -> tuple[StaticRoute, ...]:
+    return _as_tuple_of(StaticRoute, value, "static routes")
+
+
+def _items(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+def _pool_data(value: Any) -> dict:
+    return _frozen_map(value, name="pool data")
+
+
+def _address_data(value: Any) -> dict:
+    return _frozen_map(value, name="address data")
 
 
 # ---- driver contract values --------------------------------------------------------------------
@@ -178,9 +238,9 @@ class Capabilities:
       ``host_namespace=True`` join them, and those join nothing else (Docker's ``host``).
     """
 
-    scope: Scope = field(converter=_enum(Scope, "scope"))
-    connectivity_scope: Scope | None = field(default=None, converter=_opt(_enum(Scope, "connectivity scope")))
-    network_options: tuple[str, ...] | None = field(default=None, converter=_opt(tuple))
+    scope: Scope = field(converter=_scope)
+    connectivity_scope: Scope | None = field(default=None, converter=_connectivity_scope)
+    network_options: tuple[str, ...] | None = field(default=None, converter=_option_names)
     option_aliases: dict[str, str] = field(factory=dict, converter=_frozen_map)
     addresses: bool = True
     host_namespace: bool = False
@@ -195,10 +255,12 @@ class IPAMData:
 
     address_space: str
     pool: IPNetwork = field(converter=lambda v: network(v, name="pool"))
-    gateway: IPInterface | None = field(default=None, converter=_opt(lambda v: interface(v, name="gateway")))
+    gateway: IPInterface | None = field(default=None, converter=_pool_gateway)
     aux_addresses: dict[str, IPInterface] = field(
-        factory=dict, converter=lambda m: {k: interface(v, name=f"aux address {k}")
-                                           for k, v in _frozen_map(m, name="aux addresses").items()}
+        factory=dict,
+        converter=lambda m: {
+            k: interface(v, name=f"aux address {k}") for k, v in _frozen_map(m, name="aux addresses").items()
+        },
     )
 
 
@@ -206,9 +268,8 @@ class IPAMData:
 class EndpointInterface:
     """The interface of an endpoint (CreateEndpoint's ``Interface``): addresses with prefix, and MAC."""
 
-    address: ipaddress.IPv4Interface | None = field(default=None, converter=_family(4, interface, "address"))
-    address_ipv6: ipaddress.IPv6Interface | None = field(
-        default=None, converter=_family(6, interface, "IPv6 address"))
+    address: ipaddress.IPv4Interface | None = field(default=None, converter=_endpoint_address)
+    address_ipv6: ipaddress.IPv6Interface | None = field(default=None, converter=_endpoint_address_ipv6)
     mac_address: str | None = field(default=None, converter=mac)
 
 
@@ -234,21 +295,30 @@ class StaticRoute:
     """A route the driver wants in the sandbox (Join's StaticRoutes)."""
 
     destination: IPNetwork = field(converter=lambda v: network(v, name="route destination"))
-    route_type: RouteType = field(default=RouteType.NEXTHOP, converter=_enum(RouteType, "route type"))
-    next_hop: IPAddress | None = field(default=None, converter=_opt(lambda v: address(v, name="next hop")))
+    route_type: RouteType = field(default=RouteType.NEXTHOP, converter=_route_type)
+    next_hop: IPAddress | None = field(default=None, converter=_next_hop)
 
 
 @frozen
 class JoinInfo:
-    """What a driver answers to Join: the interface, gateways and routes for the sandbox."""
+    """What a driver answers to Join: the interface, gateways and routes for the sandbox.
+
+    ``configured_addresses`` (pycnm's, never on the wire): addresses the driver gave the interface
+    itself, from an address management of its own (a CNI plugin's IPAM); the core records them as
+    the endpoint's and configures no address of its own on it.
+    """
 
     interface_name: InterfaceName | None = None
-    gateway: ipaddress.IPv4Address | None = field(default=None, converter=_family(4, address, "gateway"))
+    gateway: ipaddress.IPv4Address | None = field(default=None, converter=_join_gateway)
     gateway_ipv6: ipaddress.IPv6Address | None = field(
-        default=None, converter=_family(6, address, "IPv6 gateway"),
+        default=None,
+        converter=_join_gateway_ipv6,
     )
-    static_routes: tuple[StaticRoute, ...] = field(factory=tuple, converter=_tuple_of(StaticRoute, "static routes"))
+    static_routes: tuple[StaticRoute, ...] = field(factory=tuple, converter=_static_routes)
     disable_gateway_service: bool = False
+    configured_addresses: tuple[IPInterface, ...] = field(
+        factory=tuple, converter=lambda items: tuple(interface(a, name="configured address") for a in items or ())
+    )
 
 
 @frozen
@@ -270,9 +340,9 @@ class NetworkSnapshot:
 
     network_id: str
     options: dict[str, Any] = field(factory=dict, converter=_frozen_map)
-    ipv4_data: tuple[IPAMData, ...] = field(factory=tuple, converter=tuple)
-    ipv6_data: tuple[IPAMData, ...] = field(factory=tuple, converter=tuple)
-    endpoints: tuple[EndpointSnapshot, ...] = field(factory=tuple, converter=tuple)
+    ipv4_data: tuple[IPAMData, ...] = field(factory=tuple, converter=_items)
+    ipv6_data: tuple[IPAMData, ...] = field(factory=tuple, converter=_items)
+    endpoints: tuple[EndpointSnapshot, ...] = field(factory=tuple, converter=_items)
 
 
 @frozen
@@ -332,7 +402,7 @@ class PoolAllocation:
 
     pool_id: str
     pool: IPNetwork = field(converter=lambda v: network(v, name="pool"))
-    data: dict[str, str] = field(factory=dict, converter=_map_of("pool data"))
+    data: dict[str, str] = field(factory=dict, converter=_pool_data)
 
 
 @frozen
@@ -340,7 +410,7 @@ class AddressAllocation:
     """RequestAddress's answer: the address with the pool's prefix length, and driver data."""
 
     address: IPInterface = field(converter=interface)
-    data: dict[str, str] = field(factory=dict, converter=_map_of("address data"))
+    data: dict[str, str] = field(factory=dict, converter=_address_data)
 
 
 def check_id(value: str, *, kind: str) -> str:

@@ -82,8 +82,9 @@ def parse(spec: str) -> list[PortBinding]:
         except ValueError:
             host_ip = ""
         if not host_ip:
-            raise InvalidParameter(f"invalid host IP {given!r} in {spec!r}: expected an IPv4 or IPv6 address"
-                                   " without a zone")
+            raise InvalidParameter(
+                f"invalid host IP {given!r} in {spec!r}: expected an IPv4 or IPv6 address without a zone"
+            )
     c_lo, c_hi = _port(container_text, spec)
     if not host_text:
         return [PortBinding(proto, port, host_ip) for port in range(c_lo, c_hi + 1)]
@@ -111,8 +112,17 @@ def parse_all(specs: Iterable[str] | str | None) -> list[PortBinding]:
 
 def to_wire(bindings: Sequence[PortBinding]) -> list[dict[str, Any]]:
     """Docker's ``com.docker.network.portmap`` items."""
-    return [{"Proto": PROTOCOLS[b.proto], "IP": "", "Port": b.container_port, "HostIP": b.host_ip,
-             "HostPort": b.host_port, "HostPortEnd": b.host_port_end} for b in bindings]
+    return [
+        {
+            "Proto": PROTOCOLS[b.proto],
+            "IP": "",
+            "Port": b.container_port,
+            "HostIP": b.host_ip,
+            "HostPort": b.host_port,
+            "HostPortEnd": b.host_port_end,
+        }
+        for b in bindings
+    ]
 
 
 def _wire_port(item: Mapping[str, Any], key: str, low: int) -> int:
@@ -120,8 +130,9 @@ def _wire_port(item: Mapping[str, Any], key: str, low: int) -> int:
     if isinstance(value, str) and _NUMBER_RE.fullmatch(value):
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 65535:
-        raise InvalidParameter(f"invalid {key} {item.get(key)!r} in port map item {item!r}:"
-                               f" expected a port number from {low} to 65535")
+        raise InvalidParameter(
+            f"invalid {key} {item.get(key)!r} in port map item {item!r}: expected a port number from {low} to 65535"
+        )
     return value
 
 
@@ -138,7 +149,9 @@ def from_wire(items: Iterable[Mapping[str, Any]] | None) -> list[PortBinding]:
         number = item.get("Proto", 6)
         proto = NUMBERS.get(number) if isinstance(number, int) and not isinstance(number, bool) else None
         if proto is None:
-            raise InvalidParameter(f"invalid protocol number {number!r} in port map: use 6 (tcp), 17 (udp) or 132 (sctp)")
+            raise InvalidParameter(
+                f"invalid protocol number {number!r} in port map: use 6 (tcp), 17 (udp) or 132 (sctp)"
+            )
         if "Port" not in item:
             raise InvalidParameter(f"invalid port map item {item!r}: it has no Port")
         host_ip = item.get("HostIP") or ""
@@ -152,6 +165,13 @@ def from_wire(items: Iterable[Mapping[str, Any]] | None) -> list[PortBinding]:
             if parsed is None:
                 raise InvalidParameter(f"invalid HostIP {host_ip!r} in port map: not an IP address without a zone")
             host_ip = str(parsed)
-        out.append(PortBinding(proto, _wire_port(item, "Port", 1), host_ip,
-                               _wire_port(item, "HostPort", 0), _wire_port(item, "HostPortEnd", 0)))
+        out.append(
+            PortBinding(
+                proto,
+                _wire_port(item, "Port", 1),
+                host_ip,
+                _wire_port(item, "HostPort", 0),
+                _wire_port(item, "HostPortEnd", 0),
+            )
+        )
     return out

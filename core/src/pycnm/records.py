@@ -111,6 +111,8 @@ class EndpointRecord:
     owner: str = ""
     #: the operation its transient state belongs to (NONE when settled)
     operation: Operation = Operation.NONE
+    #: its addresses came from the driver's join (a CNI plugin's IPAM), not from a pool of ours
+    join_addresses: bool = False
 
 
 @define

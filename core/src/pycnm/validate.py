@@ -68,13 +68,32 @@ _DIGITS_RE = re.compile(r"[0-9]{1,6}")
 #: make every lookup fail at once
 DNS_NUMERIC_OPTIONS: dict[str, tuple[int, int]] = {"ndots": (0, 15), "timeout": (1, 30), "attempts": (1, 5)}
 #: resolv.conf options without a value that glibc (resolv.conf(5)) or musl reads
-DNS_FLAG_OPTIONS = frozenset({
-    "debug", "rotate", "no-check-names", "inet6", "edns0", "single-request", "single-request-reopen",
-    "no-tld-query", "use-vc", "no-reload", "trust-ad", "no-aaaa",
-})
+DNS_FLAG_OPTIONS = frozenset(
+    {
+        "debug",
+        "rotate",
+        "no-check-names",
+        "inet6",
+        "edns0",
+        "single-request",
+        "single-request-reopen",
+        "no-tld-query",
+        "use-vc",
+        "no-reload",
+        "trust-ad",
+        "no-aaaa",
+    }
+)
 
-_CHAR_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\x00": "a NUL", " ": "a space",
-               "\x0b": "a vertical tab", "\x0c": "a form feed"}
+_CHAR_NAMES = {
+    "\n": "a newline",
+    "\r": "a carriage return",
+    "\t": "a tab",
+    "\x00": "a NUL",
+    " ": "a space",
+    "\x0b": "a vertical tab",
+    "\x0c": "a form feed",
+}
 
 
 # ---- message helpers -----------------------------------------------------------------------------
@@ -110,8 +129,9 @@ def _text(field: str, value: Any, example: str) -> str:
     """``value`` when it is a non-empty str; else the error that says what to pass instead."""
     if isinstance(value, str):
         if not value.strip():
-            raise InvalidParameter(f"invalid {field} {value!r}: it is empty, and {_a(field)} is required;"
-                                   f" give one, like {example}")
+            raise InvalidParameter(
+                f"invalid {field} {value!r}: it is empty, and {_a(field)} is required; give one, like {example}"
+            )
         return value
     if value is None:
         raise InvalidParameter(f"invalid {field} None: {_a(field)} is required; give one, like {example}")
@@ -145,30 +165,53 @@ def _is_dotted_quad(text: str) -> bool:
     return True
 
 
-def _dns_name(field: str, value: Any, *, chars: frozenset[str], total: int, example: str,
-              what: str = "labels of letters, digits and '-', separated by '.'") -> str:
+def _dns_name(
+    field: str,
+    value: Any,
+    *,
+    chars: frozenset[str],
+    total: int,
+    example: str,
+    what: str = "labels of letters, digits and '-', separated by '.'",
+) -> str:
     """A DNS name: ``chars`` only, labels of 1 to 63, no label starting or ending with '-'."""
     text = _text(field, value, example)
     bad = _first_outside(text, chars)
     if bad is not None:
-        raise _fail(field, value, f"it contains {_describe(text, bad)}; {_a(field)} is {what}",
-                    f"remove that character ({_a(field)} looks like {example})")
+        raise _fail(
+            field,
+            value,
+            f"it contains {_describe(text, bad)}; {_a(field)} is {what}",
+            f"remove that character ({_a(field)} looks like {example})",
+        )
     if len(text) > total:
-        raise _fail(field, value, f"it is {len(text)} characters long; {_a(field)} is at most {total}",
-                    "shorten it")
+        raise _fail(field, value, f"it is {len(text)} characters long; {_a(field)} is at most {total}", "shorten it")
     for label in text.split("."):
         if not label:
-            raise _fail(field, value, "it has an empty label (a leading, trailing or doubled '.')",
-                        f"remove the extra '.' ({_a(field)} looks like {example})")
+            raise _fail(
+                field,
+                value,
+                "it has an empty label (a leading, trailing or doubled '.')",
+                f"remove the extra '.' ({_a(field)} looks like {example})",
+            )
         if len(label) > DNS_LABEL_MAX:
-            raise _fail(field, value, f"its label {label[:20]!r}... is {len(label)} characters long;"
-                        f" a label is at most {DNS_LABEL_MAX}", "shorten the label")
+            raise _fail(
+                field,
+                value,
+                f"its label {label[:20]!r}... is {len(label)} characters long; a label is at most {DNS_LABEL_MAX}",
+                "shorten the label",
+            )
         if label[0] == "-" or label[-1] == "-":
-            raise _fail(field, value, f"its label {label!r} starts or ends with '-'",
-                        "begin and end every label with a letter or digit")
+            raise _fail(
+                field,
+                value,
+                f"its label {label!r} starts or ends with '-'",
+                "begin and end every label with a letter or digit",
+            )
     if _is_dotted_quad(text):
-        raise _fail(field, value, f"it is an IPv4 address; {_a(field)} is a name (RFC 1123)",
-                    "give a name, not an address")
+        raise _fail(
+            field, value, f"it is an IPv4 address; {_a(field)} is a name (RFC 1123)", "give a name, not an address"
+        )
     return text
 
 
@@ -185,13 +228,16 @@ def name(kind: str, value: Any) -> str:
     text = _text(field, value, "web-1")
     bad = _first_outside(text, _ALIAS_CHARS)
     if bad is not None:
-        raise _fail(field, value, f"it contains {_describe(text, bad)}",
-                    "use letters, digits, '_', '.' and '-' only")
+        raise _fail(field, value, f"it contains {_describe(text, bad)}", "use letters, digits, '_', '.' and '-' only")
     if not NAME_RE.fullmatch(text):
         raise _fail(field, value, "it starts with '_', '.' or '-'", "start it with a letter or digit")
     if len(text) > NAME_MAX:
-        raise _fail(field, value, f"it is {len(text)} characters long; a name is at most {NAME_MAX}",
-                    "shorten it (put longer data in a label)")
+        raise _fail(
+            field,
+            value,
+            f"it is {len(text)} characters long; a name is at most {NAME_MAX}",
+            "shorten it (put longer data in a label)",
+        )
     return text
 
 
@@ -211,8 +257,14 @@ def domainname(value: Any) -> str:
 def alias(value: Any) -> str:
     """A network-scoped endpoint alias: a DNS name of letters, digits, '-' and '_' in labels of
     at most 63, at most 253 in all, no trailing dot. Returned unchanged."""
-    return _dns_name("alias", value, chars=_ALIAS_CHARS, total=DNS_NAME_MAX, example="db",
-                     what="labels of letters, digits, '-' and '_', separated by '.'")
+    return _dns_name(
+        "alias",
+        value,
+        chars=_ALIAS_CHARS,
+        total=DNS_NAME_MAX,
+        example="db",
+        what="labels of letters, digits, '-' and '_', separated by '.'",
+    )
 
 
 # ---- DNS configuration ---------------------------------------------------------------------------
@@ -229,8 +281,12 @@ def _ip(field: str, value: Any, *, zone: bool, example: str) -> str:
         raise _fail(field, value, f"it contains {_describe(text, bad)}", f"give only the address, like {example}")
     address_text, sep, zone_text = text.partition("%")
     if sep and not zone:
-        raise _fail(field, value, "it has a zone ('%...'), which the hosts file cannot hold",
-                    "give the address without the zone")
+        raise _fail(
+            field,
+            value,
+            "it has a zone ('%...'), which the hosts file cannot hold",
+            "give the address without the zone",
+        )
     try:
         parsed = ipaddress.ip_address(address_text)
     except ValueError:
@@ -238,11 +294,15 @@ def _ip(field: str, value: Any, *, zone: bool, example: str) -> str:
     if not sep:
         return str(parsed)
     if parsed.version != 6 or not parsed.is_link_local:
-        raise _fail(field, value, "only a link-local IPv6 address (fe80::/10) takes a zone",
-                    "remove the '%...' part")
+        raise _fail(field, value, "only a link-local IPv6 address (fe80::/10) takes a zone", "remove the '%...' part")
     if not _ZONE_RE.fullmatch(zone_text):
-        raise _fail(field, value, f"its zone {zone_text!r} is not an interface name or index"
-                    f" (1 to {IFNAME_MAX} letters, digits, '_', '.', '-')", "give the interface, like fe80::1%eth0")
+        raise _fail(
+            field,
+            value,
+            f"its zone {zone_text!r} is not an interface name or index"
+            f" (1 to {IFNAME_MAX} letters, digits, '_', '.', '-')",
+            "give the interface, like fe80::1%eth0",
+        )
     return f"{parsed}%{zone_text}"
 
 
@@ -265,8 +325,12 @@ def dns_search(value: Any) -> str:
     if trimmed.endswith(".") and not trimmed.endswith(".."):
         trimmed = trimmed[:-1]
     if trimmed and _first_outside(trimmed, _HOST_CHARS) is None and not any(c.isalpha() for c in trimmed):
-        raise _fail(field, value, "it has no letter; a search domain is a name, not a number",
-                    "give a domain like example.com, or '.' for none")
+        raise _fail(
+            field,
+            value,
+            "it has no letter; a search domain is a name, not a number",
+            "give a domain like example.com, or '.' for none",
+        )
     if not trimmed:
         raise _fail(field, value, "it is blank", "give a domain like example.com, or '.' for none")
     return _dns_name(field, trimmed, chars=_HOST_CHARS, total=DNS_NAME_MAX, example="example.com")
@@ -281,8 +345,12 @@ def dns_option(value: Any) -> str:
     known = ", ".join([f"{n}:N" for n in DNS_NUMERIC_OPTIONS] + sorted(DNS_FLAG_OPTIONS))
     bad = _first_unsafe(text, spaces=False)
     if bad is not None:
-        raise _fail(field, value, f"it contains {_describe(text, bad)}; an option is one word",
-                    "give one option per item, like ndots:2")
+        raise _fail(
+            field,
+            value,
+            f"it contains {_describe(text, bad)}; an option is one word",
+            "give one option per item, like ndots:2",
+        )
     key, sep, arg = text.partition(":")
     if key in DNS_NUMERIC_OPTIONS:
         low, high = DNS_NUMERIC_OPTIONS[key]
@@ -290,8 +358,12 @@ def dns_option(value: Any) -> str:
             raise _fail(field, value, f"{key} takes a number, as {key}:N", f"give {key}:N with N from {low} to {high}")
         number = int(arg)
         if not low <= number <= high:
-            raise _fail(field, value, f"{key} must be {low} to {high} (the C library clamps or ignores other values)",
-                        f"give {key}:N with N from {low} to {high}")
+            raise _fail(
+                field,
+                value,
+                f"{key} must be {low} to {high} (the C library clamps or ignores other values)",
+                f"give {key}:N with N from {low} to {high}",
+            )
         return f"{key}:{number}"
     if key in DNS_FLAG_OPTIONS:
         if sep:
@@ -309,8 +381,12 @@ def extra_host(host: Any, ip: Any) -> tuple[str, str]:
     names for one address are several entries. Returns ``(name, address)`` normalised."""
     name_text = _dns_name("extra host name", host, chars=_HOST_CHARS, total=DNS_NAME_MAX, example="db.local")
     if isinstance(ip, str) and ip.strip() == "host-gateway":
-        raise _fail("extra host address", ip, "host-gateway is Docker's placeholder for the daemon's host"
-                    " address, which pycnm does not fill in", "give the address itself")
+        raise _fail(
+            "extra host address",
+            ip,
+            "host-gateway is Docker's placeholder for the daemon's host address, which pycnm does not fill in",
+            "give the address itself",
+        )
     if isinstance(ip, str):
         stripped = ip.strip()
         if stripped.startswith("[") and stripped.endswith("]"):
@@ -331,14 +407,19 @@ def mac(value: Any) -> str:
     elif _DOTTED_MAC_RE.fullmatch(text):
         digits = text.replace(".", "")
     else:
-        raise _fail(field, value, "expected six hex pairs like 02:42:ac:11:00:02 (48 bits)",
-                    "give the address in that form")
+        raise _fail(
+            field, value, "expected six hex pairs like 02:42:ac:11:00:02 (48 bits)", "give the address in that form"
+        )
     octets = bytes.fromhex(digits)
     if not any(octets):
         raise _fail(field, value, "it is all zeros", "give a real address, e.g. a locally administered 02:...")
     if octets[0] & 1:
-        raise _fail(field, value, "it is a multicast or broadcast address (the first octet is odd)",
-                    "give a unicast address, e.g. a locally administered 02:...")
+        raise _fail(
+            field,
+            value,
+            "it is a multicast or broadcast address (the first octet is odd)",
+            "give a unicast address, e.g. a locally administered 02:...",
+        )
     return ":".join(f"{o:02x}" for o in octets)
 
 
@@ -349,11 +430,19 @@ def _key(field: str, value: Any, example: str) -> str:
     text = _text(field, value, example)
     bad = _first_unsafe(text, spaces=False)
     if bad is not None:
-        raise _fail(field, value, f"it contains {_describe(text, bad)}; a key holds no whitespace or control"
-                    " character", "remove that character")
+        raise _fail(
+            field,
+            value,
+            f"it contains {_describe(text, bad)}; a key holds no whitespace or control character",
+            "remove that character",
+        )
     if "=" in text:
-        raise _fail(field, value, "it contains '=', which separates a key from its value in key=value",
-                    "remove the '=' from the key")
+        raise _fail(
+            field,
+            value,
+            "it contains '=', which separates a key from its value in key=value",
+            "remove the '=' from the key",
+        )
     if len(text) > KEY_MAX:
         raise _fail(field, value, f"it is {len(text)} characters long; a key is at most {KEY_MAX}", "shorten it")
     return text
@@ -378,11 +467,14 @@ def label(key: Any, value: Any) -> tuple[str, str]:
         raise _fail(field, value, f"it contains {_describe(value, value.index(chr(0)))}", "remove the NUL")
     bad = _surrogate(value)
     if bad is not None:
-        raise _fail(field, value, f"it contains a lone surrogate (U+{ord(value[bad]):04X}), which is not"
-                    " encodable text", "pass properly decoded text")
+        raise _fail(
+            field,
+            value,
+            f"it contains a lone surrogate (U+{ord(value[bad]):04X}), which is not encodable text",
+            "pass properly decoded text",
+        )
     if len(value) > VALUE_MAX:
-        raise _fail(field, value, f"it is {len(value)} characters long; a value is at most {VALUE_MAX}",
-                    "shorten it")
+        raise _fail(field, value, f"it is {len(value)} characters long; a value is at most {VALUE_MAX}", "shorten it")
     return key_text, value
 
 
@@ -393,7 +485,9 @@ def _pairs(field: str, values: Any) -> Iterable[tuple[Any, Any]]:
     if isinstance(values, Mapping):
         return values.items()
     if isinstance(values, (str, bytes, bytearray)) or not isinstance(values, Iterable):
-        raise _fail(field, values, f"it is {_a(type(values).__name__)}", "pass a mapping, or a list of key=value strings")
+        raise _fail(
+            field, values, f"it is {_a(type(values).__name__)}", "pass a mapping, or a list of key=value strings"
+        )
     pairs = []
     for item in values:
         if not isinstance(item, str):
@@ -436,8 +530,9 @@ def _option_value(value: Any, key: str, depth: int) -> Any:
         if bad is not None:
             raise _fail(field, value, f"it contains {_describe(value, bad)}", "remove that character")
         if len(value) > VALUE_MAX:
-            raise _fail(field, value, f"it is {len(value)} characters long; a value is at most {VALUE_MAX}",
-                        "shorten it")
+            raise _fail(
+                field, value, f"it is {len(value)} characters long; a value is at most {VALUE_MAX}", "shorten it"
+            )
         return value
     if isinstance(value, Mapping):
         if depth >= OPTION_DEPTH_MAX:

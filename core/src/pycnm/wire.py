@@ -24,9 +24,9 @@ from .model import (
     AddressSpaces,
     Capabilities,
     EndpointInterface,
+    InterfaceName,
     IPAMCapabilities,
     IPAMData,
-    InterfaceName,
     JoinInfo,
     PoolAllocation,
     Scope,
@@ -38,24 +38,32 @@ ACCEPT = "application/vnd.docker.plugins.v1.2+json"
 #: pycnm name -> Docker name, per class
 RENAMES: dict[type, dict[str, str]] = {
     Capabilities: {"scope": "Scope", "connectivity_scope": "ConnectivityScope"},
-    IPAMData: {"address_space": "AddressSpace", "pool": "Pool", "gateway": "Gateway",
-               "aux_addresses": "AuxAddresses"},
+    IPAMData: {"address_space": "AddressSpace", "pool": "Pool", "gateway": "Gateway", "aux_addresses": "AuxAddresses"},
     EndpointInterface: {"address": "Address", "address_ipv6": "AddressIPv6", "mac_address": "MacAddress"},
     InterfaceName: {"src_name": "SrcName", "dst_prefix": "DstPrefix", "dst_name": "DstName"},
     StaticRoute: {"destination": "Destination", "route_type": "RouteType", "next_hop": "NextHop"},
-    JoinInfo: {"interface_name": "InterfaceName", "gateway": "Gateway", "gateway_ipv6": "GatewayIPv6",
-               "static_routes": "StaticRoutes", "disable_gateway_service": "DisableGatewayService"},
-    IPAMCapabilities: {"requires_mac_address": "RequiresMACAddress",
-                       "requires_request_replay": "RequiresRequestReplay"},
+    JoinInfo: {
+        "interface_name": "InterfaceName",
+        "gateway": "Gateway",
+        "gateway_ipv6": "GatewayIPv6",
+        "static_routes": "StaticRoutes",
+        "disable_gateway_service": "DisableGatewayService",
+    },
+    IPAMCapabilities: {
+        "requires_mac_address": "RequiresMACAddress",
+        "requires_request_replay": "RequiresRequestReplay",
+    },
     AddressSpaces: {"local_default": "LocalDefaultAddressSpace", "global_default": "GlobalDefaultAddressSpace"},
     PoolAllocation: {"pool_id": "PoolID", "pool": "Pool", "data": "Data"},
     AddressAllocation: {"address": "Address", "data": "Data"},
 }
 #: fields Docker never sends, or that are pycnm's own
-OMIT: dict[type, tuple[str, ...]] = {InterfaceName: ("created_in_sandbox",),
-                                     IPAMCapabilities: ("state_in_store", "keeps_owners"),
-                                     Capabilities: ("network_options", "option_aliases", "addresses",
-                                                    "host_namespace")}
+OMIT: dict[type, tuple[str, ...]] = {
+    InterfaceName: ("created_in_sandbox",),
+    JoinInfo: ("configured_addresses",),
+    IPAMCapabilities: ("state_in_store", "keeps_owners"),
+    Capabilities: ("network_options", "option_aliases", "addresses", "host_namespace"),
+}
 
 converter = cattrs.Converter()
 
@@ -64,8 +72,14 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-_IP = (ipaddress.IPv4Network, ipaddress.IPv6Network, ipaddress.IPv4Interface, ipaddress.IPv6Interface,
-       ipaddress.IPv4Address, ipaddress.IPv6Address)
+_IP = (
+    ipaddress.IPv4Network,
+    ipaddress.IPv6Network,
+    ipaddress.IPv4Interface,
+    ipaddress.IPv6Interface,
+    ipaddress.IPv4Address,
+    ipaddress.IPv6Address,
+)
 
 
 def _is_ip(tp) -> bool:
@@ -96,11 +110,13 @@ for _kind in (str, bool, int):
     converter.register_structure_hook(_kind, _strict(_kind))
 converter.register_structure_hook_func(
     lambda tp: tp == tuple[StaticRoute, ...],
-    lambda v, _t: tuple(converter.structure(r, StaticRoute) for r in (v or ())))
+    lambda v, _t: tuple(converter.structure(r, StaticRoute) for r in (v or ())),
+)
 converter.register_structure_hook_func(_is_ip, lambda v, tp: v)  # the model's converters parse them
 
 for _cls, _names in RENAMES.items():
-    _over = {name: override(rename=docker) for name, docker in _names.items()}
+    # Any: mypy cannot tell these keys (field names) from the functions' own keyword parameters
+    _over: dict[str, Any] = {name: override(rename=docker) for name, docker in _names.items()}
     _over.update({name: override(omit=True) for name in OMIT.get(_cls, ())})
     converter.register_unstructure_hook(_cls, make_dict_unstructure_fn(_cls, converter, **_over))
     converter.register_structure_hook(_cls, make_dict_structure_fn(_cls, converter, **_over))
@@ -122,7 +138,7 @@ def load(data: Any, cls: type) -> Any:
         return converter.structure(data if data is not None else {}, cls)
     except InvalidParameter:
         raise
-    except Exception as exc:  # cattrs' ClassValidationError and friends
+    except Exception as exc:  # noqa: BLE001 - cattrs' ClassValidationError and friends, all re-raised
         detail = "; ".join(cattrs.transform_error(exc)) if isinstance(exc, cattrs.BaseValidationError) else str(exc)
         raise InvalidParameter(f"malformed {cls.__name__}: {detail}") from None
 

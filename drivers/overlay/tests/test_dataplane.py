@@ -14,8 +14,12 @@ UNDERLAY = "198.51.100.{}"
 
 
 def ping(key, address):
-    return subprocess.run(["nsenter", f"--net={key}", "ping", "-c", "1", "-W", "2", str(address)],
-                          capture_output=True).returncode == 0
+    return (
+        subprocess.run(
+            ["nsenter", f"--net={key}", "ping", "-c", "1", "-W", "2", str(address)], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
 
 
 @pytest.fixture
@@ -29,8 +33,9 @@ def sandbox(prefix, name, overlay, address, mac, port):
     key = f"/run/netns/{prefix}{name}"
     netns.create(key)
     overlay.attach(key, "eth0", mac, port)
-    interfaces.attach(key, src_name="eth0", dst_name="eth0", created_in_sandbox=True,
-                      addresses=[ipaddress.ip_interface(address)])
+    interfaces.attach(
+        key, src_name="eth0", dst_name="eth0", created_in_sandbox=True, addresses=[ipaddress.ip_interface(address)]
+    )
     return key
 
 
@@ -50,8 +55,12 @@ def test_sandboxes_on_two_hosts_ping_over_vxlan_and_vnis_are_isolated(hosts, pre
         b = sandbox(prefix, "sb", red2, "10.140.0.3/24", "02:00:0a:8c:00:03", f"{prefix}pb")
         d = sandbox(prefix, "sd", blue2, "10.140.0.4/24", "02:00:0a:8c:00:04", f"{prefix}pd")
         keys = [a, b, d]
-        assert "mtu 1450" in subprocess.run(["nsenter", f"--net={a}", "ip", "link", "show", "eth0"],
-                                            capture_output=True, text=True).stdout
+        assert (
+            "mtu 1450"
+            in subprocess.run(
+                ["nsenter", f"--net={a}", "ip", "link", "show", "eth0"], capture_output=True, text=True, check=False
+            ).stdout
+        )
         red1.add_peer(Peer(ipaddress.ip_address("10.140.0.3"), "02:00:0a:8c:00:03", vtep2))
         red2.add_peer(Peer(ipaddress.ip_address("10.140.0.2"), "02:00:0a:8c:00:02", vtep1))
         assert red1.peers() == {"02:00:0a:8c:00:03": str(vtep2)}
@@ -63,8 +72,12 @@ def test_sandboxes_on_two_hosts_ping_over_vxlan_and_vnis_are_isolated(hosts, pre
         red1.remove_peer(Peer(ipaddress.ip_address("10.140.0.3"), "02:00:0a:8c:00:03", vtep2))
         assert not ping(a, "10.140.0.3")
         red1.detach(f"{prefix}pa")
-        assert "eth0" not in subprocess.run(["nsenter", f"--net={a}", "ip", "-o", "link"], capture_output=True,
-                                            text=True).stdout
+        assert (
+            "eth0"
+            not in subprocess.run(
+                ["nsenter", f"--net={a}", "ip", "-o", "link"], capture_output=True, text=True, check=False
+            ).stdout
+        )
     finally:
         for key in keys:
             netlink.forget(key)

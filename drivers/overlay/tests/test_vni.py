@@ -4,11 +4,10 @@ reusable; two hosts reserving at once (two allocators on one store) still never 
 import threading
 
 import pytest
-from pycnm_overlay.driver import VNI_FIRST, VNIs
 
 from pycnm.errors import Forbidden, NotFound
 from pycnm.store import MemoryStore, Put
-
+from pycnm_overlay.driver import VNI_FIRST, VNIs
 
 SPAN = (1 << 24) - VNI_FIRST
 

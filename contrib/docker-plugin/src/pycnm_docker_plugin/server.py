@@ -26,7 +26,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: PluginServer
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         method = self.path.lstrip("/")
         length_text = self.headers.get("Content-Length") or "0"
         if not length_text.isascii() or not length_text.isdigit():

@@ -41,8 +41,14 @@ class PluginService:
         self.lock = threading.Lock()
         loaded, entry = discovery.load(discovery.NETWORK_DRIVERS, driver)
         self.relay = NetworkRelay(loaded, entry)
-        self.relay.config(DriverConfig(state_dir=os.path.join(state_dir, "driver"), ifname_prefix=ifname_prefix,
-                                       instance_id=f"dockerplugin-{driver}", scope=self.relay.capabilities.scope))
+        self.relay.config(
+            DriverConfig(
+                state_dir=os.path.join(state_dir, "driver"),
+                ifname_prefix=ifname_prefix,
+                instance_id=f"dockerplugin-{driver}",
+                scope=self.relay.capabilities.scope,
+            )
+        )
         self.relay.restore(self._snapshots())
         self.ipam: IPAMRelay | None = None
         if ipam:
@@ -66,15 +72,20 @@ class PluginService:
             "NetworkDriver.DiscoverDelete": lambda p: self._discover(p, self.relay.discover_delete),
         }
         if self.ipam is not None:
-            self.methods.update({
-                "IpamDriver.GetCapabilities": lambda p: {"RequiresMACAddress": False, "RequiresRequestReplay": False},
-                "IpamDriver.GetDefaultAddressSpaces": lambda p: wire.dump(self.ipam.default_address_spaces()),
-                "IpamDriver.RequestPool": self.request_pool,
-                "IpamDriver.ReleasePool": lambda p: self._none(self.ipam.release_pool(_text(p, "PoolID"))),
-                "IpamDriver.RequestAddress": self.request_address,
-                "IpamDriver.ReleaseAddress": lambda p: self._none(
-                    self.ipam.release_address(_text(p, "PoolID"), _address(p, "Address"))),
-            })
+            ipam_relay = self.ipam
+            self.methods.update(
+                {
+                    "IpamDriver.GetCapabilities": lambda p: {
+                        "RequiresMACAddress": False,
+                        "RequiresRequestReplay": False,
+                    },
+                    "IpamDriver.GetDefaultAddressSpaces": lambda p: wire.dump(ipam_relay.default_address_spaces()),
+                    "IpamDriver.RequestPool": self.request_pool,
+                    "IpamDriver.ReleasePool": self.release_pool,
+                    "IpamDriver.RequestAddress": self.request_address,
+                    "IpamDriver.ReleaseAddress": self.release_address,
+                }
+            )
 
     def close(self) -> None:
         self.store.close()
@@ -96,10 +107,6 @@ class PluginService:
                 log.info("%s: %s: %s", method, type(exc).__name__, exc)
                 return {error_field: str(exc)}
 
-    @staticmethod
-    def _none(_result: Any) -> dict:
-        return {}
-
     def activate(self, _payload: dict) -> dict:
         implements = ["NetworkDriver"] + (["IpamDriver"] if self.ipam is not None else [])
         return {"Implements": implements}
@@ -111,8 +118,10 @@ class PluginService:
         options = _mapping(p, "Options")
         ipv4, ipv6 = wire.ipam_data(p.get("IPv4Data")), wire.ipam_data(p.get("IPv6Data"))
         self.relay.create_network(network_id, options, ipv4, ipv6)
-        self.store.put(f"plugin/networks/{network_id}", json.dumps(
-            {"options": options, "ipv4": p.get("IPv4Data") or [], "ipv6": p.get("IPv6Data") or []}).encode())
+        self.store.put(
+            f"plugin/networks/{network_id}",
+            json.dumps({"options": options, "ipv4": p.get("IPv4Data") or [], "ipv6": p.get("IPv6Data") or []}).encode(),
+        )
         return {}
 
     def delete_network(self, p: dict) -> dict:
@@ -128,9 +137,10 @@ class PluginService:
         interface = wire.load(p.get("Interface") or {}, EndpointInterface)
         options = _mapping(p, "Options")
         answer = self.relay.create_endpoint(network_id, endpoint_id, interface, options)
-        record = {"interface": wire.dump(interface), "options": options, "sandbox_key": None, "src_name": None}
+        dumped = wire.dump(interface)
         if answer is not None:
-            record["interface"].update({k: v for k, v in wire.dump(answer).items() if v})
+            dumped.update({k: v for k, v in wire.dump(answer).items() if v})
+        record = {"interface": dumped, "options": options, "sandbox_key": None, "src_name": None}
         self.store.put(f"plugin/endpoints/{network_id}/{endpoint_id}", json.dumps(record).encode())
         if answer is None:
             return {}
@@ -163,8 +173,10 @@ class PluginService:
         info = self.relay.join(network_id, endpoint_id, self.host_key, _mapping(p, "Options"), temporary)
         answer = wire.dump(info)
         if info.interface_name is not None:
-            answer["InterfaceName"] = {"SrcName": info.interface_name.src_name,
-                                       "DstPrefix": info.interface_name.dst_prefix or "eth"}
+            answer["InterfaceName"] = {
+                "SrcName": info.interface_name.src_name,
+                "DstPrefix": info.interface_name.dst_prefix or "eth",
+            }
         record.update(sandbox_key=sandbox_key, src_name=temporary)
         self.store.put(key, json.dumps(record).encode())
         return answer
@@ -181,8 +193,7 @@ class PluginService:
         return {}
 
     def program(self, p: dict) -> dict:
-        self.relay.program_external_connectivity(_id(p, "NetworkID"), _id(p, "EndpointID"),
-                                                 _mapping(p, "Options"))
+        self.relay.program_external_connectivity(_id(p, "NetworkID"), _id(p, "EndpointID"), _mapping(p, "Options"))
         return {}
 
     def revoke(self, p: dict) -> dict:
@@ -195,16 +206,30 @@ class PluginService:
 
     # ---- IPAM -----------------------------------------------------------------------------------
 
+    def _ipam(self) -> IPAMRelay:
+        if self.ipam is None:  # (IpamDriver methods are served only with an IPAM driver)
+            raise Unknown("IpamDriver")
+        return self.ipam
+
     def request_pool(self, p: dict) -> dict:
-        alloc = self.ipam.request_pool(_text(p, "AddressSpace"), _text(p, "Pool"), _text(p, "SubPool"),
-                                       _mapping(p, "Options"), _bool(p, "V6"))
+        alloc = self._ipam().request_pool(
+            _text(p, "AddressSpace"), _text(p, "Pool"), _text(p, "SubPool"), _mapping(p, "Options"), _bool(p, "V6")
+        )
         return {"PoolID": alloc.pool_id, "Pool": str(alloc.pool), "Data": dict(alloc.data)}
 
     def request_address(self, p: dict) -> dict:
-        got = self.ipam.request_address(_text(p, "PoolID"), _address(p, "Address"), _mapping(p, "Options"))
+        got = self._ipam().request_address(_text(p, "PoolID"), _address(p, "Address"), _mapping(p, "Options"))
         if got is None:
             raise NotFound("no address handed out")
         return {"Address": str(got.address), "Data": dict(got.data)}
+
+    def release_pool(self, p: dict) -> dict:
+        self._ipam().release_pool(_text(p, "PoolID"))
+        return {}
+
+    def release_address(self, p: dict) -> dict:
+        self._ipam().release_address(_text(p, "PoolID"), _address(p, "Address"))
+        return {}
 
     # ---- restart --------------------------------------------------------------------------------
 
@@ -216,12 +241,20 @@ class PluginService:
             eps = []
             for ep_entry in self.store.list(f"plugin/endpoints/{network_id}/"):
                 rec = json.loads(ep_entry.value)
-                eps.append(EndpointSnapshot(ep_entry.key.rsplit("/", 1)[1],
-                                            wire.load(rec["interface"], EndpointInterface), rec["options"],
-                                            sandbox_key=self.host_key if rec["sandbox_key"] else None,
-                                            dst_name=rec["src_name"]))
-            snaps.append(NetworkSnapshot(network_id, net["options"], wire.ipam_data(net["ipv4"]),
-                                         wire.ipam_data(net["ipv6"]), eps))
+                eps.append(
+                    EndpointSnapshot(
+                        ep_entry.key.rsplit("/", 1)[1],
+                        wire.load(rec["interface"], EndpointInterface),
+                        rec["options"],
+                        sandbox_key=self.host_key if rec["sandbox_key"] else None,
+                        dst_name=rec["src_name"],
+                    )
+                )
+            snaps.append(
+                NetworkSnapshot(
+                    network_id, net["options"], wire.ipam_data(net["ipv4"]), wire.ipam_data(net["ipv6"]), eps
+                )
+            )
         return snaps
 
 

@@ -31,16 +31,16 @@ import ipaddress
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any, TypeAlias
 
 from attrs import field, frozen
 
 from .. import validate
 from ..errors import CNMError, InvalidParameter
 
-IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-IPInterface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPInterface: TypeAlias = ipaddress.IPv4Interface | ipaddress.IPv6Interface
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # ---- versions and commands -----------------------------------------------------------------------
 
@@ -49,7 +49,7 @@ SUPPORTED_VERSIONS: tuple[str, ...] = ("0.3.0", "0.3.1", "0.4.0", "1.0.0", "1.1.
 #: the newest spec version: VERSION's answer when the runtime names none
 LATEST_VERSION = "1.1.0"
 #: result versions a prevResult may come in: libcni converts from all of them
-RESULT_VERSIONS: tuple[str, ...] = ("0.1.0", "0.2.0") + SUPPORTED_VERSIONS
+RESULT_VERSIONS: tuple[str, ...] = ("0.1.0", "0.2.0", *SUPPORTED_VERSIONS)
 
 _VERSION_ORDER = {v: tuple(int(part) for part in v.split(".")) for v in RESULT_VERSIONS}
 
@@ -112,9 +112,13 @@ class ErrorCode(enum.IntEnum):
     INTERNAL = 999
 
 
-_HTTP_STATUS = {ErrorCode.UNKNOWN_CONTAINER: 404, ErrorCode.TRY_AGAIN_LATER: 503,
-                ErrorCode.PLUGIN_NOT_AVAILABLE: 503, ErrorCode.LIMITED_CONNECTIVITY: 503,
-                ErrorCode.INTERNAL: 500}
+_HTTP_STATUS: dict[int, int] = {
+    ErrorCode.UNKNOWN_CONTAINER: 404,
+    ErrorCode.TRY_AGAIN_LATER: 503,
+    ErrorCode.PLUGIN_NOT_AVAILABLE: 503,
+    ErrorCode.LIMITED_CONNECTIVITY: 503,
+    ErrorCode.INTERNAL: 500,
+}
 
 
 class CNIError(CNMError):
@@ -131,10 +135,10 @@ class CNIError(CNMError):
         self.details = details
 
     @property
-    def http_status(self) -> int:  # type: ignore[override]
+    def http_status(self) -> int:  # type: ignore[override]  # per code, where the base has one per class
         """The family's HTTP status, for callers that map errors to statuses (the daemon's CNI
         route answers 200 with the error in the body whatever the code)."""
-        return _HTTP_STATUS.get(self.code, 400)  # type: ignore[call-overload]
+        return _HTTP_STATUS.get(self.code, 400)
 
     def to_json(self, cni_version: str = LATEST_VERSION) -> dict[str, Any]:
         """The spec's error object; ``details`` is left out when empty (as libcni does)."""
@@ -163,8 +167,11 @@ def _show(value: Any) -> str:
 
 def incompatible_version(version: Any, *, what: str = "config") -> CNIError:
     """Code 1 for a version pycnm does not speak, listing the ones it does (as skel does)."""
-    return CNIError(ErrorCode.INCOMPATIBLE_VERSION, "incompatible CNI versions",
-                    f"{what} is {_show(version)}, pycnm supports {', '.join(SUPPORTED_VERSIONS)}")
+    return CNIError(
+        ErrorCode.INCOMPATIBLE_VERSION,
+        "incompatible CNI versions",
+        f"{what} is {_show(version)}, pycnm supports {', '.join(SUPPORTED_VERSIONS)}",
+    )
 
 
 # ---- attachment parameters -----------------------------------------------------------------------
@@ -182,9 +189,11 @@ def validate_container_id(value: str) -> str:
     if not value:
         raise _invalid_env("CNI_CONTAINERID", "is missing", "a container ID must not be empty")
     if not _NAME_RE.fullmatch(value):
-        raise _invalid_env("CNI_CONTAINERID", f"has invalid characters: {_show(value)}",
-                           "a container ID starts with a letter or digit, followed by letters, digits,"
-                           " '_', '.' or '-'")
+        raise _invalid_env(
+            "CNI_CONTAINERID",
+            f"has invalid characters: {_show(value)}",
+            "a container ID starts with a letter or digit, followed by letters, digits, '_', '.' or '-'",
+        )
     return value
 
 
@@ -195,14 +204,18 @@ def validate_ifname(value: str) -> str:
         raise _invalid_env("CNI_IFNAME", "is missing", "an interface name must not be empty")
     size = len(value.encode("utf-8", "surrogateescape"))
     if size > IFNAME_MAX_BYTES:
-        raise _invalid_env("CNI_IFNAME", f"is too long: {_show(value)} is {size} bytes",
-                           f"an interface name is at most {IFNAME_MAX_BYTES} bytes")
+        raise _invalid_env(
+            "CNI_IFNAME",
+            f"is too long: {_show(value)} is {size} bytes",
+            f"an interface name is at most {IFNAME_MAX_BYTES} bytes",
+        )
     if value in (".", ".."):
         raise _invalid_env("CNI_IFNAME", f"is {_show(value)}", "an interface name cannot be '.' or '..'")
     for ch in value:
         if ch in "/:" or ch.isspace():
-            raise _invalid_env("CNI_IFNAME", f"contains {ch!r}: {_show(value)}",
-                               "an interface name holds no '/', ':' or whitespace")
+            raise _invalid_env(
+                "CNI_IFNAME", f"contains {ch!r}: {_show(value)}", "an interface name holds no '/', ':' or whitespace"
+            )
     return value
 
 
@@ -212,12 +225,15 @@ def validate_network_name(value: Any) -> str:
     if value is None or value == "":
         raise _invalid_config("name", "missing network name", "the network configuration needs a name")
     if not isinstance(value, str):
-        raise CNIError(ErrorCode.DECODING_FAILURE, "failed to decode content: name is not a string",
-                       f"name is {_show(value)}")
+        raise CNIError(
+            ErrorCode.DECODING_FAILURE, "failed to decode content: name is not a string", f"name is {_show(value)}"
+        )
     if not _NAME_RE.fullmatch(value):
-        raise _invalid_config("name", f"invalid characters in network name {_show(value)}",
-                              "a network name starts with a letter or digit, followed by letters, digits,"
-                              " '_', '.' or '-'")
+        raise _invalid_config(
+            "name",
+            f"invalid characters in network name {_show(value)}",
+            "a network name starts with a letter or digit, followed by letters, digits, '_', '.' or '-'",
+        )
     return value
 
 
@@ -233,8 +249,11 @@ def parse_cni_args(text: str) -> dict[str, str]:
             continue
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise _invalid_env("CNI_ARGS", f"has an item that is not KEY=VALUE: {_show(item)}",
-                               "CNI_ARGS is KEY=VALUE pairs separated by ';', like IgnoreUnknown=1;IP=10.0.0.2")
+            raise _invalid_env(
+                "CNI_ARGS",
+                f"has an item that is not KEY=VALUE: {_show(item)}",
+                "CNI_ARGS is KEY=VALUE pairs separated by ';', like IgnoreUnknown=1;IP=10.0.0.2",
+            )
         args[key] = value
     return args
 
@@ -315,6 +334,7 @@ def _port(name: str):
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
         if not _is_int(value) or not 1 <= value <= 65535:
             raise InvalidParameter(f"{name}: {_show(value)} is not a port (an integer from 1 to 65535)")
+
     return check
 
 
@@ -343,6 +363,7 @@ def _rate(name: str):
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
         if not _is_int(value) or not 0 <= value <= _UINT64_MAX:
             raise InvalidParameter(f"{name}: {_show(value)} is not a non-negative integer")
+
     return check
 
 
@@ -360,8 +381,10 @@ class Bandwidth:
     egress_burst: int = field(default=0, validator=_rate("egressBurst"))
 
     def __attrs_post_init__(self) -> None:
-        for way, rate, burst in (("ingress", self.ingress_rate, self.ingress_burst),
-                                 ("egress", self.egress_rate, self.egress_burst)):
+        for way, rate, burst in (
+            ("ingress", self.ingress_rate, self.ingress_burst),
+            ("egress", self.egress_rate, self.egress_burst),
+        ):
             if rate and not burst:
                 raise InvalidParameter(f"{way}Burst: {way}Rate is set, so {way}Burst must be set too")
             if burst and not rate:
@@ -429,6 +452,7 @@ def _opt_uint(name: str, high: int = 2**32 - 1):
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
         if value is not None and (not _is_int(value) or not 0 <= value <= high):
             raise InvalidParameter(f"{name}: {_show(value)} is not an integer from 0 to {high}")
+
     return check
 
 
@@ -441,6 +465,7 @@ def _opt_text(name: str):
     def check(_instance: Any, _attribute: Any, value: Any) -> None:
         if value is not None and not isinstance(value, str):
             raise InvalidParameter(f"{name}: expected a string, not {_show(value)}")
+
     return check
 
 
@@ -479,19 +504,26 @@ def _to_interface(value: Any) -> IPInterface:
         raise InvalidParameter(f"address: {_show(value)}: {exc}") from None
 
 
-def _to_address(name: str):
-    def convert(value: Any) -> IPAddress | None:
-        if value is None or value == "":
-            return None
-        if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
-            return value
-        if not isinstance(value, str):
-            raise InvalidParameter(f"{name}: {_show(value)} is not an IP address")
-        try:
-            return ipaddress.ip_address(value)
-        except ValueError:
-            raise InvalidParameter(f"{name}: {_show(value)} is not an IP address") from None
-    return convert
+def _as_address(value: Any, name: str) -> IPAddress | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value
+    if not isinstance(value, str):
+        raise InvalidParameter(f"{name}: {_show(value)} is not an IP address")
+    try:
+        return ipaddress.ip_address(value)
+    except ValueError:
+        raise InvalidParameter(f"{name}: {_show(value)} is not an IP address") from None
+
+
+# named converters, not closures: mypy's attrs plugin reads a named function's signature
+def _gateway(value: Any) -> IPAddress | None:
+    return _as_address(value, "gateway")
+
+
+def _gw(value: Any) -> IPAddress | None:
+    return _as_address(value, "gw")
 
 
 def _to_network(value: Any) -> IPNetwork:
@@ -516,13 +548,14 @@ class IPConfig:
     """An address the attachment assigned; ``interface`` indexes :attr:`Result.interfaces`."""
 
     address: IPInterface = field(converter=_to_interface)
-    gateway: IPAddress | None = field(default=None, converter=_to_address("gateway"))
+    gateway: IPAddress | None = field(default=None, converter=_gateway)
     interface: int | None = field(default=None, validator=_index)
 
     def __attrs_post_init__(self) -> None:
         if self.gateway is not None and self.gateway.version != self.address.version:
-            raise InvalidParameter(f"gateway: {self.gateway} is not an IPv{self.address.version} address"
-                                   f" like {self.address}")
+            raise InvalidParameter(
+                f"gateway: {self.gateway} is not an IPv{self.address.version} address like {self.address}"
+            )
 
     @property
     def version(self) -> str:
@@ -538,7 +571,7 @@ class Route:
     """
 
     dst: IPNetwork = field(converter=_to_network)
-    gw: IPAddress | None = field(default=None, converter=_to_address("gw"))
+    gw: IPAddress | None = field(default=None, converter=_gw)
     mtu: int | None = field(default=None, converter=_zero_is_none, validator=_opt_uint("mtu"))
     advmss: int | None = field(default=None, converter=_zero_is_none, validator=_opt_uint("advmss"))
     priority: int | None = field(default=None, converter=_zero_is_none, validator=_opt_uint("priority"))
@@ -550,42 +583,62 @@ class Route:
             raise InvalidParameter(f"gw: {self.gw} is not an IPv{self.dst.version} address like {self.dst}")
 
 
-def _text_tuple(name: str):
-    def convert(value: Any) -> tuple[str, ...]:
-        if value is None:
-            return ()
-        if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-            raise InvalidParameter(f"{name}: expected a list of strings, not {_show(value)}")
-        items = tuple(value)
-        for item in items:
-            if not isinstance(item, str):
-                raise InvalidParameter(f"{name}: {_show(item)} is not a string")
-        return items
-    return convert
+def _as_text_tuple(value: Any, name: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InvalidParameter(f"{name}: expected a list of strings, not {_show(value)}")
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidParameter(f"{name}: {_show(item)} is not a string")
+    return items
+
+
+def _nameservers(value: Any) -> tuple[str, ...]:
+    return _as_text_tuple(value, "nameservers")
+
+
+def _search(value: Any) -> tuple[str, ...]:
+    return _as_text_tuple(value, "search")
+
+
+def _options(value: Any) -> tuple[str, ...]:
+    return _as_text_tuple(value, "options")
 
 
 @frozen
 class DNS:
     """The result's ``dns``: what the runtime may write to the container's resolv.conf."""
 
-    nameservers: tuple[str, ...] = field(default=(), converter=_text_tuple("nameservers"))
+    nameservers: tuple[str, ...] = field(default=(), converter=_nameservers)
     domain: str | None = field(default=None, converter=_empty_is_none, validator=_opt_text("domain"))
-    search: tuple[str, ...] = field(default=(), converter=_text_tuple("search"))
-    options: tuple[str, ...] = field(default=(), converter=_text_tuple("options"))
+    search: tuple[str, ...] = field(default=(), converter=_search)
+    options: tuple[str, ...] = field(default=(), converter=_options)
 
     @property
     def is_empty(self) -> bool:
         return not (self.nameservers or self.domain or self.search or self.options)
 
 
-def _tuple_of(kind: type, name: str):
-    def convert(value: Any) -> tuple:
-        items = tuple(value or ())
-        for item in items:
-            if not isinstance(item, kind):
-                raise InvalidParameter(f"{name}: {item!r} is not {kind.__name__}")
-        return items
-    return convert
+def _as_tuple_of(kind: type, value: Any, name: str) -> tuple:
+    items = tuple(value or ())
+    for item in items:
+        if not isinstance(item, kind):
+            raise InvalidParameter(f"{name}: {item!r} is not {kind.__name__}")
+    return items
+
+
+def _interfaces(value: Any) -> tuple[Interface, ...]:
+    return _as_tuple_of(Interface, value, "interfaces")
+
+
+def _ips(value: Any) -> tuple[IPConfig, ...]:
+    return _as_tuple_of(IPConfig, value, "ips")
+
+
+def _routes(value: Any) -> tuple[Route, ...]:
+    return _as_tuple_of(Route, value, "routes")
 
 
 @frozen
@@ -593,16 +646,17 @@ class Result:
     """One attachment's outcome, in no particular spec version: :func:`render_result` writes it
     in the one the runtime asked for. An abbreviated (IPAM-style) result has no interfaces."""
 
-    interfaces: tuple[Interface, ...] = field(default=(), converter=_tuple_of(Interface, "interfaces"))
-    ips: tuple[IPConfig, ...] = field(default=(), converter=_tuple_of(IPConfig, "ips"))
-    routes: tuple[Route, ...] = field(default=(), converter=_tuple_of(Route, "routes"))
+    interfaces: tuple[Interface, ...] = field(default=(), converter=_interfaces)
+    ips: tuple[IPConfig, ...] = field(default=(), converter=_ips)
+    routes: tuple[Route, ...] = field(default=(), converter=_routes)
     dns: DNS = field(factory=DNS)
 
     def __attrs_post_init__(self) -> None:
         for i, ip in enumerate(self.ips):
             if ip.interface is not None and ip.interface >= len(self.interfaces):
-                raise InvalidParameter(f"ips[{i}].interface: index {ip.interface} is past the"
-                                       f" {len(self.interfaces)} interface(s)")
+                raise InvalidParameter(
+                    f"ips[{i}].interface: index {ip.interface} is past the {len(self.interfaces)} interface(s)"
+                )
 
 
 def _render_dns(dns: DNS) -> dict[str, Any]:
@@ -665,11 +719,17 @@ def render_result(result: Result, cni_version: str) -> dict[str, Any]:
                 if value is not None:
                     rt[key] = value
         routes.append(rt)
-    return {"cniVersion": cni_version, "interfaces": interfaces, "ips": ips, "routes": routes,
-            "dns": _render_dns(result.dns)}
+    return {
+        "cniVersion": cni_version,
+        "interfaces": interfaces,
+        "ips": ips,
+        "routes": routes,
+        "dns": _render_dns(result.dns),
+    }
 
 
 # -- reading a result (a prevResult) in any version
+
 
 def _obj(value: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
@@ -695,17 +755,31 @@ def _build(kind: type, where: str, **kwargs: Any) -> Any:
 
 def _route(raw: Any, where: str) -> Route:
     raw = _obj(raw, where)
-    return _build(Route, where, dst=raw.get("dst"), gw=raw.get("gw"), mtu=raw.get("mtu"),
-                  advmss=raw.get("advmss"), priority=raw.get("priority"), table=raw.get("table"),
-                  scope=raw.get("scope"))
+    return _build(
+        Route,
+        where,
+        dst=raw.get("dst"),
+        gw=raw.get("gw"),
+        mtu=raw.get("mtu"),
+        advmss=raw.get("advmss"),
+        priority=raw.get("priority"),
+        table=raw.get("table"),
+        scope=raw.get("scope"),
+    )
 
 
 def _dns(raw: Any, where: str) -> DNS:
     if raw is None:
         return DNS()
     raw = _obj(raw, where)
-    return _build(DNS, where, nameservers=raw.get("nameservers"), domain=raw.get("domain"),
-                  search=raw.get("search"), options=raw.get("options"))
+    return _build(
+        DNS,
+        where,
+        nameservers=raw.get("nameservers"),
+        domain=raw.get("domain"),
+        search=raw.get("search"),
+        options=raw.get("options"),
+    )
 
 
 def _result_020(raw: Mapping[str, Any], where: str) -> Result:
@@ -728,26 +802,37 @@ def _result_020(raw: Mapping[str, Any], where: str) -> Result:
 def _result_rich(raw: Mapping[str, Any], where: str, *, legacy: bool) -> Result:
     """0.3.0 to 1.1.0: interfaces, ips (with ``version`` before 1.0.0), routes, dns."""
     interfaces = []
-    for i, item in enumerate(_list(raw.get("interfaces"), f"{where}.interfaces")):
+    for i, given in enumerate(_list(raw.get("interfaces"), f"{where}.interfaces")):
         at = f"{where}.interfaces[{i}]"
-        item = _obj(item, at)
-        interfaces.append(_build(Interface, at, name=item.get("name"), mac=item.get("mac"),
-                                 sandbox=item.get("sandbox"), mtu=item.get("mtu"),
-                                 socket_path=item.get("socketPath"), pci_id=item.get("pciID")))
+        item = _obj(given, at)
+        interfaces.append(
+            _build(
+                Interface,
+                at,
+                name=item.get("name"),
+                mac=item.get("mac"),
+                sandbox=item.get("sandbox"),
+                mtu=item.get("mtu"),
+                socket_path=item.get("socketPath"),
+                pci_id=item.get("pciID"),
+            )
+        )
     ips = []
-    for i, item in enumerate(_list(raw.get("ips"), f"{where}.ips")):
+    for i, given in enumerate(_list(raw.get("ips"), f"{where}.ips")):
         at = f"{where}.ips[{i}]"
-        item = _obj(item, at)
-        ip = _build(IPConfig, at, address=item.get("address"), gateway=item.get("gateway"),
-                    interface=item.get("interface"))
+        item = _obj(given, at)
+        ip = _build(
+            IPConfig, at, address=item.get("address"), gateway=item.get("gateway"), interface=item.get("interface")
+        )
         # 0.4.0: "All IP addresses and gateways provided must be valid for the given version"
         declared = item.get("version") if legacy else None
         if declared not in (None, "") and declared != ip.version:
             raise _invalid_config(f"{at}.version", f"{_show(declared)} but the address is {ip.address}")
         ips.append(ip)
     routes = [_route(r, f"{where}.routes[{i}]") for i, r in enumerate(_list(raw.get("routes"), f"{where}.routes"))]
-    return _build(Result, where, interfaces=interfaces, ips=ips, routes=routes,
-                  dns=_dns(raw.get("dns"), f"{where}.dns"))
+    return _build(
+        Result, where, interfaces=interfaces, ips=ips, routes=routes, dns=_dns(raw.get("dns"), f"{where}.dns")
+    )
 
 
 def parse_result(raw: Any, *, cni_version: str | None = None, where: str = "prevResult") -> tuple[str, Result]:
@@ -760,9 +845,11 @@ def parse_result(raw: Any, *, cni_version: str | None = None, where: str = "prev
     raw = _obj(raw, where)
     version = raw.get("cniVersion") or cni_version
     if not isinstance(version, str) or version not in RESULT_VERSIONS:
-        raise CNIError(ErrorCode.INCOMPATIBLE_VERSION, "incompatible CNI versions",
-                       f"{where} is version {_show(version)}; pycnm converts results of versions"
-                       f" {', '.join(RESULT_VERSIONS)}")
+        raise CNIError(
+            ErrorCode.INCOMPATIBLE_VERSION,
+            "incompatible CNI versions",
+            f"{where} is version {_show(version)}; pycnm converts results of versions {', '.join(RESULT_VERSIONS)}",
+        )
     if not version_at_least(version, "0.3.0"):
         return version, _result_020(raw, where)
     return version, _result_rich(raw, where, legacy=not version_at_least(version, "1.0.0"))
@@ -834,14 +921,17 @@ def _decode_stdin(stdin: str | bytes) -> Any:
         try:
             stdin = bytes(stdin).decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise CNIError(ErrorCode.DECODING_FAILURE, "failed to decode content: stdin is not UTF-8 text",
-                           str(exc)) from None
+            raise CNIError(
+                ErrorCode.DECODING_FAILURE, "failed to decode content: stdin is not UTF-8 text", str(exc)
+            ) from None
     try:
         return json.loads(stdin, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
-        raise CNIError(ErrorCode.DECODING_FAILURE,
-                       "failed to decode content: the network configuration on stdin is not JSON",
-                       str(exc) or type(exc).__name__) from None
+        raise CNIError(
+            ErrorCode.DECODING_FAILURE,
+            "failed to decode content: the network configuration on stdin is not JSON",
+            str(exc) or type(exc).__name__,
+        ) from None
 
 
 def _refuse_constant(name: str) -> Any:
@@ -861,8 +951,9 @@ def _command(env: Mapping[str, str]) -> Command:
     try:
         return Command(text)
     except ValueError:
-        raise _invalid_env("CNI_COMMAND", f"is unknown: {_show(text)}",
-                           "CNI_COMMAND is one of ADD, DEL, CHECK, GC, STATUS, VERSION") from None
+        raise _invalid_env(
+            "CNI_COMMAND", f"is unknown: {_show(text)}", "CNI_COMMAND is one of ADD, DEL, CHECK, GC, STATUS, VERSION"
+        ) from None
 
 
 def _check_version(config: Mapping[str, Any], command: Command) -> str:
@@ -870,14 +961,20 @@ def _check_version(config: Mapping[str, Any], command: Command) -> str:
     if version is None or version == "":
         version = "0.1.0"  # libcni: a config that names no version is 0.1.0
     if not isinstance(version, str):
-        raise CNIError(ErrorCode.DECODING_FAILURE, "failed to decode content: cniVersion is not a string",
-                       f"cniVersion is {_show(version)}")
+        raise CNIError(
+            ErrorCode.DECODING_FAILURE,
+            "failed to decode content: cniVersion is not a string",
+            f"cniVersion is {_show(version)}",
+        )
     if version not in SUPPORTED_VERSIONS:
         raise incompatible_version(version)
     since = COMMAND_SINCE.get(command)
     if since and not version_at_least(version, since):
-        raise CNIError(ErrorCode.INCOMPATIBLE_VERSION, f"config version does not allow {command.value}",
-                       f"{command.value} exists from CNI {since}; the config is {version}")
+        raise CNIError(
+            ErrorCode.INCOMPATIBLE_VERSION,
+            f"config version does not allow {command.value}",
+            f"{command.value} exists from CNI {since}; the config is {version}",
+        )
     return version
 
 
@@ -898,8 +995,11 @@ def _netns(value: str) -> str | None:
     # Decision: the daemon resolves the path in its own mount namespace and cwd, so a relative
     # path (or a VM's identifier) cannot mean what the runtime meant
     if not value.startswith("/"):
-        raise _invalid_env("CNI_NETNS", f"is not an absolute path: {_show(value)}",
-                           "CNI_NETNS is the path of the network namespace, like /run/netns/<name>")
+        raise _invalid_env(
+            "CNI_NETNS",
+            f"is not an absolute path: {_show(value)}",
+            "CNI_NETNS is the path of the network namespace, like /run/netns/<name>",
+        )
     return value
 
 
@@ -926,13 +1026,19 @@ def _runtime_config(raw: Any, network_name: str) -> RuntimeConfig:
             raise _invalid_config(f"{where}.mac", exc.message) from None
 
     mappings = []
-    for i, item in enumerate(_list(raw.get("portMappings"), f"{where}.portMappings")):
+    for i, given in enumerate(_list(raw.get("portMappings"), f"{where}.portMappings")):
         at = f"{where}.portMappings[{i}]"
-        item = _obj(item, at)
-        mappings.append(_build(PortMapping, at, host_port=item.get("hostPort"),
-                               container_port=item.get("containerPort"),
-                               protocol="tcp" if item.get("protocol") in (None, "") else item["protocol"],
-                               host_ip=item.get("hostIP")))
+        item = _obj(given, at)
+        mappings.append(
+            _build(
+                PortMapping,
+                at,
+                host_port=item.get("hostPort"),
+                container_port=item.get("containerPort"),
+                protocol="tcp" if item.get("protocol") in (None, "") else item["protocol"],
+                host_ip=item.get("hostIP"),
+            )
+        )
     fields["port_mappings"] = tuple(mappings)
 
     if raw.get("dns") is not None:
@@ -966,10 +1072,19 @@ def _runtime_config(raw: Any, network_name: str) -> RuntimeConfig:
 
     if raw.get("bandwidth") is not None:
         bw = _obj(raw["bandwidth"], f"{where}.bandwidth")
-        fields["bandwidth"] = _build(Bandwidth, f"{where}.bandwidth",
-                                     **{attr: bw.get(key, 0) for key, attr in (
-                                         ("ingressRate", "ingress_rate"), ("ingressBurst", "ingress_burst"),
-                                         ("egressRate", "egress_rate"), ("egressBurst", "egress_burst"))})
+        fields["bandwidth"] = _build(
+            Bandwidth,
+            f"{where}.bandwidth",
+            **{
+                attr: bw.get(key, 0)
+                for key, attr in (
+                    ("ingressRate", "ingress_rate"),
+                    ("ingressBurst", "ingress_burst"),
+                    ("egressRate", "egress_rate"),
+                    ("egressBurst", "egress_burst"),
+                )
+            },
+        )
     return RuntimeConfig(**fields)
 
 
@@ -980,9 +1095,11 @@ def _pycnm_options(raw: Any) -> PycnmOptions:
     for key, value in raw.items():
         # our own section: a typo must not be ignored (the client would silently use defaults)
         if key not in PYCNM_KEYS:
-            raise CNIError(ErrorCode.UNSUPPORTED_FIELD,
-                           f"unsupported field in network config: pycnm.{key}={_show(value)}",
-                           f"the pycnm section takes {', '.join(PYCNM_KEYS)}")
+            raise CNIError(
+                ErrorCode.UNSUPPORTED_FIELD,
+                f"unsupported field in network config: pycnm.{key}={_show(value)}",
+                f"the pycnm section takes {', '.join(PYCNM_KEYS)}",
+            )
     values: dict[str, Any] = {}
     for key in ("socket", "stateDir"):
         value = raw.get(key)
@@ -990,7 +1107,7 @@ def _pycnm_options(raw: Any) -> PycnmOptions:
             continue
         if not isinstance(value, str) or not value:
             raise _invalid_config(f"pycnm.{key}", f"expected a path, not {_show(value)}")
-        path = value[len("unix://"):] if key == "socket" and value.startswith("unix://") else value
+        path = value[len("unix://") :] if key == "socket" and value.startswith("unix://") else value
         if not path.startswith("/"):
             raise _invalid_config(f"pycnm.{key}", f"{_show(value)} is not an absolute path")
         values[PYCNM_KEYS[key]] = path
@@ -1009,9 +1126,9 @@ def _gc_attachments(config: Mapping[str, Any]) -> tuple[GCAttachment, ...] | Non
     else:
         return None
     out = []
-    for i, item in enumerate(_list(config[key], key)):
+    for i, given in enumerate(_list(config[key], key)):
         at = f"{key}[{i}]"
-        item = _obj(item, at)
+        item = _obj(given, at)
         cid, ifname = item.get("containerID"), item.get("ifname")
         if not isinstance(cid, str) or not _NAME_RE.fullmatch(cid):
             raise _invalid_config(f"{at}.containerID", f"{_show(cid)} is not a container ID")
@@ -1070,14 +1187,19 @@ def parse_request(env: Mapping[str, str], stdin: str | bytes) -> CNIRequest:
     missing = [name for name in REQUIRED_ENV[command] if not _env_text(env, name)]
     if missing:
         need = ", ".join(REQUIRED_ENV[command])
-        raise _invalid_env(", ".join(missing), "missing" if len(missing) > 1 else "is missing",
-                           f"{command.value} needs {need} set and non-empty")
+        raise _invalid_env(
+            ", ".join(missing),
+            "missing" if len(missing) > 1 else "is missing",
+            f"{command.value} needs {need} set and non-empty",
+        )
 
     config = _decode_stdin(stdin)
     if not isinstance(config, dict):
-        raise CNIError(ErrorCode.DECODING_FAILURE,
-                       "failed to decode content: the network configuration is not a JSON object",
-                       f"stdin holds {type(config).__name__ if config is not None else 'null'}")
+        raise CNIError(
+            ErrorCode.DECODING_FAILURE,
+            "failed to decode content: the network configuration is not a JSON object",
+            f"stdin holds {type(config).__name__ if config is not None else 'null'}",
+        )
     network_name = validate_network_name(config.get("name"))
 
     container_id = ifname = None
@@ -1098,22 +1220,37 @@ def parse_request(env: Mapping[str, str], stdin: str | bytes) -> CNIRequest:
     path = tuple(p for p in _env_text(env, "CNI_PATH").split(":") if p)
 
     plugin_type = config.get("type")
-    if plugin_type is not None and (not isinstance(plugin_type, str) or not plugin_type
-                                    or "/" in plugin_type or "\\" in plugin_type):
-        raise _invalid_config("type", f"{_show(plugin_type)} is not a plugin name",
-                              "type names the plugin executable, without '/' or '\\'")
+    if plugin_type is not None and (
+        not isinstance(plugin_type, str) or not plugin_type or "/" in plugin_type or "\\" in plugin_type
+    ):
+        raise _invalid_config(
+            "type",
+            f"{_show(plugin_type)} is not a plugin name",
+            "type names the plugin executable, without '/' or '\\'",
+        )
 
     prev_result = prev_version = None
     if config.get("prevResult") is not None:
         prev_version, prev_result = parse_result(config["prevResult"], cni_version=version)
 
     return CNIRequest(
-        command=command, cni_version=version, network_name=network_name, container_id=container_id,
-        netns=netns, ifname=ifname, args=args, path=path, config=config, plugin_type=plugin_type,
+        command=command,
+        cni_version=version,
+        network_name=network_name,
+        container_id=container_id,
+        netns=netns,
+        ifname=ifname,
+        args=args,
+        path=path,
+        config=config,
+        plugin_type=plugin_type,
         capabilities=_capabilities(config.get("capabilities")),
         runtime_config=_runtime_config(config.get("runtimeConfig"), network_name),
-        prev_result=prev_result, prev_result_version=prev_version, requested_ips=requested_ips,
-        requested_mac=requested_mac, config_ips=_config_ips(config),
+        prev_result=prev_result,
+        prev_result_version=prev_version,
+        requested_ips=requested_ips,
+        requested_mac=requested_mac,
+        config_ips=_config_ips(config),
         gc_attachments=_gc_attachments(config) if command is Command.GC else None,
         pycnm=_pycnm_options(config.get("pycnm")),
     )
@@ -1127,8 +1264,7 @@ def _version_request(stdin: str | bytes) -> CNIRequest:
     version = config.get("cniVersion") if isinstance(config, dict) else None
     if not isinstance(version, str) or not version:
         version = LATEST_VERSION
-    return CNIRequest(command=Command.VERSION, cni_version=version,
-                      config=config if isinstance(config, dict) else {})
+    return CNIRequest(command=Command.VERSION, cni_version=version, config=config if isinstance(config, dict) else {})
 
 
 def version_result(cni_version: str = LATEST_VERSION) -> dict[str, Any]:
@@ -1152,13 +1288,20 @@ def request_from_wire(body: bytes | str | Mapping[str, Any]) -> CNIRequest:
         try:
             body = json.loads(body, parse_constant=_refuse_constant)
         except (ValueError, RecursionError, TypeError) as exc:
-            raise CNIError(ErrorCode.DECODING_FAILURE, "failed to decode content: the request body is not JSON",
-                           str(exc)) from None
+            raise CNIError(
+                ErrorCode.DECODING_FAILURE, "failed to decode content: the request body is not JSON", str(exc)
+            ) from None
     env, stdin = (body.get("env"), body.get("stdin")) if isinstance(body, Mapping) else (None, None)
-    if (not isinstance(env, Mapping) or not isinstance(stdin, str)
-            or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())):
-        raise CNIError(ErrorCode.DECODING_FAILURE, "failed to decode content: the request body is not"
-                       ' {"env": {name: value}, "stdin": text}', "is pycnm-cni the same version as the daemon?")
+    if (
+        not isinstance(env, Mapping)
+        or not isinstance(stdin, str)
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
+    ):
+        raise CNIError(
+            ErrorCode.DECODING_FAILURE,
+            'failed to decode content: the request body is not {"env": {name: value}, "stdin": text}',
+            "is pycnm-cni the same version as the daemon?",
+        )
     return parse_request(env, stdin)
 
 
@@ -1195,9 +1338,15 @@ CHAINABLE: Mapping[str, Mapping[str, Any]] = {
 PLUGIN_TYPE = "pycnm-cni"
 
 
-def conflist(network_name: str, *, cni_version: str = "1.0.0", socket: str | None = None,
-             state_dir: str | None = None, capabilities: Iterable[str] | None = None,
-             chain: Iterable[str | Mapping[str, Any]] = ()) -> dict[str, Any]:
+def conflist(
+    network_name: str,
+    *,
+    cni_version: str = "1.0.0",
+    socket: str | None = None,
+    state_dir: str | None = None,
+    capabilities: Iterable[str] | None = None,
+    chain: Iterable[str | Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The network configuration list for pycnm network ``network_name``, as a JSON-ready dict.
 
     ``plugins[0]`` is pycnm-cni with its ``capabilities`` and a ``pycnm`` section when ``socket``
@@ -1212,8 +1361,10 @@ def conflist(network_name: str, *, cni_version: str = "1.0.0", socket: str | Non
     Raises :class:`~pycnm.errors.InvalidParameter` saying what to change.
     """
     if not isinstance(network_name, str) or not _NAME_RE.fullmatch(network_name):
-        raise InvalidParameter(f"invalid CNI network name {network_name!r}: it starts with a letter or digit,"
-                               " followed by letters, digits, '_', '.' or '-'")
+        raise InvalidParameter(
+            f"invalid CNI network name {network_name!r}: it starts with a letter or digit,"
+            " followed by letters, digits, '_', '.' or '-'"
+        )
     if cni_version not in SUPPORTED_VERSIONS:
         raise InvalidParameter(f"invalid cniVersion {cni_version!r}: use one of {', '.join(SUPPORTED_VERSIONS)}")
     for name, path in (("socket", socket), ("state_dir", state_dir)):
@@ -1224,8 +1375,10 @@ def conflist(network_name: str, *, cni_version: str = "1.0.0", socket: str | Non
     for item in chain:
         if isinstance(item, str):
             if item not in CHAINABLE:
-                raise InvalidParameter(f"unknown chained plugin {item!r}: name one of {', '.join(CHAINABLE)},"
-                                       " or give the plugin's whole configuration object")
+                raise InvalidParameter(
+                    f"unknown chained plugin {item!r}: name one of {', '.join(CHAINABLE)},"
+                    " or give the plugin's whole configuration object"
+                )
             plugin = json.loads(json.dumps(CHAINABLE[item]))
         elif isinstance(item, Mapping) and isinstance(item.get("type"), str) and item["type"]:
             plugin = json.loads(json.dumps(dict(item)))
@@ -1244,12 +1397,14 @@ def conflist(network_name: str, *, cni_version: str = "1.0.0", socket: str | Non
             if cap not in CAPABILITIES:
                 raise InvalidParameter(f"unknown capability {cap!r}: pycnm-cni declares {', '.join(CAPABILITIES)}")
             if cap in claimed:
-                raise InvalidParameter(f"capability {cap!r} is declared by both pycnm-cni and {claimed[cap]}:"
-                                       f" leave it out of capabilities, or {claimed[cap]} out of the chain")
+                raise InvalidParameter(
+                    f"capability {cap!r} is declared by both pycnm-cni and {claimed[cap]}:"
+                    f" leave it out of capabilities, or {claimed[cap]} out of the chain"
+                )
 
     first: dict[str, Any] = {"type": PLUGIN_TYPE}
     if declared:
-        first["capabilities"] = {cap: True for cap in declared}
+        first["capabilities"] = dict.fromkeys(declared, True)
     section = {key: value for key, value in (("socket", socket), ("stateDir", state_dir)) if value is not None}
     if section:
         first["pycnm"] = section
@@ -1257,13 +1412,50 @@ def conflist(network_name: str, *, cni_version: str = "1.0.0", socket: str | Non
 
 
 __all__ = [
-    "ATTACHMENT_COMMANDS", "Bandwidth", "CAPABILITIES", "CHAINABLE", "CNIError", "CNIRequest",
-    "COMMAND_SINCE", "Command", "DEFAULT_CAPABILITIES", "DNS", "DNSRequest", "ErrorCode",
-    "GCAttachment", "IFNAME_MAX_BYTES", "IPConfig", "Interface", "LATEST_VERSION", "PLUGIN_TYPE",
-    "PYCNM_KEYS", "PortMapping", "PycnmOptions", "QUEUE_DIR", "REQUIRED_ENV", "RESULT_VERSIONS",
-    "RequestedIP", "Result", "Route", "RuntimeConfig", "SUPPORTED_VERSIONS", "WIRE_PATH",
-    "conflist", "convert_result", "error_response", "incompatible_version", "ok_response",
-    "parse_cni_args", "parse_request", "parse_requested_ip", "parse_result", "render_result",
-    "request_from_wire", "validate_container_id", "validate_ifname", "validate_network_name",
-    "version_at_least", "version_result",
+    "ATTACHMENT_COMMANDS",
+    "CAPABILITIES",
+    "CHAINABLE",
+    "COMMAND_SINCE",
+    "DEFAULT_CAPABILITIES",
+    "DNS",
+    "IFNAME_MAX_BYTES",
+    "LATEST_VERSION",
+    "PLUGIN_TYPE",
+    "PYCNM_KEYS",
+    "QUEUE_DIR",
+    "REQUIRED_ENV",
+    "RESULT_VERSIONS",
+    "SUPPORTED_VERSIONS",
+    "WIRE_PATH",
+    "Bandwidth",
+    "CNIError",
+    "CNIRequest",
+    "Command",
+    "DNSRequest",
+    "ErrorCode",
+    "GCAttachment",
+    "IPConfig",
+    "Interface",
+    "PortMapping",
+    "PycnmOptions",
+    "RequestedIP",
+    "Result",
+    "Route",
+    "RuntimeConfig",
+    "conflist",
+    "convert_result",
+    "error_response",
+    "incompatible_version",
+    "ok_response",
+    "parse_cni_args",
+    "parse_request",
+    "parse_requested_ip",
+    "parse_result",
+    "render_result",
+    "request_from_wire",
+    "validate_container_id",
+    "validate_ifname",
+    "validate_network_name",
+    "version_at_least",
+    "version_result",
 ]

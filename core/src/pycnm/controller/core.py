@@ -31,7 +31,7 @@ IFNAME_MAX = 15
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="microseconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
 
 
 def new_id() -> str:
@@ -62,9 +62,21 @@ class Core:
     and read once per operation inside :meth:`one_read`.
     """
 
-    def __init__(self, *, state_dir: str, netns_dir: str, netns_prefix: str, ifname_prefix: str, store: Store,
-                 cluster_store: Store | None, advertise_addr: str | None, osl: OSLayer, events: EventBus,
-                 plugins: list[Any], lock: StateLock) -> None:
+    def __init__(
+        self,
+        *,
+        state_dir: str,
+        netns_dir: str,
+        netns_prefix: str,
+        ifname_prefix: str,
+        store: Store,
+        cluster_store: Store | None,
+        advertise_addr: str | None,
+        osl: OSLayer,
+        events: EventBus,
+        plugins: list[Any],
+        lock: StateLock,
+    ) -> None:
         self.state_dir = state_dir
         self.netns_dir = netns_dir
         self.netns_prefix = netns_prefix
@@ -170,8 +182,14 @@ class Core:
         finally:
             self._operation.networks = None
 
-    def resolve(self, kind: str, name_or_id: str, names_prefix: str, records: Callable[[], list[Any]],
-                id_key: Callable[[str], str]) -> str:
+    def resolve(
+        self,
+        kind: str,
+        name_or_id: str,
+        names_prefix: str,
+        records: Callable[[], list[Any]],
+        id_key: Callable[[str], str],
+    ) -> str:
         """A name, a full ID or a unique ID prefix, to the ID. Names and full IDs are one read; only
         a prefix lists the records."""
         entry = self.store.get(f"{names_prefix}{name_or_id}")

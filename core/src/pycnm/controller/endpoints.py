@@ -63,10 +63,18 @@ class Endpoints:
                 opts[labels.MAC_ADDRESS] = mac
             if bindings:
                 opts[labels.PORT_MAP] = ports.to_wire(bindings)
-                opts[labels.EXPOSED_PORTS] = [{"Proto": p["Proto"], "Port": p["Port"]}
-                                              for p in ports.to_wire(bindings)]
-            rec = EndpointRecord(id=new_id(), name=name, network_id=network_id, mac=mac, aliases=list(aliases),
-                                 options=opts, anonymous=anonymous, owner=core.instance_id, operation=operation)
+                opts[labels.EXPOSED_PORTS] = [{"Proto": p["Proto"], "Port": p["Port"]} for p in ports.to_wire(bindings)]
+            rec = EndpointRecord(
+                id=new_id(),
+                name=name,
+                network_id=network_id,
+                mac=mac,
+                aliases=list(aliases),
+                options=opts,
+                anonymous=anonymous,
+                owner=core.instance_id,
+                operation=operation,
+            )
             key = keys.endpoint(network_id, rec.id)
             name_key = keys.endpoint_name(network_id, name)
             if core.store.get(name_key) is not None:  # before any address is taken for it
@@ -96,8 +104,10 @@ class Endpoints:
                     for fld in ("address", "address_ipv6", "mac_address"):
                         mine, theirs = getattr(given, fld), getattr(answer, fld)
                         if mine is not None and theirs is not None and mine != theirs:
-                            raise Internal(f"driver {net.driver} modified interface {fld} of endpoint {name}"
-                                           f" ({mine} -> {theirs}); rolled back")
+                            raise Internal(
+                                f"driver {net.driver} modified interface {fld} of endpoint {name}"
+                                f" ({mine} -> {theirs}); rolled back"
+                            )
                     rec.address = rec.address or answer.address
                     rec.address_ipv6 = rec.address_ipv6 or answer.address_ipv6
                     rec.mac = rec.mac or answer.mac_address
@@ -114,8 +124,9 @@ class Endpoints:
         core.events.emit("endpoint.create", rec.id, name, network_id=network_id)
         return rec, version
 
-    def _allocate_addresses(self, net: NetworkRecord, rec: EndpointRecord, ipam: IPAMRelay,
-                            ip: str | None, ip6: str | None) -> None:
+    def _allocate_addresses(
+        self, net: NetworkRecord, rec: EndpointRecord, ipam: IPAMRelay, ip: str | None, ip6: str | None
+    ) -> None:
         options: dict[str, Any] = self.networks.owned({}, ipam, net.scope, rec.id)
         if ipam.capabilities.requires_mac_address:
             # the IPAM driver wants the MAC with each request (Docker makes one up first if needed)
@@ -128,12 +139,15 @@ class Endpoints:
                 except ValueError:
                     raise InvalidParameter(f"invalid {'ip6' if v6 else 'ip'} {wanted!r}: not an IP address") from None
                 if want.version != (6 if v6 else 4):
-                    raise InvalidParameter(f"invalid {'ip6' if v6 else 'ip'} {wanted}: expected an IPv{6 if v6 else 4}"
-                                           " address")
+                    raise InvalidParameter(
+                        f"invalid {'ip6' if v6 else 'ip'} {wanted}: expected an IPv{6 if v6 else 4} address"
+                    )
                 owner = next((p for p in pools if want in p.pool), None)
                 if owner is None:
-                    raise InvalidParameter(f"invalid address {want}: it is not in any subnet of network {net.name}"
-                                           f" ({', '.join(str(p.pool) for p in pools) or 'none'})")
+                    raise InvalidParameter(
+                        f"invalid address {want}: it is not in any subnet of network {net.name}"
+                        f" ({', '.join(str(p.pool) for p in pools) or 'none'})"
+                    )
                 got = ipam.request_address(owner.pool_id, str(want), options)
                 chosen = owner
             else:
@@ -149,6 +163,7 @@ class Endpoints:
                         log.debug("pool %s: %s; trying the next", pool.pool_id, exc)
             if got is None or chosen is None:
                 continue
+            # the pool's family decides the field; IPAM types an address as either (hence the ignores)
             if v6:
                 rec.address_ipv6, rec.address_ipv6_pool = got.address, chosen.pool_id  # type: ignore[assignment]
             else:
@@ -167,8 +182,10 @@ class Endpoints:
         with core.lock:
             rec, version = core.endpoint(network_id, endpoint_id)
             if rec.sandbox_id is not None:
-                raise Forbidden(f"endpoint with name {rec.name} id {rec.id} has active containers"
-                                f" (sandbox {core.sandbox_name(rec.sandbox_id)}); leave it first or use force")
+                raise Forbidden(
+                    f"endpoint with name {rec.name} id {rec.id} has active containers"
+                    f" (sandbox {core.sandbox_name(rec.sandbox_id)}); leave it first or use force"
+                )
             net, _ = core.network(network_id)
             rec.state, rec.operation = State.DELETING, Operation.DELETE
             core.commit([core.put(keys.endpoint(network_id, endpoint_id), rec, version)])
@@ -181,8 +198,9 @@ class Endpoints:
         ignore_missing(self.drivers.network(net.driver).delete_endpoint, network_id, endpoint_id)
         with core.store.transaction():
             self.release_addresses(rec, self.drivers.ipam(net.ipam_driver))
-            core.store.commit([Delete(keys.endpoint(network_id, endpoint_id)),
-                               Delete(keys.endpoint_name(network_id, rec.name))])
+            core.store.commit(
+                [Delete(keys.endpoint(network_id, endpoint_id)), Delete(keys.endpoint_name(network_id, rec.name))]
+            )
         core.events.emit("endpoint.delete", endpoint_id, rec.name, network_id=network_id)
 
     def oper_info(self, network_id: str, endpoint_id: str) -> dict[str, Any]:

@@ -69,19 +69,28 @@ class Views:
         eps = []
         for rec in self.joins.joined_records(sb):
             net, _ = core.network(rec.network_id)
-            eps.append({
-                "Network": net.name, "NetworkID": net.id, "EndpointID": rec.id, "Name": rec.name,
-                "Interface": rec.dst_name or "", "MacAddress": rec.mac or "",
-                "IPv4Address": str(rec.address) if rec.address else "",
-                "IPv6Address": str(rec.address_ipv6) if rec.address_ipv6 else "",
-                "Gateway": str(rec.gateway) if rec.gateway else "",
-                "DefaultGateway": sb.gateway_endpoint == rec.id,
-            })
+            eps.append(
+                {
+                    "Network": net.name,
+                    "NetworkID": net.id,
+                    "EndpointID": rec.id,
+                    "Name": rec.name,
+                    "Interface": rec.dst_name or "",
+                    "MacAddress": rec.mac or "",
+                    "IPv4Address": str(rec.address) if rec.address else "",
+                    "IPv6Address": str(rec.address_ipv6) if rec.address_ipv6 else "",
+                    "Gateway": str(rec.gateway) if rec.gateway else "",
+                    "DefaultGateway": sb.gateway_endpoint == rec.id,
+                }
+            )
         return {
-            "Id": sb.id, "Name": sb.name, "Key": sb.key, "Created": sb.created, "Hostname": sb.hostname,
+            "Id": sb.id,
+            "Name": sb.name,
+            "Key": sb.key,
+            "Created": sb.created,
+            "Hostname": sb.hostname,
             "HostNamespace": sb.host_namespace,
             "HostsPath": os.path.join(sandbox_dir(core, sb.id), "hosts"),
             "ResolvConfPath": os.path.join(sandbox_dir(core, sb.id), "resolv.conf"),
             "Endpoints": eps,
         }
-

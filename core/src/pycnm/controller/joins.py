@@ -42,8 +42,9 @@ class Joins:
             sb, _ = core.sandbox(sandbox_id)
             name = endpoint_options.pop("name", None) or sb.name
             with core.boot_scoped(sb.host_namespace), core.one_read():
-                rec, version = self.endpoints.create(network_id, name, anonymous=True, defer_ready=True,
-                                                     operation=Operation.CONNECT, **endpoint_options)
+                rec, version = self.endpoints.create(
+                    network_id, name, anonymous=True, defer_ready=True, operation=Operation.CONNECT, **endpoint_options
+                )
                 try:
                     return self.join(network_id, rec.id, sandbox_id, pending=(rec, version))
                 except BaseException:
@@ -66,8 +67,9 @@ class Joins:
 
     # ---- join -----------------------------------------------------------------------------------
 
-    def join(self, network_id: str, endpoint_id: str, sandbox_id: str,
-             pending: tuple[EndpointRecord, int] | None = None) -> EndpointRecord:
+    def join(
+        self, network_id: str, endpoint_id: str, sandbox_id: str, pending: tuple[EndpointRecord, int] | None = None
+    ) -> EndpointRecord:
         """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read).
         Returns the endpoint's record as stored."""
         core, osl = self.core, self.core.osl
@@ -78,8 +80,10 @@ class Joins:
             scope.enter_context(core.boot_scoped(sb.host_namespace))
             net = core.network_view(network_id)
             if ep.sandbox_id is not None:
-                raise Forbidden(f"endpoint {ep.name} is already joined to sandbox {core.sandbox_name(ep.sandbox_id)};"
-                                " another container is attached to the same network endpoint")
+                raise Forbidden(
+                    f"endpoint {ep.name} is already joined to sandbox {core.sandbox_name(ep.sandbox_id)};"
+                    " another container is attached to the same network endpoint"
+                )
             if not (ep.state == State.READY or (from_creating and ep.state == State.CREATING)):
                 raise Forbidden(f"endpoint {ep.name} is {State(ep.state).value}; try again")
             if sb.state != State.READY:
@@ -108,16 +112,31 @@ class Joins:
                 if iface is not None:
                     ep.dst_name = iface.dst_name or dst_name
                     if iface.created_in_sandbox and iface.src_name != ep.dst_name:
-                        raise Internal(f"driver {net.driver} created {iface.src_name} in sandbox {sb.name},"
-                                       f" but the name handed to it was {ep.dst_name}")
+                        raise Internal(
+                            f"driver {net.driver} created {iface.src_name} in sandbox {sb.name},"
+                            f" but the name handed to it was {ep.dst_name}"
+                        )
                     ep.src_name, ep.created_in_sandbox = iface.src_name, iface.created_in_sandbox
                     addrs = [a for a in (ep.address, ep.address_ipv6) if a is not None]
+                    if info.configured_addresses:  # the driver's own (a CNI plugin's IPAM): recorded, not added
+                        for given in info.configured_addresses:
+                            if given.version == 4 and ep.address is None:
+                                ep.address = given
+                            elif given.version == 6 and ep.address_ipv6 is None:
+                                ep.address_ipv6 = given
+                        ep.join_addresses, addrs = True, []
                     # the sandbox's first gateway: its default route goes in with the addresses
                     routed = sb.gateway_endpoint is None and not net.internal and not sb.host_namespace
                     gateways = [g for g in (info.gateway, info.gateway_ipv6) if g is not None] if routed else []
-                    index = osl.attach(sb.key, src_name=iface.src_name, dst_name=ep.dst_name,
-                                       created_in_sandbox=iface.created_in_sandbox, addresses=addrs, mac=ep.mac,
-                                       gateways=gateways)
+                    index = osl.attach(
+                        sb.key,
+                        src_name=iface.src_name,
+                        dst_name=ep.dst_name,
+                        created_in_sandbox=iface.created_in_sandbox,
+                        addresses=addrs,
+                        mac=ep.mac,
+                        gateways=gateways,
+                    )
                     attached = True
                     if info.static_routes:
                         osl.add_routes(sb.key, ep.dst_name, info.static_routes, index=index)
@@ -127,8 +146,9 @@ class Joins:
                 ep.static_routes = list(info.static_routes)
                 ep.state, ep.operation = State.JOINED, Operation.NONE
                 with core.store.transaction():
-                    seen = self.update_gateway(sb.id, routed=ep.id if index is not None and gateways else None,
-                                               fresh=ep)
+                    seen = self.update_gateway(
+                        sb.id, routed=ep.id if index is not None and gateways else None, fresh=ep
+                    )
                     # the files before the record that settles the join (on the cluster store it is
                     # settled as soon as it is put): a crash in between leaves "joining", which
                     # recovery undoes, rewriting the files
@@ -139,9 +159,13 @@ class Joins:
                     safely("detach interface", osl.detach, sb.key, dst_name=ep.dst_name, src_name=ep.src_name)
                 if joined:
                     safely("leave in driver", relay.leave, network_id, endpoint_id)
-                self.undo_join(network_id, endpoint_id, sb.id,
-                               state=State.CREATING if from_creating else State.READY,
-                               operation=Operation.CONNECT if from_creating else Operation.NONE)
+                self.undo_join(
+                    network_id,
+                    endpoint_id,
+                    sb.id,
+                    state=State.CREATING if from_creating else State.READY,
+                    operation=Operation.CONNECT if from_creating else Operation.NONE,
+                )
                 raise
         core.events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
         return ep
@@ -166,12 +190,19 @@ class Joins:
             n += 1
         name = f"{prefix}{n}"
         if len(name.encode()) > IFNAME_MAX:
-            raise InvalidParameter(f"interface name {name!r} is longer than {IFNAME_MAX} bytes; use a shorter"
-                                   " container_iface_prefix")
+            raise InvalidParameter(
+                f"interface name {name!r} is longer than {IFNAME_MAX} bytes; use a shorter container_iface_prefix"
+            )
         return name
 
-    def undo_join(self, network_id: str, endpoint_id: str, sandbox_id: str, state: State = State.READY,
-                  operation: Operation = Operation.NONE) -> None:
+    def undo_join(
+        self,
+        network_id: str,
+        endpoint_id: str,
+        sandbox_id: str,
+        state: State = State.READY,
+        operation: Operation = Operation.NONE,
+    ) -> None:
         """Forget a join in the store: the endpoint goes back to ``state`` (within ``operation``),
         the sandbox lets it go."""
         core = self.core
@@ -179,6 +210,9 @@ class Joins:
         sb, sb_ver = core.get(keys.sandbox(sandbox_id), SandboxRecord)
         ep.state, ep.operation, ep.sandbox_id, ep.dst_name, ep.src_name = state, operation, None, None, None
         ep.created_in_sandbox, ep.gateway, ep.gateway_ipv6, ep.static_routes = False, None, None, []
+        if ep.join_addresses:  # the driver gave them at the join: they go with it
+            ep.address = ep.address_ipv6 = None
+            ep.join_addresses = False
         ops = [core.put(keys.endpoint(network_id, endpoint_id), ep, ep_ver)]
         endpoint_ref = keys.endpoint_ref(network_id, endpoint_id)
         if sb is not None and endpoint_ref in sb.endpoints:
@@ -199,8 +233,10 @@ class Joins:
             if ep.sandbox_id is None:
                 raise Forbidden(f"endpoint {ep.name} is not joined to any sandbox")
             if sandbox_id is not None and sandbox_id != ep.sandbox_id:
-                raise Forbidden(f"endpoint {ep.name} is joined to sandbox {core.sandbox_name(ep.sandbox_id)},"
-                                f" not to {core.sandbox_name(sandbox_id)}")
+                raise Forbidden(
+                    f"endpoint {ep.name} is joined to sandbox {core.sandbox_name(ep.sandbox_id)},"
+                    f" not to {core.sandbox_name(sandbox_id)}"
+                )
             net = core.network_view(network_id)
             relay = self.drivers.network(net.driver)
             sb, _ = core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)
@@ -212,9 +248,15 @@ class Joins:
             core.commit([core.put(keys.endpoint(network_id, endpoint_id), ep, ep_ver)])
             if sb is not None and sb.gateway_endpoint == endpoint_id:
                 safely("revoke external connectivity", relay.revoke_external_connectivity, network_id, endpoint_id)
-            in_sandbox = sb is not None and sb.state == State.READY and not sb.host_namespace
-            if in_sandbox and ep.dst_name and ep.src_name and not ep.created_in_sandbox and osl.is_namespace(sb.key):
-                safely("detach interface", osl.detach, sb.key, dst_name=ep.dst_name, src_name=ep.src_name)
+            in_sandbox = sb.key if sb is not None and sb.state == State.READY and not sb.host_namespace else None
+            if (
+                in_sandbox
+                and ep.dst_name
+                and ep.src_name
+                and not ep.created_in_sandbox
+                and osl.is_namespace(in_sandbox)
+            ):
+                safely("detach interface", osl.detach, in_sandbox, dst_name=ep.dst_name, src_name=ep.src_name)
             ignore_missing(relay.leave, network_id, endpoint_id)
             left_from = ep.sandbox_id
             with core.store.transaction():
@@ -222,11 +264,18 @@ class Joins:
                     # the files without it first, as in a join: the records that settle the leave
                     # come after (on the cluster store the endpoint's is settled at once)
                     gone = keys.endpoint_ref(network_id, endpoint_id)
-                    write_files(core, attrs.evolve(sb, endpoints=[r for r in sb.endpoints if r != gone]),
-                                [r for r in self.joined_records(sb) if r.id != endpoint_id])
-                self.undo_join(network_id, endpoint_id, left_from,
-                               state=State.DELETING if then_delete else State.READY,
-                               operation=Operation.DISCONNECT if then_delete else Operation.NONE)
+                    write_files(
+                        core,
+                        attrs.evolve(sb, endpoints=[r for r in sb.endpoints if r != gone]),
+                        [r for r in self.joined_records(sb) if r.id != endpoint_id],
+                    )
+                self.undo_join(
+                    network_id,
+                    endpoint_id,
+                    left_from,
+                    state=State.DELETING if then_delete else State.READY,
+                    operation=Operation.DISCONNECT if then_delete else Operation.NONE,
+                )
                 if sb is not None:
                     self.update_gateway(left_from)
             core.events.emit("endpoint.leave", endpoint_id, ep.name, network_id=network_id, sandbox_id=left_from)
@@ -243,8 +292,9 @@ class Joins:
 
     # ---- the default gateway --------------------------------------------------------------------
 
-    def update_gateway(self, sandbox_id: str, routed: str | None = None,
-                       fresh: EndpointRecord | None = None) -> Seen | None:
+    def update_gateway(
+        self, sandbox_id: str, routed: str | None = None, fresh: EndpointRecord | None = None
+    ) -> Seen | None:
         """Give the default route to the first joined endpoint (join order) that has a gateway.
 
         libnetwork's rule: internal networks never provide it. The endpoint that gets it also gets
@@ -274,8 +324,12 @@ class Joins:
             old = next((e for e in eps if e.id == current), None)
             if old is not None:
                 old_net = core.network_view(old.network_id)
-                safely("revoke external connectivity",
-                       self.drivers.network(old_net.driver).revoke_external_connectivity, old.network_id, old.id)
+                safely(
+                    "revoke external connectivity",
+                    self.drivers.network(old_net.driver).revoke_external_connectivity,
+                    old.network_id,
+                    old.id,
+                )
                 self._clear_gateway(sb, old)
         sb.gateway_endpoint = None
         if owner is not None and owner.dst_name:

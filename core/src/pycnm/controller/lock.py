@@ -36,8 +36,9 @@ class StateLock:
     notes the store's revision in the second.
     """
 
-    def __init__(self, path: str, acquired: Callable[[], None] | None = None,
-                 releasing: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, path: str, acquired: Callable[[], None] | None = None, releasing: Callable[[], None] | None = None
+    ) -> None:
         self.path = path
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         self._threads = threading.RLock()

@@ -13,6 +13,7 @@ from ..ipam import request as ipam_request
 from ..model import Scope
 from ..records import NetworkRecord, PoolRecord, State
 from ..store import Delete, Put, keys
+from ..store.scoped import ScopedStore
 from .core import Core, ignore_missing, log, new_id, now, safely
 from .drivers import Drivers, ipam_data
 
@@ -63,20 +64,37 @@ class Networks:
         if internal:
             driver_options[netlabel.INTERNAL] = True
         if caps.scope == Scope.GLOBAL and core.cluster_store is None:
-            raise Forbidden(f"driver {driver} makes global-scope networks, which live in a cluster store;"
-                            " give one (Controller(cluster_store=...), PYCNM_CLUSTER_STORE=etcd://HOST:PORT)")
+            raise Forbidden(
+                f"driver {driver} makes global-scope networks, which live in a cluster store;"
+                " give one (Controller(cluster_store=...), PYCNM_CLUSTER_STORE=etcd://HOST:PORT)"
+            )
         record = NetworkRecord(
-            id=new_id(), name=name, driver=driver, scope=caps.scope.value, owner=core.instance_id,
-            ipam_driver=ipam_driver, created=now(), options=driver_options,
-            ipam_options=validate.driver_options(ipam_options), labels=validate.labels(labels),
-            internal=bool(internal), ipv6=bool(ipv6), attachable=bool(attachable),
-            requested=[{"Subnet": str(r.subnet), "IPRange": str(r.ip_range) if r.ip_range else None,
-                        "Gateway": str(r.gateway) if r.gateway else None,
-                        "AuxiliaryAddresses": {k: str(v) for k, v in r.aux_addresses.items()}} for r in requests],
+            id=new_id(),
+            name=name,
+            driver=driver,
+            scope=caps.scope.value,
+            owner=core.instance_id,
+            ipam_driver=ipam_driver,
+            created=now(),
+            options=driver_options,
+            ipam_options=validate.driver_options(ipam_options),
+            labels=validate.labels(labels),
+            internal=bool(internal),
+            ipv6=bool(ipv6),
+            attachable=bool(attachable),
+            requested=[
+                {
+                    "Subnet": str(r.subnet),
+                    "IPRange": str(r.ip_range) if r.ip_range else None,
+                    "Gateway": str(r.gateway) if r.gateway else None,
+                    "AuxiliaryAddresses": {k: str(v) for k, v in r.aux_addresses.items()},
+                }
+                for r in requests
+            ],
         )
         key = keys.network(record.id)
-        if record.scope == Scope.GLOBAL.value:
-            core.store.mark_global(record.id)  # type: ignore[attr-defined]  # only a ScopedStore has global networks
+        if record.scope == Scope.GLOBAL.value and isinstance(core.store, ScopedStore):
+            core.store.mark_global(record.id)  # (a global network means a cluster store: the store is a ScopedStore)
         with core.lock:
             try:
                 core.store.commit([Put(keys.network_name(name), record.id.encode(), 0), core.put(key, record, 0)])
@@ -95,7 +113,10 @@ class Networks:
                 allocated = relay.implements("cnm_network_allocate")
                 reserved = relay.network_allocate(record.id, record.options, v4, v6)
                 if reserved:  # e.g. the overlay's VNI: every host's driver is created with it
-                    record.options = {**record.options, netlabel.GENERIC: {**record.options[netlabel.GENERIC], **reserved}}
+                    record.options = {
+                        **record.options,
+                        netlabel.GENERIC: {**record.options[netlabel.GENERIC], **reserved},
+                    }
                 core.write(key, record)
                 relay.create_network(record.id, record.options, v4, v6)
                 created_in_driver = True
@@ -122,20 +143,29 @@ class Networks:
         v6 = [r for r in requests if r.version == 6] or ([ipam_request.PoolRequest()] if record.ipv6 else [])
         for family_requests, target, is_v6 in ((v4, record.ipv4_pools, False), (v6, record.ipv6_pools, True)):
             for req in family_requests:
-                alloc = ipam.request_pool(space, str(req.subnet or ""), str(req.ip_range or ""),
-                                          self.owned(record.ipam_options, ipam, record.scope, record.id), is_v6)
+                alloc = ipam.request_pool(
+                    space,
+                    str(req.subnet or ""),
+                    str(req.ip_range or ""),
+                    self.owned(record.ipam_options, ipam, record.scope, record.id),
+                    is_v6,
+                )
                 pool = PoolRecord(alloc.pool_id, alloc.pool, space, sub_pool=req.ip_range)
                 target.append(pool)
-                gw_opts = self.owned({netlabel.REQUEST_ADDRESS_TYPE: netlabel.GATEWAY_REQUEST}, ipam,
-                                     record.scope, record.id)
+                gw_opts = self.owned(
+                    {netlabel.REQUEST_ADDRESS_TYPE: netlabel.GATEWAY_REQUEST}, ipam, record.scope, record.id
+                )
                 if netlabel.GATEWAY_REQUEST in alloc.data:
-                    pool.gateway = ipam_request.with_prefix(alloc.data[netlabel.GATEWAY_REQUEST].split("/")[0],
-                                                            alloc.pool)
+                    pool.gateway = ipam_request.with_prefix(
+                        alloc.data[netlabel.GATEWAY_REQUEST].split("/")[0], alloc.pool
+                    )
                 else:
                     got = ipam.request_address(alloc.pool_id, str(req.gateway or ""), gw_opts)
                     pool.gateway = got.address if got is not None else None
                 for aux_name, aux_ip in req.aux_addresses.items():
-                    got = ipam.request_address(alloc.pool_id, str(aux_ip), self.owned({}, ipam, record.scope, record.id))
+                    got = ipam.request_address(
+                        alloc.pool_id, str(aux_ip), self.owned({}, ipam, record.scope, record.id)
+                    )
                     if got is not None:
                         pool.aux_addresses[aux_name] = got.address
 
@@ -164,8 +194,10 @@ class Networks:
             record, version = core.network(network_id)
             endpoints = core.endpoint_records(network_id)
             if endpoints:
-                raise Forbidden(f"network {record.name} id {record.id} has active endpoints"
-                                f" ({', '.join(e.name for e in endpoints)}); disconnect them first")
+                raise Forbidden(
+                    f"network {record.name} id {record.id} has active endpoints"
+                    f" ({', '.join(e.name for e in endpoints)}); disconnect them first"
+                )
             relay = self.drivers.network(record.driver)
             record.state = State.DELETING
             core.commit([core.put(keys.network(network_id), record, version)])
@@ -199,8 +231,9 @@ def rolled_back_with_store(scope: str, ipam: IPAMRelay) -> bool:
     return scope == Scope.LOCAL.value and ipam.capabilities.state_in_store
 
 
-def _check_known(driver: str, known: Sequence[str] | None, generic: Mapping[str, Any],
-                 aliases: Mapping[str, str]) -> None:
+def _check_known(
+    driver: str, known: Sequence[str] | None, generic: Mapping[str, Any], aliases: Mapping[str, str]
+) -> None:
     """Refuse an option the driver does not understand (Docker would ignore it silently, and a
     typo would go unnoticed), naming the ones it does, with their short names."""
     if known is None:
@@ -211,7 +244,10 @@ def _check_known(driver: str, known: Sequence[str] | None, generic: Mapping[str,
     short: dict[str, list[str]] = {}
     for alias, key in {**netlabel.ALIASES, **aliases}.items():
         short.setdefault(key, []).append(alias)
-    listed = ", ".join(f"{key} ({', '.join(sorted(short[key]))})" if key in short else key
-                       for key in sorted({*known, *CORE_OPTIONS}))
-    raise InvalidParameter(f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for driver {driver};"
-                           f" it knows: {listed or 'none'}")
+    listed = ", ".join(
+        f"{key} ({', '.join(sorted(short[key]))})" if key in short else key for key in sorted({*known, *CORE_OPTIONS})
+    )
+    raise InvalidParameter(
+        f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} for driver {driver};"
+        f" it knows: {listed or 'none'}"
+    )

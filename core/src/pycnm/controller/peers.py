@@ -16,17 +16,16 @@ Events older than the cached record (a watch restarted from an earlier revision)
 from __future__ import annotations
 
 import ipaddress
-from typing import Any
 
 from .. import codec
 from ..errors import CNMError
-from ..model import Scope
+from ..model import IPAddress, Scope
 from ..records import EndpointRecord, NetworkRecord, State
 from .core import Core, ignore_missing, log, safely
 from .drivers import Drivers
 
 #: what a driver is told of a remote endpoint: address, MAC, its host's underlay address
-PeerInfo = tuple[Any, str, Any]
+PeerInfo = tuple[ipaddress.IPv4Interface, str, IPAddress]
 
 
 class Peers:
@@ -110,9 +109,12 @@ class Peers:
                 eps.pop(eid, None)
                 return self._reconcile(nid, only=eid)
             ep = eps[eid] = codec.loads(event["value"], EndpointRecord)
-            if (ep.owner == self.core.instance_id and ep.state == State.JOINED
-                    and (before is None or before.state != State.JOINED)
-                    and not any(e.owner == ep.owner and e.state == State.JOINED for e in eps.values() if e.id != eid)):
+            if (
+                ep.owner == self.core.instance_id
+                and ep.state == State.JOINED
+                and (before is None or before.state != State.JOINED)
+                and not any(e.owner == ep.owner and e.state == State.JOINED for e in eps.values() if e.id != eid)
+            ):
                 # this host's first endpoint on the network joined, maybe in another process that
                 # made the network's kernel state just now: tell the driver every peer again
                 # (peer calls are idempotent)
@@ -129,8 +131,13 @@ class Peers:
         while that host works, and it is reachable about when its connect returns. A join that
         fails writes the endpoint back ("creating" or "ready"), and the peer goes again."""
         ep = self._geps.get(nid, {}).get(eid)
-        if (ep is None or ep.state not in (State.JOINING, State.JOINED) or ep.owner in ("", self.core.instance_id)
-                or not ep.address):
+        if (
+            ep is None
+            or ep.state not in (State.JOINING, State.JOINED)
+            or ep.owner in ("", self.core.instance_id)
+            or not ep.address
+            or not ep.mac  # (no driver can program a peer without one; every overlay endpoint has one)
+        ):
             return None
         vtep = self._hosts.get(ep.owner)
         if vtep is None:
@@ -168,14 +175,14 @@ class Peers:
         self.drivers.ensure_knows(net, relay)
         known = self._peers.setdefault(nid, {})
         changes = 0
-        for eid, peer in wanted.items():
+        for eid, want in wanted.items():
             old = known.get(eid)
-            if old is not None and old != peer:
+            if old is not None and old != want:
                 relay.peer_delete(nid, eid, *old)
                 del known[eid]
                 changes += 1
-            if peer is not None and (old != peer or resend):
-                relay.peer_add(nid, eid, *peer)
-                known[eid] = peer
+            if want is not None and (old != want or resend):
+                relay.peer_add(nid, eid, *want)
+                known[eid] = want
                 changes += 1
         return changes

@@ -30,13 +30,24 @@ from .sandboxes import sandbox_dir
 
 #: what recovery does with an endpoint left in a transient state, by the operation it was in:
 #: True when the endpoint itself goes (the operation made it, or was deleting it)
-_DELETES = {Operation.CREATE: True, Operation.DELETE: True, Operation.CONNECT: True,
-            Operation.DISCONNECT: True, Operation.JOIN: False, Operation.LEAVE: False}
+_DELETES = {
+    Operation.CREATE: True,
+    Operation.DELETE: True,
+    Operation.CONNECT: True,
+    Operation.DISCONNECT: True,
+    Operation.JOIN: False,
+    Operation.LEAVE: False,
+}
 
 
-_SAYS = {Operation.CREATE: "removing", Operation.DELETE: "removing", Operation.JOIN: "finishing leave of",
-         Operation.LEAVE: "finishing leave of", Operation.CONNECT: "undoing connect of",
-         Operation.DISCONNECT: "finishing disconnect of"}
+_SAYS = {
+    Operation.CREATE: "removing",
+    Operation.DELETE: "removing",
+    Operation.JOIN: "finishing leave of",
+    Operation.LEAVE: "finishing leave of",
+    Operation.CONNECT: "undoing connect of",
+    Operation.DISCONNECT: "finishing disconnect of",
+}
 
 
 class Recovery:
@@ -82,12 +93,11 @@ class Recovery:
         for entry in changes.written:
             parts = entry.key.split("/")
             if parts[0] == "networks" and len(parts) == 2:
-                rec = codec.loads(entry.value, NetworkRecord)
-                dead |= State(rec.state).transient
-                touched.add(rec.id)
+                network = codec.loads(entry.value, NetworkRecord)
+                dead |= State(network.state).transient
+                touched.add(network.id)
             elif parts[0] == "endpoints" and len(parts) == 3:
-                rec = codec.loads(entry.value, EndpointRecord)
-                dead |= State(rec.state).transient
+                dead |= State(codec.loads(entry.value, EndpointRecord).state).transient
                 touched.add(parts[1])
             elif parts[0] == "sandboxes" and len(parts) == 2:
                 dead |= State(codec.loads(entry.value, SandboxRecord).state).transient
@@ -115,7 +125,9 @@ class Recovery:
             for sb in core.sandbox_records():
                 gone = not sb.host_namespace and not core.osl.is_namespace(sb.key)
                 if sb.state != State.READY or gone:
-                    why = "its namespace is gone" if gone and sb.state == State.READY else f"it was left {sb.state.value}"
+                    why = (
+                        "its namespace is gone" if gone and sb.state == State.READY else f"it was left {sb.state.value}"
+                    )
                     self.core.note("dropping sandbox %s (%s): %s", sb.name, sb.id[:12], why)
                     self._drop_sandbox(sb)
             # 2. endpoints and networks left in a transient state
@@ -151,9 +163,11 @@ class Recovery:
     def _recover_endpoint(self, net: NetworkRecord, ep: EndpointRecord) -> None:
         operation = Operation(ep.operation)
         if operation == Operation.NONE:  # written before operations were recorded
-            operation = {State.CREATING: Operation.CREATE, State.DELETING: Operation.DELETE,
-                         State.JOINING: Operation.JOIN}.get(ep.state, Operation.DISCONNECT if ep.anonymous
-                                                            else Operation.LEAVE)
+            operation = {
+                State.CREATING: Operation.CREATE,
+                State.DELETING: Operation.DELETE,
+                State.JOINING: Operation.JOIN,
+            }.get(ep.state, Operation.DISCONNECT if ep.anonymous else Operation.LEAVE)
         deletes = _DELETES[operation]
         self.core.note("%s endpoint %s on %s (left %s)", _SAYS[operation], ep.name, net.name, ep.state.value)
         if ep.sandbox_id:
@@ -169,8 +183,9 @@ class Recovery:
             if ep is not None and ep.sandbox_id == sb.id:
                 kept.append(endpoint_ref)
             else:
-                self.core.note("sandbox %s no longer lists endpoint %s: it is not joined to it", sb.name,
-                           endpoint_id[:12])
+                self.core.note(
+                    "sandbox %s no longer lists endpoint %s: it is not joined to it", sb.name, endpoint_id[:12]
+                )
         if kept == sb.endpoints:
             return
         rec, version = self.core.sandbox(sb.id)
@@ -218,15 +233,21 @@ class Recovery:
                 continue
             for pool in net.ipv4_pools + net.ipv6_pools:
                 try:
-                    ipam.request_pool(pool.address_space, str(pool.pool), str(pool.sub_pool or ""), net.ipam_options,
-                                      pool.pool.version == 6)
+                    ipam.request_pool(
+                        pool.address_space,
+                        str(pool.pool),
+                        str(pool.sub_pool or ""),
+                        net.ipam_options,
+                        pool.pool.version == 6,
+                    )
                     gw_opts = {labels.REQUEST_ADDRESS_TYPE: labels.GATEWAY_REQUEST}
                     for addr, opts in [(pool.gateway, gw_opts)] + [(a, {}) for a in pool.aux_addresses.values()]:
                         if addr is not None:
                             ipam.request_address(pool.pool_id, str(addr.ip), opts)
                 except CNMError as exc:
-                    self.core.note("replaying pool %s of network %s to %s failed: %s", pool.pool, net.name,
-                               net.ipam_driver, exc)
+                    self.core.note(
+                        "replaying pool %s of network %s to %s failed: %s", pool.pool, net.name, net.ipam_driver, exc
+                    )
 
     def _drop_sandbox(self, sb: SandboxRecord) -> None:
         for net in self.core.network_records():
@@ -253,19 +274,20 @@ class Recovery:
         relay = self._relay_or_none(net.driver)
         sb = sandbox or (self.core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)[0] if ep.sandbox_id else None)
         osl = self.core.osl
-        live = sb is not None and not sb.host_namespace and osl.is_namespace(sb.key)
+        live = sb.key if sb is not None and not sb.host_namespace and osl.is_namespace(sb.key) else None
         # a join that got no answer recorded (joining) tells nothing of how its interface came:
         # whatever holds its name in the sandbox is its own, and goes after the driver's leave
         settled = ep.state != State.JOINING and not ep.created_in_sandbox
         if live and ep.dst_name and settled:
-            safely("detach interface", osl.detach, sb.key, dst_name=ep.dst_name, src_name=ep.src_name or ep.dst_name)
+            safely("detach interface", osl.detach, live, dst_name=ep.dst_name, src_name=ep.src_name or ep.dst_name)
         if relay is not None:
             if sb is not None and sb.gateway_endpoint == ep.id:
-                safely("revoke external connectivity", ignore_missing, relay.revoke_external_connectivity,
-                        net.id, ep.id)
+                safely(
+                    "revoke external connectivity", ignore_missing, relay.revoke_external_connectivity, net.id, ep.id
+                )
             safely("leave in driver", ignore_missing, relay.leave, net.id, ep.id)
         if live and ep.dst_name and not settled:
-            safely("remove interface", osl.remove_interface, sb.key, ep.dst_name)
+            safely("remove interface", osl.remove_interface, live, ep.dst_name)
         if ep.sandbox_id:
             self.joins.undo_join(net.id, ep.id, ep.sandbox_id)
         else:

@@ -32,8 +32,9 @@ def write_files(core: Core, sb: SandboxRecord, endpoints: list[EndpointRecord]) 
         resolv = host_text
     else:
         ipv6 = any(ep.address_ipv6 is not None for ep in endpoints)
-        resolv = dnsfiles.resolv_conf(host_text, dns=sb.dns, dns_search=sb.dns_search, dns_options=sb.dns_options,
-                                      ipv6=ipv6)
+        resolv = dnsfiles.resolv_conf(
+            host_text, dns=sb.dns, dns_search=sb.dns_search, dns_options=sb.dns_options, ipv6=ipv6
+        )
     core.osl.write_sandbox_files(sandbox_dir(core, sb.id), hosts, resolv)
 
 
@@ -68,9 +69,19 @@ class Sandboxes:
         extra = [validate.extra_host(*_pair(item)) for item in listed]
         sid = new_id()
         key = core.osl.host_key() if host_namespace else os.path.join(core.netns_dir, f"{core.netns_prefix}{sid[:12]}")
-        rec = SandboxRecord(id=sid, name=name, key=key, created=now(), hostname=hostname or sid[:12],
-                            domainname=domainname, dns=servers, dns_search=search, dns_options=resolver_options,
-                            extra_hosts=extra, host_namespace=host_namespace)
+        rec = SandboxRecord(
+            id=sid,
+            name=name,
+            key=key,
+            created=now(),
+            hostname=hostname or sid[:12],
+            domainname=domainname,
+            dns=servers,
+            dns_search=search,
+            dns_options=resolver_options,
+            extra_hosts=extra,
+            host_namespace=host_namespace,
+        )
         rkey, name_key = keys.sandbox(sid), keys.sandbox_name(name)
         with core.lock, core.boot_scoped(host_namespace):
             try:

@@ -36,7 +36,9 @@ class AnswerCache:
     turns the cache off.
     """
 
-    def __init__(self, *, max_entries: int = 10000, min_ttl: int = 0, max_ttl: int = 3600, negative_ttl: int = 30) -> None:
+    def __init__(
+        self, *, max_entries: int = 10000, min_ttl: int = 0, max_ttl: int = 3600, negative_ttl: int = 30
+    ) -> None:
         self.max_entries = max_entries
         self.min_ttl = min_ttl
         self.max_ttl = max_ttl
@@ -61,8 +63,8 @@ class AnswerCache:
         age = int(now - entry.stored)
         if age != entry.age:
             buf = bytearray(entry.original)
-            for offset, ttl in zip(entry.offsets, entry.ttls):
-                buf[offset:offset + 4] = (ttl - age if ttl > age else 0).to_bytes(4, "big")
+            for offset, ttl in zip(entry.offsets, entry.ttls, strict=True):
+                buf[offset : offset + 4] = (ttl - age if ttl > age else 0).to_bytes(4, "big")
             entry.current = bytes(buf)
             entry.age = age
         self._entries.move_to_end(key)
@@ -75,8 +77,12 @@ class AnswerCache:
         rcode = reply[3] & 0x0F
         if rcode not in (wire.NOERROR, wire.NXDOMAIN):
             return False
-        if (self.min_ttl <= 0 and reply[7] and reply[qend] >= 0xC0
-                and reply[qend + 6:qend + 10] == b"\x00\x00\x00\x00"):
+        if (
+            self.min_ttl <= 0
+            and reply[7]
+            and reply[qend] >= 0xC0
+            and reply[qend + 6 : qend + 10] == b"\x00\x00\x00\x00"
+        ):
             return False  # the first answer has TTL 0 (the usual shape: a pointer owner): never kept
         scan = wire.scan_reply(reply, qend)
         if scan is None:
@@ -93,7 +99,7 @@ class AnswerCache:
             ttl = min(max(smallest, self.min_ttl), self.max_ttl)
         if ttl <= 0:
             return False
-        ttls = [int.from_bytes(reply[o:o + 4], "big") for o in offsets]
+        ttls = [int.from_bytes(reply[o : o + 4], "big") for o in offsets]
         ttls = [t if t <= 0x7FFFFFFF else 0 for t in ttls]
         entries = self._entries
         entries[key] = _Entry(now + ttl, now, reply, offsets, ttls)

@@ -66,8 +66,23 @@ class _RandomIds:
 class UpstreamState:
     """One upstream's health and sockets, shared by every client that forwards to it."""
 
-    __slots__ = ("config", "dest", "family", "srtt", "rttvar", "failures", "down", "next_probe", "backoff",
-                 "pool", "queries", "answers", "timeouts", "errors", "users")
+    __slots__ = (
+        "config",
+        "dest",
+        "family",
+        "srtt",
+        "rttvar",
+        "failures",
+        "down",
+        "next_probe",
+        "backoff",
+        "pool",
+        "queries",
+        "answers",
+        "timeouts",
+        "errors",
+        "users",
+    )
 
     def __init__(self, config: Upstream, probe_interval: float) -> None:
         self.config = config
@@ -94,10 +109,18 @@ class UpstreamState:
     def status(self) -> dict[str, Any]:
         """Health as ``Resolver.status()`` reports it."""
         state = "down" if self.down else ("up" if self.srtt >= 0 else "unknown")
-        return {"address": self.config.address, "port": self.config.port, "state": state,
-                "rtt_ms": round(self.srtt * 1000, 3) if self.srtt >= 0 else None,
-                "failures": self.failures, "queries": self.queries, "answers": self.answers,
-                "timeouts": self.timeouts, "errors": self.errors, "sockets": len(self.pool)}
+        return {
+            "address": self.config.address,
+            "port": self.config.port,
+            "state": state,
+            "rtt_ms": round(self.srtt * 1000, 3) if self.srtt >= 0 else None,
+            "failures": self.failures,
+            "queries": self.queries,
+            "answers": self.answers,
+            "timeouts": self.timeouts,
+            "errors": self.errors,
+            "sockets": len(self.pool),
+        }
 
 
 class _UpstreamSocket:
@@ -119,7 +142,9 @@ class _UpstreamSocket:
 class _Attempt:
     __slots__ = ("pending", "upstream", "usock", "qid", "sent", "done")
 
-    def __init__(self, pending: Pending, upstream: UpstreamState, usock: _UpstreamSocket | None, qid: int, sent: float) -> None:
+    def __init__(
+        self, pending: Pending, upstream: UpstreamState, usock: _UpstreamSocket | None, qid: int, sent: float
+    ) -> None:
         self.pending = pending
         self.upstream = upstream
         self.usock = usock
@@ -144,11 +169,27 @@ class Route:
 class Pending:
     """A question in flight upstream and the clients waiting for its answer."""
 
-    __slots__ = ("id", "key", "route", "question", "qend", "qbody", "waiters", "order", "next", "outstanding",
-                 "attempts", "done", "bad", "want_tcp", "tcp")
+    __slots__ = (
+        "id",
+        "key",
+        "route",
+        "question",
+        "qend",
+        "qbody",
+        "waiters",
+        "order",
+        "next",
+        "outstanding",
+        "attempts",
+        "done",
+        "bad",
+        "want_tcp",
+        "tcp",
+    )
 
-    def __init__(self, number: int, key: bytes, route: Route, question: bytes, qbody: bytes, waiter: tuple,
-                 want_tcp: bool) -> None:
+    def __init__(
+        self, number: int, key: bytes, route: Route, question: bytes, qbody: bytes, waiter: tuple, want_tcp: bool
+    ) -> None:
         #: timers name it by this number, so that they keep no reference to it
         self.id = number
         self.key = key
@@ -182,12 +223,26 @@ class Forwarder:
     resolver's receive batches (None: plain send/recv).
     """
 
-    def __init__(self, loop: Loop, cache: AnswerCache, counters: Counters, respond: Respond, *,
-                 answer_within: float = 1.8, hedge_min: float = 0.05, hedge_max: float = 0.5,
-                 hedge_initial: float = 0.25, fail_threshold: int = 3, probe_interval: float = 1.0,
-                 probe_max: float = 30.0, pool_size: int = 2, socket_max_uses: int = 256,
-                 socket_max_age: float = 10.0, udp_payload: int = wire.DEFAULT_UDP_PAYLOAD,
-                 batch_for: Callable[[int], udpio.Batch] | None = None) -> None:
+    def __init__(
+        self,
+        loop: Loop,
+        cache: AnswerCache,
+        counters: Counters,
+        respond: Respond,
+        *,
+        answer_within: float = 1.8,
+        hedge_min: float = 0.05,
+        hedge_max: float = 0.5,
+        hedge_initial: float = 0.25,
+        fail_threshold: int = 3,
+        probe_interval: float = 1.0,
+        probe_max: float = 30.0,
+        pool_size: int = 2,
+        socket_max_uses: int = 256,
+        socket_max_age: float = 10.0,
+        udp_payload: int = wire.DEFAULT_UDP_PAYLOAD,
+        batch_for: Callable[[int], udpio.Batch] | None = None,
+    ) -> None:
         self.loop = loop
         self.cache = cache
         self.counters = counters
@@ -262,8 +317,9 @@ class Forwarder:
         return [state.status() for state in list(self._upstreams.values())]
 
     # --- questions ----------------------------------------------------------------------------------
-    def resolve(self, route: Route, key: bytes, name: bytes, tail: bytes, cd: int, edns: int, do: int,
-                waiter: tuple, tcp: bool) -> None:
+    def resolve(
+        self, route: Route, key: bytes, name: bytes, tail: bytes, cd: int, edns: int, do: int, waiter: tuple, tcp: bool
+    ) -> None:
         """Answer ``waiter`` with the reply to (``name``, ``tail`` = type and class, flags).
 
         ``key`` identifies the question on this route (the caller looked it up in the cache
@@ -393,7 +449,7 @@ class Forwarder:
             raise
         usock = _UpstreamSocket(sock, state, now)
         state.pool.append(usock)
-        self.loop.register(usock.fd, select.EPOLLIN, lambda events, u=usock: self._readable(u))
+        self.loop.register(usock.fd, select.EPOLLIN, lambda _events: self._readable(usock))
         return usock
 
     def _retire(self, usock: _UpstreamSocket) -> None:
@@ -412,19 +468,23 @@ class Forwarder:
 
     def flush(self) -> None:
         """Send the queries queued this loop turn, one sendmmsg per upstream socket."""
+        sender = self._sender
+        if sender is None:  # (a flusher with batched I/O only)
+            return
         dirty, self._dirty = self._dirty, []
         for usock in dirty:
             out, usock.out = usock.out, []
             if usock.closed:
                 continue
-            _, error = self._sender.send(usock.fd, out)
+            _, error = sender.send(usock.fd, out)
             if error:
                 # refused or unreachable: what was sent on this socket will not be answered
                 self._refused(usock)
 
     def _readable(self, usock: _UpstreamSocket) -> None:
-        if self._batch_for is not None:
-            return self._readable_batch(usock)
+        batch_for = self._batch_for
+        if batch_for is not None:
+            return self._readable_batch(usock, batch_for)
         recv = usock.sock.recv
         for _ in range(64):
             try:
@@ -443,8 +503,8 @@ class Forwarder:
             if usock.closed:
                 break
 
-    def _readable_batch(self, usock: _UpstreamSocket) -> None:
-        batch = self._batch_for(usock.upstream.family)
+    def _readable_batch(self, usock: _UpstreamSocket, batch_for: Callable[[int], udpio.Batch]) -> None:
+        batch = batch_for(usock.upstream.family)
         view, lengths, stride, slot = batch.view, batch.lengths, batch.len_stride, udpio.SLOT_SIZE
         for _ in range(8):
             n = batch.recv(usock.fd)
@@ -456,11 +516,9 @@ class Forwarder:
                 continue
             if n == 0:
                 return
-            i = 0
-            for length in lengths[0:n * stride:stride]:
+            for i, length in enumerate(lengths[0 : n * stride : stride]):
                 start = i * slot
-                self._reply(usock, view[start:start + length].tobytes())
-                i += 1
+                self._reply(usock, view[start : start + length].tobytes())
                 if usock.closed:
                     return
             if n < udpio.SLOTS:
@@ -522,7 +580,7 @@ class Forwarder:
                 self._release(pending)
             return
         rcode = data[3] & 0x0F
-        if rcode == wire.SERVFAIL or rcode == wire.REFUSED:
+        if rcode in (wire.SERVFAIL, wire.REFUSED):
             # this upstream cannot answer it now: the next one may
             pending.bad = data
             self._advance(pending)
@@ -645,7 +703,9 @@ class _TcpExchange:
     def _ready(self, events: int) -> None:
         try:
             if not self.connected:
-                if events & (select.EPOLLERR | select.EPOLLHUP) or self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR):
+                if events & (select.EPOLLERR | select.EPOLLHUP) or self.sock.getsockopt(
+                    socket.SOL_SOCKET, socket.SO_ERROR
+                ):
                     return self._fail()
                 self.connected = True
             if self.out:
@@ -662,7 +722,7 @@ class _TcpExchange:
                 if len(self.buf) >= 2:
                     size = (self.buf[0] << 8) | self.buf[1]
                     if len(self.buf) >= 2 + size:
-                        return self._done(bytes(self.buf[2:2 + size]))
+                        return self._done(bytes(self.buf[2 : 2 + size]))
             elif events & (select.EPOLLERR | select.EPOLLHUP):
                 self._fail()
         except BlockingIOError:
@@ -672,8 +732,12 @@ class _TcpExchange:
 
     def _done(self, data: bytes) -> None:
         pending = self.pending
-        if (len(data) < 12 or (data[0] << 8 | data[1]) != self.qid or not data[2] & 0x80
-                or data[12:pending.qend].lower() != pending.question):
+        if (
+            len(data) < 12
+            or (data[0] << 8 | data[1]) != self.qid
+            or not data[2] & 0x80
+            or data[12 : pending.qend].lower() != pending.question
+        ):
             self.forwarder.counters.upstream_unmatched += 1
             return self._fail()
         self.close()

@@ -114,13 +114,13 @@ class Loop:
             if handler is not None:
                 try:
                     handler(mask)
-                except Exception as exc:  # a bug must cost one event, never the resolver
+                except Exception as exc:  # noqa: BLE001 - a bug must cost one event, never the resolver
                     self.on_error(exc)
         self.run_timers()
         for flush in self.flushers:
             try:
                 flush()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - as for handlers: reported, the loop goes on
                 self.on_error(exc)
 
     def run_timers(self) -> None:
@@ -131,7 +131,7 @@ class Loop:
             _, _, fn, arg = heapq.heappop(heap)
             try:
                 fn(arg)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - as for handlers: reported, the loop goes on
                 self.on_error(exc)
         for queue in self._fixed:
             entries, fn = queue.entries, queue.fn
@@ -139,7 +139,7 @@ class Loop:
                 _, arg = entries.popleft()
                 try:
                     fn(arg)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - as for handlers: reported, the loop goes on
                     self.on_error(exc)
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ import struct
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TypeVar, cast
 
 import dns.exception
 import dns.name
@@ -100,6 +101,7 @@ class Forwarding:
 
 # --- what the resolver reads ----------------------------------------------------------------------
 
+
 class Holders:
     """The address records of one name on one network, ready to send (owner: the question)."""
 
@@ -110,13 +112,23 @@ class Holders:
         self.aaaa = aaaa
 
 
+_V = TypeVar("_V")
+
+
 class NetIndex:
     """One network's names, published whole: never changed once a snapshot holds it."""
 
     __slots__ = ("id", "name", "internal", "addr", "ptr", "srv")
 
-    def __init__(self, network_id: str, name: str, internal: bool, addr: dict[bytes, Holders],
-                 ptr: dict[bytes, bytes], srv: dict[bytes, tuple[tuple[bytes, tuple[bytes, ...]], ...]]) -> None:
+    def __init__(
+        self,
+        network_id: str,
+        name: str,
+        internal: bool,
+        addr: dict[bytes, Holders],
+        ptr: dict[bytes, bytes],
+        srv: dict[bytes, tuple[tuple[bytes, tuple[bytes, ...]], ...]],
+    ) -> None:
         self.id = network_id
         self.name = name
         self.internal = internal
@@ -181,7 +193,7 @@ def lookup(nets: Sequence[NetIndex], name: bytes, qtype: int) -> list[Variant] |
     elif qtype == wire.AAAA:
         records = holders.aaaa
     elif qtype == wire.ANY:
-        return [(a + b, ()) for a, b in zip(_rotations(holders.a), _rotations(holders.aaaa))]
+        return [(a + b, ()) for a, b in zip(_rotations(holders.a), _rotations(holders.aaaa), strict=False)]
     else:
         records = ()
     return [(rot, ()) for rot in _rotations(records)]
@@ -195,12 +207,15 @@ def _rotations(items: tuple) -> list[tuple]:
 
 # --- what the writer keeps --------------------------------------------------------------------------
 
+
 def _wire_name(text: str, what: str) -> bytes:
     try:
         name = dns.name.from_text(text.rstrip(".") + ".")
-        return name.canonicalize().to_wire()
+        return cast(bytes, name.canonicalize().to_wire())  # bytes without a file (typed bytes | None)
     except (dns.exception.DNSException, ValueError) as exc:
-        raise InvalidParameter(f"{what} {text!r} is not a DNS name ({exc}): use labels of at most 63 characters") from exc
+        raise InvalidParameter(
+            f"{what} {text!r} is not a DNS name ({exc}): use labels of at most 63 characters"
+        ) from exc
 
 
 def _join(name: bytes, suffix: bytes) -> bytes | None:
@@ -223,8 +238,14 @@ def service_name(port: int, proto: str) -> str | None:
 class _Endpoint:
     __slots__ = ("id", "names", "wires", "ipv4", "ipv6", "rev4", "rev6", "ports")
 
-    def __init__(self, endpoint_id: str, names: Sequence[str], ipv4: str | None, ipv6: str | None,
-                 ports: Iterable[tuple[str, int]]) -> None:
+    def __init__(
+        self,
+        endpoint_id: str,
+        names: Sequence[str],
+        ipv4: str | None,
+        ipv6: str | None,
+        ports: Iterable[tuple[str, int]],
+    ) -> None:
         self.id = endpoint_id
         self.names = tuple(names)
         wires: list[bytes] = []
@@ -251,8 +272,8 @@ class _Endpoint:
             self.ipv6 = address6.packed
             self.rev6 = dns.reversename.from_address(str(address6)).canonicalize().to_wire()
         checked = []
-        for proto, port in ports:
-            proto = str(proto).lower()
+        for given, port in ports:
+            proto = str(given).lower()
             if proto not in PROTOCOLS or not 0 < int(port) < 65536:
                 raise InvalidParameter(f"endpoint {endpoint_id}: port {port}/{proto} is not a port of {PROTOCOLS}")
             if (proto, int(port)) not in checked:
@@ -338,8 +359,16 @@ class Names:
                 self._dirty = True
 
     # --- endpoints ---
-    def set_endpoint(self, network_id: str, endpoint_id: str, *, names: Sequence[str], ipv4: str | None = None,
-                     ipv6: str | None = None, ports: Iterable[tuple[str, int]] = ()) -> None:
+    def set_endpoint(
+        self,
+        network_id: str,
+        endpoint_id: str,
+        *,
+        names: Sequence[str],
+        ipv4: str | None = None,
+        ipv6: str | None = None,
+        ports: Iterable[tuple[str, int]] = (),
+    ) -> None:
         """Add an endpoint to a known network, or replace what is known of it.
 
         ``names``: the sandbox name first (PTR and SRV answer it), then aliases, the short ID, the
@@ -430,21 +459,33 @@ class Names:
 
     def _update(self, net: _Net, endpoint: _Endpoint, sign: int) -> None:
         addr, ptr, srv = self._keys(net, endpoint)
-        for keys, holders, build, target in ((addr, net.addr_keys, self._addr_value, net.index.addr),
-                                             (ptr, net.ptr_keys, self._ptr_value, net.index.ptr),
-                                             (srv, net.srv_keys, self._srv_value, net.index.srv)):
-            for key in keys:
-                ids = holders.setdefault(key, [])
-                if sign > 0:
-                    if endpoint.id not in ids:
-                        ids.append(endpoint.id)
-                elif endpoint.id in ids:
-                    ids.remove(endpoint.id)
-                if not ids:
-                    del holders[key]
-                    target.pop(key, None)
-                else:
-                    target[key] = build(net, [net.endpoints[i] for i in ids], key)
+        self._update_keys(net, endpoint, sign, addr, net.addr_keys, self._addr_value, net.index.addr)
+        self._update_keys(net, endpoint, sign, ptr, net.ptr_keys, self._ptr_value, net.index.ptr)
+        self._update_keys(net, endpoint, sign, srv, net.srv_keys, self._srv_value, net.index.srv)
+
+    @staticmethod
+    def _update_keys(
+        net: _Net,
+        endpoint: _Endpoint,
+        sign: int,
+        keys: list[bytes],
+        holders: dict[bytes, list[str]],
+        build: Callable[[_Net, list[_Endpoint], bytes], _V],
+        target: dict[bytes, _V],
+    ) -> None:
+        """One kind of key (address, PTR or SRV): who holds each, and the value served for it."""
+        for key in keys:
+            ids = holders.setdefault(key, [])
+            if sign > 0:
+                if endpoint.id not in ids:
+                    ids.append(endpoint.id)
+            elif endpoint.id in ids:
+                ids.remove(endpoint.id)
+            if not ids:
+                del holders[key]
+                target.pop(key, None)
+            else:
+                target[key] = build(net, [net.endpoints[i] for i in ids], key)
 
     def _addr_value(self, net: _Net, endpoints: list[_Endpoint], key: bytes) -> Holders:
         a: list[bytes] = []
@@ -470,11 +511,14 @@ class Names:
 
     def _srv_value(self, net: _Net, endpoints: list[_Endpoint], key: bytes) -> tuple:
         # the key's labels say which port: _<port or service>._<proto>.name
-        first = key[1:1 + key[0]].decode()[1:]
-        second = key[2 + key[0]:2 + key[0] + key[1 + key[0]]].decode()[1:]
+        first = key[1 : 1 + key[0]].decode()[1:]
+        second = key[2 + key[0] : 2 + key[0] + key[1 + key[0]]].decode()[1:]
         result = []
         for e in endpoints:
-            port = next((p for proto, p in e.ports if proto == second and (str(p) == first or service_name(p, proto) == first)), None)
+            port = next(
+                (p for proto, p in e.ports if proto == second and (str(p) == first or service_name(p, proto) == first)),
+                None,
+            )
             if port is None:
                 continue
             target = self._target(net, e)

@@ -50,8 +50,27 @@ _NO_FORWARDING = Forwarding(enabled=False)
 class _Client:
     """A sandbox's sockets and what the resolver thread caches about it."""
 
-    __slots__ = ("id", "sock", "fd", "family", "listener", "lfd", "memo", "generation", "nets", "forwarding",
-                 "forwards", "single_label", "route", "inflight", "turn", "conns", "closed", "out", "out_names")
+    __slots__ = (
+        "id",
+        "sock",
+        "fd",
+        "family",
+        "listener",
+        "lfd",
+        "memo",
+        "generation",
+        "nets",
+        "forwarding",
+        "forwards",
+        "single_label",
+        "route",
+        "inflight",
+        "turn",
+        "conns",
+        "closed",
+        "out",
+        "out_names",
+    )
 
     def __init__(self, client_id: str, sock: socket.socket, listener: socket.socket | None) -> None:
         self.id = client_id
@@ -96,11 +115,22 @@ class Resolver:
     writes it; every change is seen by the next query).
     """
 
-    def __init__(self, names: Names, *, cache: AnswerCache | None = None, answer_within: float = 1.8,
-                 udp_payload: int = wire.DEFAULT_UDP_PAYLOAD, max_inflight_per_client: int = 1024,
-                 max_inflight: int = 16384, tcp_idle_timeout: float = 5.0, tcp_max_connections: int = 1024,
-                 tcp_max_per_source: int = 32, tcp_max_pipelined: int = 64, batch_io: bool = True,
-                 forward_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        names: Names,
+        *,
+        cache: AnswerCache | None = None,
+        answer_within: float = 1.8,
+        udp_payload: int = wire.DEFAULT_UDP_PAYLOAD,
+        max_inflight_per_client: int = 1024,
+        max_inflight: int = 16384,
+        tcp_idle_timeout: float = 5.0,
+        tcp_max_connections: int = 1024,
+        tcp_max_per_source: int = 32,
+        tcp_max_pipelined: int = 64,
+        batch_io: bool = True,
+        forward_options: dict[str, Any] | None = None,
+    ) -> None:
         if not 512 <= udp_payload <= _SLOT:
             raise InvalidParameter(f"udp_payload {udp_payload} is out of range: give 512 to {_SLOT} bytes")
         if not 0.1 <= answer_within <= 2.5:
@@ -119,9 +149,16 @@ class Resolver:
         self.loop = Loop()
         self.loop.on_error = self._on_error
         self._batches: dict[int, udpio.Batch] = {}
-        self.forwarder = Forwarder(self.loop, self.cache, self.counters, self._respond, answer_within=answer_within,
-                                   udp_payload=udp_payload, batch_for=self._batch_for if self.batch_io else None,
-                                   **(forward_options or {}))
+        self.forwarder = Forwarder(
+            self.loop,
+            self.cache,
+            self.counters,
+            self._respond,
+            answer_within=answer_within,
+            udp_payload=udp_payload,
+            batch_for=self._batch_for if self.batch_io else None,
+            **(forward_options or {}),
+        )
         self._sender = udpio.Sender(named=True) if self.batch_io else None
         self._dirty: list[_Client] = []
         if self._sender is not None:
@@ -177,8 +214,13 @@ class Resolver:
     def status(self) -> dict[str, Any]:
         """Counters (see :class:`~pycnm.dns.counters.Counters`), gauges and upstream health."""
         result: dict[str, Any] = self.counters.as_dict()
-        result.update(inflight=self._inflight, clients=len(self._clients), tcp_connections=self._tcp_total,
-                      cache_entries=len(self.cache), pending=len(self.forwarder.pending))
+        result.update(
+            inflight=self._inflight,
+            clients=len(self._clients),
+            tcp_connections=self._tcp_total,
+            cache_entries=len(self.cache),
+            pending=len(self.forwarder.pending),
+        )
         for _ in range(3):
             try:
                 result["upstreams"] = self.forwarder.upstream_status()
@@ -194,7 +236,8 @@ class Resolver:
         if self._thread is None or self._thread is threading.current_thread():
             fn(*args)
             return
-        done, box = threading.Event(), []
+        done = threading.Event()
+        box: list[Exception] = []
         self._commands.append((fn, args, done, box))
         self.loop.wake()
         if not done.wait(10):
@@ -207,7 +250,7 @@ class Resolver:
             fn, args, done, box = self._commands.popleft()
             try:
                 fn(*args)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - handed back to the calling thread, which raises it
                 box.append(exc)
             done.set()
 
@@ -230,12 +273,12 @@ class Resolver:
         self._clients[client_id] = client
         if self.batch_io and client.family in (socket.AF_INET, socket.AF_INET6):
             self._batch_for(client.family)
-            self.loop.register(client.fd, select.EPOLLIN, lambda events, c=client: self._udp_batch(c))
+            self.loop.register(client.fd, select.EPOLLIN, lambda _events: self._udp_batch(client))
         else:
-            self.loop.register(client.fd, select.EPOLLIN, lambda events, c=client: self._udp_plain(c))
+            self.loop.register(client.fd, select.EPOLLIN, lambda _events: self._udp_plain(client))
         if listener is not None:
             listener.setblocking(False)
-            self.loop.register(client.lfd, select.EPOLLIN, lambda events, c=client: self._accept(c))
+            self.loop.register(client.lfd, select.EPOLLIN, lambda _events: self._accept(client))
 
     def _batch_for(self, family: int) -> udpio.Batch:
         batch = self._batches.get(family)
@@ -245,13 +288,16 @@ class Resolver:
 
     def _flush(self) -> None:
         """Send the forwarded answers queued this loop turn, one sendmmsg per client socket."""
+        sender = self._sender
+        if sender is None:  # (a flusher with batched I/O only)
+            return
         dirty, self._dirty = self._dirty, []
         for client in dirty:
             out, names = client.out, client.out_names
             client.out, client.out_names = [], []
             if client.closed:
                 continue
-            sent, _ = self._sender.send(client.fd, out, names)
+            sent, _ = sender.send(client.fd, out, names)
             if sent < len(out):
                 self.counters.dropped += len(out) - sent
 
@@ -312,9 +358,9 @@ class Resolver:
             self._current = batch
             j = 0
             i = 0
-            for length in lengths[0:n * stride:stride]:
+            for length in lengths[0 : n * stride : stride]:
                 start = i * _SLOT
-                data = view[start:start + length].tobytes()
+                data = view[start : start + length].tobytes()
                 reply = memo.get(data[2:])
                 if reply is not None:
                     if reply.__class__ is not bytes:
@@ -339,7 +385,7 @@ class Resolver:
                 if j == i:
                     # the common case inlined: slot j answers datagram j
                     start = j * _SLOT
-                    out[start:start + size] = reply
+                    out[start : start + size] = reply
                     out_lens[2 * j + 1] = size
                 else:
                     batch.put(j, i, reply)
@@ -393,7 +439,7 @@ class Resolver:
         counters = self.counters
         parsed = wire.parse_query(data)
         plain = parsed is not None
-        if not plain:
+        if parsed is None:
             query, reply = wire.normalize_slow(data)
             if query is None:
                 counters.malformed += 1
@@ -423,16 +469,15 @@ class Resolver:
             if variants is not None:
                 counters.answered_local += 1
                 return self._local(client, data, variants, head, rd, question, opt, limit, plain and conn is None)
-        if not client.forwards:
+        route = client.route
+        if not client.forwards or route is None:  # (a client forwards through its route)
             # internal networks only, forwarding off, or no upstream: what moby answers then
             counters.servfail += 1
             return wire.local_reply(head, rd, wire.SERVFAIL, question, (), (), opt, limit)[0]
-        if (not client.single_label and qtype in (wire.A, wire.AAAA)
-                and name[0] and len(name) == name[0] + 2):
+        if not client.single_label and qtype in (wire.A, wire.AAAA) and name[0] and len(name) == name[0] + 2:
             counters.answered_local += 1
             return self._local(client, data, [((), ())], head, rd, question, opt, limit, plain and conn is None)
-        route = client.route
-        tail = data[qend - 4:qend]
+        tail = data[qend - 4 : qend]
         cd = data[3] & 0x10
         key = route.prefix + name + tail + _FLAG_BYTES[(1 if payload else 0) | (2 if do else 0) | (4 if cd else 0)]
         cached = self.cache.get(key, self.loop.now)
@@ -442,18 +487,38 @@ class Resolver:
         if client.inflight >= self.max_inflight_per_client or self._inflight >= self.max_inflight:
             counters.refused += 1
             return wire.local_reply(head, rd, wire.REFUSED, question, (), (), opt, limit)[0]
-        if conn is None and where.__class__ is int:
-            where = self._current.raw_address(where)
+        current = self._current
+        if conn is None and where.__class__ is int and current is not None:  # (the batch being answered)
+            where = current.raw_address(where)
         client.inflight += 1
         self._inflight += 1
         if conn is not None:
             conn.pending += 1
-        self.forwarder.resolve(route, key, name, tail, cd, payload, do,
-                               (client, conn, where, head, rd, question, limit, opt), conn is not None)
+        self.forwarder.resolve(
+            route,
+            key,
+            name,
+            tail,
+            cd,
+            payload,
+            do,
+            (client, conn, where, head, rd, question, limit, opt),
+            conn is not None,
+        )
         return None
 
-    def _local(self, client: _Client, data: bytes, variants: list, head: bytes, rd: int, question: bytes,
-               opt: bytes, limit: int, memoize: bool) -> bytes:
+    def _local(
+        self,
+        client: _Client,
+        data: bytes,
+        variants: list,
+        head: bytes,
+        rd: int,
+        question: bytes,
+        opt: bytes,
+        limit: int,
+        memoize: bool,
+    ) -> bytes:
         turn = client.turn % len(variants)
         client.turn += 1
         answers, additional = variants[turn]
@@ -470,9 +535,10 @@ class Resolver:
                 memo[data[2:]] = reply[2:]
             else:
                 # the rotation goes on from the variant sent now
-                order = variants[turn + 1:] + variants[:turn + 1]
-                memo[data[2:]] = itertools.cycle([wire.local_reply(head, rd, wire.NOERROR, question, a, x, opt,
-                                                                   limit)[0][2:] for a, x in order])
+                order = variants[turn + 1 :] + variants[: turn + 1]
+                memo[data[2:]] = itertools.cycle(
+                    [wire.local_reply(head, rd, wire.NOERROR, question, a, x, opt, limit)[0][2:] for a, x in order]
+                )
         return reply
 
     def _adapt(self, reply: bytes, head: bytes, rd: int, question: bytes, limit: int, opt: bytes) -> bytes:
@@ -522,6 +588,8 @@ class Resolver:
     # --- TCP ----------------------------------------------------------------------------------------------
     def _accept(self, client: _Client) -> None:
         listener = client.listener
+        if listener is None:  # (registered for clients with a listener only)
+            return
         for _ in range(32):
             try:
                 sock, addr = listener.accept()
@@ -551,10 +619,9 @@ class Resolver:
         timeout = self.tcp_idle_timeout
         for client in list(self._clients.values()):
             for conn in list(client.conns):
-                if now - conn.last > timeout and (conn.pending == 0 or conn.wbuf):
-                    self.counters.tcp_closed_idle += 1
-                    conn.close()
-                elif conn.partial_since and now - conn.partial_since > timeout:
+                if (now - conn.last > timeout and (conn.pending == 0 or conn.wbuf)) or (
+                    conn.partial_since and now - conn.partial_since > timeout
+                ):
                     self.counters.tcp_closed_idle += 1
                     conn.close()
         if not self._stopping:
@@ -564,8 +631,20 @@ class Resolver:
 class _TcpConn:
     """One client TCP connection: length-prefixed messages in, answers out as they complete."""
 
-    __slots__ = ("resolver", "client", "sock", "fd", "source", "rbuf", "wbuf", "last", "partial_since",
-                 "pending", "events", "closed")
+    __slots__ = (
+        "resolver",
+        "client",
+        "sock",
+        "fd",
+        "source",
+        "rbuf",
+        "wbuf",
+        "last",
+        "partial_since",
+        "pending",
+        "events",
+        "closed",
+    )
 
     def __init__(self, resolver: Resolver, client: _Client, sock: socket.socket, source: tuple[str, str]) -> None:
         self.resolver = resolver
@@ -628,8 +707,8 @@ class _TcpConn:
                 return self.close()
             if len(rbuf) < 2 + size:
                 break
-            message = bytes(rbuf[2:2 + size])
-            del rbuf[:2 + size]
+            message = bytes(rbuf[2 : 2 + size])
+            del rbuf[: 2 + size]
             reply = resolver._query(self.client, message, self, None)
             if self.closed:
                 return
@@ -649,8 +728,9 @@ class _TcpConn:
 
     def _watch(self) -> None:
         # read while there is room in the pipeline; wait for writability while answers queue
-        events = ((select.EPOLLIN if self.pending < self.resolver.tcp_max_pipelined else 0)
-                  | (select.EPOLLOUT if self.wbuf else 0))
+        events = (select.EPOLLIN if self.pending < self.resolver.tcp_max_pipelined else 0) | (
+            select.EPOLLOUT if self.wbuf else 0
+        )
         if events != self.events:
             self.resolver.loop.modify(self.fd, events)
             self.events = events

@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import dns.flags
 import dns.message
@@ -31,9 +32,19 @@ class StubUpstream:
     ``delay`` postpones every answer; ``truncate_udp`` sends TC over UDP and the answer over TCP.
     """
 
-    def __init__(self, *, mode: str = "answer", address: str = "127.0.0.1", ttl: int = 300, delay: float = 0.0,
-                 rcode: int = dns.rcode.NOERROR, records: int = 1, truncate_udp: bool = False,
-                 soa_ttl: int | None = None, reply: Callable[[bytes], bytes | list[bytes] | None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        mode: str = "answer",
+        address: str = "127.0.0.1",
+        ttl: int = 300,
+        delay: float = 0.0,
+        rcode: int = dns.rcode.NOERROR,
+        records: int = 1,
+        truncate_udp: bool = False,
+        soa_ttl: int | None = None,
+        reply: Callable[[bytes], bytes | list[bytes] | None] | None = None,
+    ) -> None:
         self.mode = mode
         self.ttl = ttl
         self.delay = delay
@@ -96,7 +107,7 @@ class StubUpstream:
             return self.custom(wire)
         try:
             query = dns.message.from_wire(wire)
-        except Exception:
+        except Exception:  # noqa: BLE001 - a stub upstream ignores what it cannot parse, as a server would
             return None
         question = query.question[0] if query.question else None
         if question is not None:
@@ -106,10 +117,17 @@ class StubUpstream:
         response = dns.message.make_response(query)
         response.flags |= dns.flags.RA
         if self.mode == "rcode":
-            response.set_rcode(self.rcode)
+            response.set_rcode(dns.rcode.Rcode.make(self.rcode))
             if self.soa_ttl is not None:
-                response.authority.append(dns.rrset.from_text(
-                    "example.", self.soa_ttl, "IN", "SOA", f"ns.example. host.example. 1 7200 900 1209600 {self.soa_ttl}"))
+                response.authority.append(
+                    dns.rrset.from_text(
+                        "example.",
+                        self.soa_ttl,
+                        "IN",
+                        "SOA",
+                        f"ns.example. host.example. 1 7200 900 1209600 {self.soa_ttl}",
+                    )
+                )
         elif question.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
             kind = "A" if question.rdtype == dns.rdatatype.A else "AAAA"
             values = [f"192.0.2.{i % 250 + 1}" if kind == "A" else f"2001:db8::{i + 1:x}" for i in range(self.records)]
@@ -163,8 +181,8 @@ class StubUpstream:
                     buf += chunk
                     while len(buf) >= 2 and len(buf) >= 2 + ((buf[0] << 8) | buf[1]):
                         size = (buf[0] << 8) | buf[1]
-                        message = bytes(buf[2:2 + size])
-                        del buf[:2 + size]
+                        message = bytes(buf[2 : 2 + size])
+                        del buf[: 2 + size]
                         reply = self.answer(message, "tcp")
                         if isinstance(reply, list):
                             reply = reply[-1] if reply else None
@@ -216,8 +234,9 @@ class LoopbackClient:
         self.client_id = client_id
         resolver.add_client(client_id, udp, tcp)
 
-    def query(self, name: str, rdtype: str = "A", *, tcp: bool = False, timeout: float = 3.0,
-              **make_query: object) -> dns.message.Message:
+    def query(
+        self, name: str, rdtype: str = "A", *, tcp: bool = False, timeout: float = 3.0, **make_query: Any
+    ) -> dns.message.Message:
         """Ask ``name``/``rdtype`` over UDP (or TCP) and return the answer."""
         import dns.query
 
@@ -234,5 +253,5 @@ class LoopbackClient:
             sock.sendto(wire, (self.address, self.udp_port))
             try:
                 return sock.recv(65535)
-            except socket.timeout:
+            except TimeoutError:
                 return None

@@ -33,9 +33,15 @@ class _IOVec(ctypes.Structure):
 
 
 class _MsgHdr(ctypes.Structure):
-    _fields_ = [("name", ctypes.c_void_p), ("namelen", ctypes.c_uint32), ("iov", ctypes.POINTER(_IOVec)),
-                ("iovlen", ctypes.c_size_t), ("control", ctypes.c_void_p), ("controllen", ctypes.c_size_t),
-                ("flags", ctypes.c_int)]
+    _fields_ = [
+        ("name", ctypes.c_void_p),
+        ("namelen", ctypes.c_uint32),
+        ("iov", ctypes.POINTER(_IOVec)),
+        ("iovlen", ctypes.c_size_t),
+        ("control", ctypes.c_void_p),
+        ("controllen", ctypes.c_size_t),
+        ("flags", ctypes.c_int),
+    ]
 
 
 class _MMsgHdr(ctypes.Structure):
@@ -59,8 +65,20 @@ _LIBC = _libc()
 
 def available() -> bool:
     """Whether batched I/O works here (Linux libc with recvmmsg/sendmmsg, 64-bit layout)."""
-    return (_LIBC is not None and ctypes.sizeof(ctypes.c_void_p) == 8 and ctypes.sizeof(_MMsgHdr) % 8 == 0
-            and _MMsgHdr.len.offset % 4 == 0 and _MsgHdr.flags.offset % 4 == 0)
+    return (
+        _LIBC is not None
+        and ctypes.sizeof(ctypes.c_void_p) == 8
+        and ctypes.sizeof(_MMsgHdr) % 8 == 0
+        and _MMsgHdr.len.offset % 4 == 0
+        and _MsgHdr.flags.offset % 4 == 0
+    )
+
+
+def _usable_libc() -> ctypes.CDLL:
+    """libc where batched I/O works (:func:`available`); OSError ENOSYS elsewhere."""
+    if _LIBC is None or not available():
+        raise OSError(errno.ENOSYS, "recvmmsg/sendmmsg are not usable here")
+    return _LIBC
 
 
 class Batch:
@@ -71,8 +89,7 @@ class Batch:
     """
 
     def __init__(self, family: int) -> None:
-        if not available():
-            raise OSError(errno.ENOSYS, "recvmmsg/sendmmsg are not usable here")
+        self._libc = _usable_libc()
         self.family = family
         self._namelen = 16 if family == socket.AF_INET else 28
         self._rbuf = (ctypes.c_char * (SLOTS * SLOT_SIZE))()
@@ -102,8 +119,8 @@ class Batch:
         self.out = memoryview(self._obuf).cast("B")
         words = memoryview(self._rmsg).cast("B").cast("I")
         #: iterate ``lengths[0:n * len_stride:len_stride]`` for the datagram lengths
-        self.lengths = words[_MMsgHdr.len.offset // 4:]
-        self._flags = words[_MsgHdr.flags.offset // 4:]
+        self.lengths = words[_MMsgHdr.len.offset // 4 :]
+        self._flags = words[_MsgHdr.flags.offset // 4 :]
         self.len_stride = stride // 4
         self._out_lens = memoryview(self._oiov).cast("B").cast("Q")
         self._out_names = memoryview(self._omsg).cast("B").cast("Q")
@@ -115,7 +132,7 @@ class Batch:
         """Read up to :data:`SLOTS` datagrams from ``fd``: their number, 0 when there is none,
         or minus the errno of a failure (``-errno.ECONNREFUSED``: an ICMP error was pending)."""
         while True:
-            n = _LIBC.recvmmsg(fd, self._rmsg_addr, SLOTS, _MSG_DONTWAIT, None)
+            n = self._libc.recvmmsg(fd, self._rmsg_addr, SLOTS, _MSG_DONTWAIT, None)
             if n >= 0:
                 # the kernel writes each address length back: for one family it is the size given
                 return n
@@ -129,20 +146,24 @@ class Batch:
 
     def address(self, i: int) -> tuple:
         """Where datagram ``i`` came from, as the socket module writes addresses."""
-        raw = self._names_view[i * _NAME_SIZE:(i + 1) * _NAME_SIZE].tobytes()
+        raw = self._names_view[i * _NAME_SIZE : (i + 1) * _NAME_SIZE].tobytes()
         port = int.from_bytes(raw[2:4], "big")
         if self.family == socket.AF_INET:
             return socket.inet_ntop(socket.AF_INET, raw[4:8]), port
-        return (socket.inet_ntop(socket.AF_INET6, raw[8:24]), port, int.from_bytes(raw[4:8], "big"),
-                int.from_bytes(raw[24:28], "little"))
+        return (
+            socket.inet_ntop(socket.AF_INET6, raw[8:24]),
+            port,
+            int.from_bytes(raw[4:8], "big"),
+            int.from_bytes(raw[24:28], "little"),
+        )
 
     def raw_address(self, i: int) -> bytes:
         """Where datagram ``i`` came from, as the kernel wrote it (for :class:`Sender`)."""
-        return self._names_view[i * _NAME_SIZE:i * _NAME_SIZE + self._namelen].tobytes()
+        return self._names_view[i * _NAME_SIZE : i * _NAME_SIZE + self._namelen].tobytes()
 
     def put(self, j: int, i: int, reply: bytes) -> None:
         """Make ``reply`` the ``j``-th datagram to send, to the sender of received datagram ``i``."""
-        self.out[j * SLOT_SIZE:j * SLOT_SIZE + len(reply)] = reply
+        self.out[j * SLOT_SIZE : j * SLOT_SIZE + len(reply)] = reply
         self._out_lens[j * 2 + 1] = len(reply)
         if j != i:
             self._out_names[j * self._out_stride] = self._names_base + i * _NAME_SIZE
@@ -152,7 +173,7 @@ class Batch:
         """Send the first ``count`` replies put; returns how many the kernel took."""
         done = sent = tries = 0
         while done < count and tries < 3:
-            n = _LIBC.sendmmsg(fd, self._omsg_addr + done * ctypes.sizeof(_MMsgHdr), count - done, _MSG_DONTWAIT)
+            n = self._libc.sendmmsg(fd, self._omsg_addr + done * ctypes.sizeof(_MMsgHdr), count - done, _MSG_DONTWAIT)
             if n > 0:
                 done += n
                 sent += n
@@ -177,8 +198,7 @@ class Sender:
     """
 
     def __init__(self, named: bool) -> None:
-        if not available():
-            raise OSError(errno.ENOSYS, "recvmmsg/sendmmsg are not usable here")
+        self._libc = _usable_libc()
         self._obuf = (ctypes.c_char * (SLOTS * SLOT_SIZE))()
         self._names = (ctypes.c_char * (SLOTS * _NAME_SIZE))()
         self._oiov = (_IOVec * SLOTS)()
@@ -196,29 +216,30 @@ class Sender:
         self._out = memoryview(self._obuf).cast("B")
         self._lens = memoryview(self._oiov).cast("B").cast("Q")
         self._names_view = memoryview(self._names).cast("B")
-        self._namelens = memoryview(self._omsg).cast("B").cast("I")[_MsgHdr.namelen.offset // 4:]
+        self._namelens = memoryview(self._omsg).cast("B").cast("I")[_MsgHdr.namelen.offset // 4 :]
         self.named = named
 
     def send(self, fd: int, messages: list[bytes], names: list[bytes] | None = None) -> tuple[int, int]:
         """Send ``messages`` (to ``names``, if named) on ``fd``; returns ``(sent, first errno or 0)``."""
         out, lens, stride4 = self._out, self._lens, self._stride // 4
         named = self.named
+        to = names if names is not None else []
         total = sent = 0
         error = 0
         while total < len(messages):
-            chunk = messages[total:total + SLOTS]
-            for j, message in enumerate(chunk):
-                if len(message) > SLOT_SIZE:
-                    message = message[:12]  # cannot happen for UDP answers; never overrun a slot
-                out[j * SLOT_SIZE:j * SLOT_SIZE + len(message)] = message
+            chunk = messages[total : total + SLOTS]
+            for j, whole in enumerate(chunk):
+                # longer than a slot cannot happen for UDP answers; never overrun a slot
+                message = whole if len(whole) <= SLOT_SIZE else whole[:12]
+                out[j * SLOT_SIZE : j * SLOT_SIZE + len(message)] = message
                 lens[j * 2 + 1] = len(message)
                 if named:
-                    name = names[total + j]
-                    self._names_view[j * _NAME_SIZE:j * _NAME_SIZE + len(name)] = name
+                    name = to[total + j]
+                    self._names_view[j * _NAME_SIZE : j * _NAME_SIZE + len(name)] = name
                     self._namelens[j * stride4] = len(name)
             done = tries = 0
             while done < len(chunk) and tries < 3:
-                n = _LIBC.sendmmsg(fd, self._omsg_addr + done * self._stride, len(chunk) - done, _MSG_DONTWAIT)
+                n = self._libc.sendmmsg(fd, self._omsg_addr + done * self._stride, len(chunk) - done, _MSG_DONTWAIT)
                 if n > 0:
                     done += n
                     sent += n

@@ -16,6 +16,7 @@ Nothing in this module raises on any input.
 from __future__ import annotations
 
 import struct
+from typing import cast
 
 import dns.flags
 import dns.message
@@ -92,14 +93,14 @@ def parse_query(data: bytes) -> tuple[bytes, int, int, int, int, int] | None:
     if arcount == 0:
         if qend != n:
             return None
-        return data[12:i + 1].lower(), qtype, qclass, qend, 0, 0
+        return data[12 : i + 1].lower(), qtype, qclass, qend, 0, 0
     # exactly one OPT record, owned by the root, EDNS version 0 and no extended rcode
-    if arcount != 1 or n < qend + 11 or data[qend:qend + 3] != _OPT_HEAD or data[qend + 5] or data[qend + 6]:
+    if arcount != 1 or n < qend + 11 or data[qend : qend + 3] != _OPT_HEAD or data[qend + 5] or data[qend + 6]:
         return None
     if qend + 11 + ((data[qend + 9] << 8) | data[qend + 10]) != n:
         return None
     payload = (data[qend + 3] << 8) | data[qend + 4]
-    return data[12:i + 1].lower(), qtype, qclass, qend, payload or 1, data[qend + 7] & 0x80
+    return data[12 : i + 1].lower(), qtype, qclass, qend, payload or 1, data[qend + 7] & 0x80
 
 
 def normalize_slow(data: bytes) -> tuple[bytes | None, bytes | None]:
@@ -117,7 +118,7 @@ def normalize_slow(data: bytes) -> tuple[bytes | None, bytes | None]:
         return None, error_reply(data, NOTIMP)
     try:
         msg = dns.message.from_wire(data, ignore_trailing=True, continue_on_error=False)
-    except Exception:  # dnspython raises many types for malformed input: all mean FORMERR
+    except Exception:  # noqa: BLE001 - dnspython raises many types for malformed input: all mean FORMERR
         return None, error_reply(data, FORMERR)
     try:
         if msg.flags & dns.flags.QR:
@@ -127,17 +128,28 @@ def normalize_slow(data: bytes) -> tuple[bytes | None, bytes | None]:
         if msg.edns > 0:
             return None, _badvers(data)
         rrset = msg.question[0]
-        name = rrset.name.to_wire()
+        name = cast(bytes, rrset.name.to_wire())  # bytes without a file (dnspython types it bytes | None)
         rd = 1 if msg.flags & dns.flags.RD else 0
         second = 0x10 if msg.flags & dns.flags.CD else 0
         if msg.edns >= 0:
-            opt = _OPT_HEAD + struct.pack(">HBBBBH", msg.payload, 0, 0, 0x80 if msg.ednsflags & dns.flags.DO else 0, 0, 0)
+            opt = _OPT_HEAD + struct.pack(
+                ">HBBBBH", msg.payload, 0, 0, 0x80 if msg.ednsflags & dns.flags.DO else 0, 0, 0
+            )
         else:
             opt = b""
-        query = b"".join((data[:2], bytes((rd, second)), _ONE_QUESTION, b"\x00\x01" if opt else b"\x00\x00",
-                          name, struct.pack(">HH", rrset.rdtype, rrset.rdclass), opt))
+        query = b"".join(
+            (
+                data[:2],
+                bytes((rd, second)),
+                _ONE_QUESTION,
+                b"\x00\x01" if opt else b"\x00\x00",
+                name,
+                struct.pack(">HH", rrset.rdtype, rrset.rdclass),
+                opt,
+            )
+        )
         return query, None
-    except Exception:
+    except Exception:  # noqa: BLE001 - as above: whatever dnspython raises, the query is malformed
         return None, error_reply(data, FORMERR)
 
 
@@ -157,8 +169,16 @@ def opt_record(payload: int, do: int) -> bytes:
     return _OPT_HEAD + struct.pack(">HBBBBH", payload, 0, 0, do, 0, 0)
 
 
-def local_reply(head: bytes, rd: int, rcode: int, question: bytes, answers: tuple[bytes, ...],
-                additional: tuple[bytes, ...], opt: bytes, limit: int) -> tuple[bytes, bool]:
+def local_reply(
+    head: bytes,
+    rd: int,
+    rcode: int,
+    question: bytes,
+    answers: tuple[bytes, ...],
+    additional: tuple[bytes, ...],
+    opt: bytes,
+    limit: int,
+) -> tuple[bytes, bool]:
     """An authoritative answer built from record bytes whose owner is a pointer to the question.
 
     ``head`` is the 2-byte ID. Answers that do not fit ``limit`` are left out with TC set;
@@ -239,14 +259,14 @@ def scan_reply(msg: bytes, qend: int) -> tuple[int, int, list[int]] | None:
         if end > n:
             return None
         if rtype != OPT:
-            value = int.from_bytes(msg[i + 4:i + 8], "big")
+            value = int.from_bytes(msg[i + 4 : i + 8], "big")
             if value > 0x7FFFFFFF:  # RFC 2181: a TTL with the top bit set means zero
                 value = 0
             offsets.append(i + 4)
             if ttl < 0 or value < ttl:
                 ttl = value
             if rtype == SOA and ancount <= index < ancount + nscount and rdlen >= 22:
-                minimum = int.from_bytes(msg[end - 4:end], "big")
+                minimum = int.from_bytes(msg[end - 4 : end], "big")
                 negative = min(value, minimum)
         i = end
     return ttl, negative, offsets

@@ -35,8 +35,17 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 
 from .. import hookimpl, labels
-from ..errors import Forbidden, InvalidParameter, NotFound, StaleVersion, Unavailable
-from ..model import AddressAllocation, AddressSpaces, IPAMCapabilities, IPNetwork, PoolAllocation, network
+from ..errors import Forbidden, Internal, InvalidParameter, NotFound, StaleVersion, Unavailable
+from ..model import (
+    AddressAllocation,
+    AddressSpaces,
+    DriverConfig,
+    IPAMCapabilities,
+    IPNetwork,
+    PoolAllocation,
+    network,
+    subnet_of,
+)
 from ..store import Delete, Put, Store
 from . import bitmap, pools
 
@@ -67,10 +76,16 @@ class DefaultIPAM:
         #: address space key -> (version, value, its pools indexed): parsed once per version
         self._spaces: dict[str, tuple[int, bytes, pools.Intervals]] = {}
 
+    @property
+    def _store(self) -> Store:
+        if self.store is None:
+            raise Internal("the default IPAM driver is used before ipam_config gave it its store")
+        return self.store
+
     # ---- set-up ---------------------------------------------------------------------------------
 
     @hookimpl
-    def ipam_config(self, config, store) -> None:
+    def ipam_config(self, config: DriverConfig, store: Store) -> None:
         self.store = store
 
     @hookimpl
@@ -84,28 +99,33 @@ class DefaultIPAM:
     # ---- pools ----------------------------------------------------------------------------------
 
     @hookimpl
-    def ipam_request_pool(self, address_space: str, pool: str, sub_pool: str, options: Mapping, v6: bool):
+    def ipam_request_pool(
+        self, address_space: str, pool: str, sub_pool: str, options: Mapping[str, str], v6: bool
+    ) -> PoolAllocation:
         if address_space not in (pools.LOCAL_DEFAULT, pools.GLOBAL_DEFAULT):
-            raise NotFound(f"unknown address space {address_space!r}: the default IPAM has"
-                           f" {pools.LOCAL_DEFAULT} and {pools.GLOBAL_DEFAULT}")
+            raise NotFound(
+                f"unknown address space {address_space!r}: the default IPAM has"
+                f" {pools.LOCAL_DEFAULT} and {pools.GLOBAL_DEFAULT}"
+            )
         if sub_pool and not pool:
             raise InvalidParameter(f"invalid ip-range {sub_pool!r}: an ip-range needs a subnet")
         want = network(pool, name="subnet") if pool else None
         sub = network(sub_pool, name="ip-range") if sub_pool else None
         if want is not None and want.version != (6 if v6 else 4):
             raise InvalidParameter(f"invalid subnet {pool!r}: expected an IPv{6 if v6 else 4} subnet")
-        if sub is not None and (sub.version != want.version or not sub.subnet_of(want)):
+        if sub is not None and want is not None and not subnet_of(sub, want):  # (an ip-range needs a subnet)
             raise InvalidParameter(f"invalid ip-range {sub_pool!r}: it is not inside subnet {pool}")
         key = f"ipam/space/{address_space}"
         for _ in range(_RETRIES):
-            entry = self.store.get(key)
+            entry = self._store.get(key)
             space = _json(entry.value if entry else None, {"pools": {}})
             taken = self._taken(key, entry, space)
             if want is not None:
                 other = taken.overlapping(want)
                 if other is not None:
-                    raise Forbidden(f"subnet {want} overlaps with subnet {other} already in use"
-                                    f" in address space {address_space}")
+                    raise Forbidden(
+                        f"subnet {want} overlaps with subnet {other} already in use in address space {address_space}"
+                    )
                 chosen = want
             else:
                 chosen = self._choose(address_space, v6, taken)
@@ -115,15 +135,17 @@ class DefaultIPAM:
             space["pools"][str(chosen)] = held
             value = json.dumps(space, sort_keys=True).encode()
             try:
-                version = self.store.commit([
-                    Put(key, value, expect=entry.version if entry else 0),
-                    Put(f"ipam/pools/{address_space}/{chosen}", json.dumps(held).encode()),
-                ])
+                version = self._store.commit(
+                    [
+                        Put(key, value, expect=entry.version if entry else 0),
+                        Put(f"ipam/pools/{address_space}/{chosen}", json.dumps(held).encode()),
+                    ]
+                )
             except StaleVersion:
                 continue
             taken.add(chosen)
             self._spaces[key] = (version, value, taken)
-            data = {}
+            data: dict[str, str] = {}
             return PoolAllocation(pools.pool_id(address_space, chosen, sub), chosen, data)
         raise Unavailable(f"address space {address_space} is too busy: gave up after {_RETRIES} attempts")
 
@@ -140,30 +162,33 @@ class DefaultIPAM:
             host = [n for n in self.host_networks() if n.prefixlen > 0]
         for candidate in pools.defaults(address_space, v6):
             if taken.overlapping(candidate) is None and not any(
-                    o.version == candidate.version and o.overlaps(candidate) for o in host):
+                o.version == candidate.version and o.overlaps(candidate) for o in host
+            ):
                 return candidate
         family = "IPv6" if v6 else "IPv4"
-        raise Unavailable(f"could not find an available, non-overlapping {family} address pool among the"
-                          " defaults to assign to the network; remove unused networks or give --subnet")
+        raise Unavailable(
+            f"could not find an available, non-overlapping {family} address pool among the"
+            " defaults to assign to the network; remove unused networks or give --subnet"
+        )
 
     @hookimpl
     def ipam_release_pool(self, pool_id: str) -> None:
         space_name, pool, _sub = pools.parse_pool_id(pool_id)
         key = f"ipam/space/{space_name}"
         for _ in range(_RETRIES):
-            entry = self.store.get(key)
+            entry = self._store.get(key)
             space = _json(entry.value if entry else None, {"pools": {}})
-            if str(pool) not in space["pools"]:
+            if entry is None or str(pool) not in space["pools"]:
                 raise NotFound(f"pool {pool_id} not found", maskable=True)
             del space["pools"][str(pool)]
-            ops = [Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version)]
+            ops: list[Put | Delete] = [Put(key, json.dumps(space, sort_keys=True).encode(), expect=entry.version)]
             base = f"ipam/bits/{space_name}/{pool}/"
-            ops += [Delete(e.key) for e in self.store.list(base)]
-            ops += [Delete(e.key) for e in self.store.list(_owners_prefix(space_name, pool))]
+            ops += [Delete(e.key) for e in self._store.list(base)]
+            ops += [Delete(e.key) for e in self._store.list(_owners_prefix(space_name, pool))]
             ops.append(Delete(_meta_key(space_name, pool)))
             ops.append(Delete(f"ipam/pools/{space_name}/{pool}"))
             try:
-                self.store.commit(ops)
+                self._store.commit(ops)
                 return
             except StaleVersion:
                 continue
@@ -173,14 +198,14 @@ class DefaultIPAM:
 
     def _pool(self, pool_id: str) -> tuple[str, IPNetwork, IPNetwork | None]:
         space_name, pool, sub = pools.parse_pool_id(pool_id)
-        entry = self.store.get(f"ipam/pools/{space_name}/{pool}")
+        entry = self._store.get(f"ipam/pools/{space_name}/{pool}")
         held = _json(entry.value if entry else None, None)
         if held is None or held["sub"] != (str(sub) if sub else None):
             raise NotFound(f"pool {pool_id} not found: request the pool first")
         return space_name, pool, sub
 
     @hookimpl
-    def ipam_request_address(self, pool_id: str, address: str, options: Mapping) -> AddressAllocation:
+    def ipam_request_address(self, pool_id: str, address: str, options: Mapping[str, str]) -> AddressAllocation:
         space_name, pool, sub = self._pool(pool_id)
         lo, hi = _bounds(pool)
         base = int(pool.network_address)
@@ -210,18 +235,20 @@ class DefaultIPAM:
         key = self._bits_key(space_name, pool, chunk_index)
         meta_key = _meta_key(space_name, pool)
         for _ in range(_RETRIES):
-            entry = self.store.get(key)
+            entry = self._store.get(key)
             if entry is None or not bitmap.is_set(entry.value, bit):
                 raise NotFound(f"address {addr} is not allocated in pool {pool}", maskable=True)
-            ops = [Put(key, bitmap.clear_bit(entry.value, bit), expect=entry.version),
-                   Delete(_owner_key(space_name, pool, ordinal))]
-            meta_entry = self.store.get(meta_key)
+            ops: list[Put | Delete] = [
+                Put(key, bitmap.clear_bit(entry.value, bit), expect=entry.version),
+                Delete(_owner_key(space_name, pool, ordinal)),
+            ]
+            meta_entry = self._store.get(meta_key)
             meta = _json(meta_entry.value if meta_entry else None, {"next": 0, "cursor": 0})
             if ordinal < meta["next"]:
                 meta["next"] = ordinal
                 ops.append(Put(meta_key, json.dumps(meta).encode(), expect=meta_entry.version if meta_entry else 0))
             try:
-                self.store.commit(ops)
+                self._store.commit(ops)
                 return
             except StaleVersion:
                 continue
@@ -231,7 +258,7 @@ class DefaultIPAM:
     def ipam_owned(self, owner_prefix: str) -> list[tuple[str, str, str]]:
         out = []
         for space_name in (pools.LOCAL_DEFAULT, pools.GLOBAL_DEFAULT):
-            entry = self.store.get(f"ipam/space/{space_name}")
+            entry = self._store.get(f"ipam/space/{space_name}")
             held = _json(entry.value if entry else None, {"pools": {}})["pools"]
             subs = {}
             for cidr, info in held.items():
@@ -241,9 +268,9 @@ class DefaultIPAM:
                 if str(info.get("owner", "")).startswith(owner_prefix):
                     out.append((subs[cidr], "", info["owner"]))
             base = f"ipam/owners/{space_name}/"
-            for item in self.store.list(base):
+            for item in self._store.list(base):
                 owner = item.value.decode()
-                cidr, ordinal = item.key[len(base):].rsplit("/", 1)  # a CIDR has a "/" of its own
+                cidr, ordinal = item.key[len(base) :].rsplit("/", 1)  # a CIDR has a "/" of its own
                 if owner.startswith(owner_prefix) and cidr in subs:
                     pool = ipaddress.ip_network(cidr)
                     out.append((subs[cidr], str(pool.network_address + int(ordinal, 16)), owner))
@@ -259,7 +286,7 @@ class DefaultIPAM:
         chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
         key = self._bits_key(space_name, pool, chunk_index)
         for _ in range(_RETRIES):
-            entry = self.store.get(key)
+            entry = self._store.get(key)
             chunk = entry.value if entry else bitmap.EMPTY
             if bitmap.is_set(chunk, bit):
                 addr = ipaddress.ip_address(int(pool.network_address) + ordinal)
@@ -268,17 +295,25 @@ class DefaultIPAM:
             if owner:
                 ops.append(Put(_owner_key(space_name, pool, ordinal), owner.encode()))
             try:
-                self.store.commit(ops)
+                self._store.commit(ops)
                 return
             except StaleVersion:
                 continue
         raise Unavailable(f"pool {pool} is too busy: gave up after {_RETRIES} attempts")
 
-    def _take_any(self, space_name: str, pool: IPNetwork, lo: int, hi: int, serial: bool, whole_pool: bool,
-                  owner: str | None = None) -> int:
+    def _take_any(
+        self,
+        space_name: str,
+        pool: IPNetwork,
+        lo: int,
+        hi: int,
+        serial: bool,
+        whole_pool: bool,
+        owner: str | None = None,
+    ) -> int:
         meta_key = _meta_key(space_name, pool)
         for _ in range(_RETRIES):
-            meta_entry = self.store.get(meta_key)
+            meta_entry = self._store.get(meta_key)
             meta = _json(meta_entry.value if meta_entry else None, {"next": 0, "cursor": 0})
             if serial:
                 start = meta["cursor"] if lo <= meta["cursor"] <= hi else lo
@@ -292,9 +327,15 @@ class DefaultIPAM:
                 if found is not None:
                     break
             if found is None:
-                raise Unavailable(f"no available addresses in pool {pool}"
-                                  + ("" if whole_pool else f" range {ipaddress.ip_address(int(pool.network_address) + lo)}-"
-                                     f"{ipaddress.ip_address(int(pool.network_address) + hi)}"))
+                raise Unavailable(
+                    f"no available addresses in pool {pool}"
+                    + (
+                        ""
+                        if whole_pool
+                        else f" range {ipaddress.ip_address(int(pool.network_address) + lo)}-"
+                        f"{ipaddress.ip_address(int(pool.network_address) + hi)}"
+                    )
+                )
             ordinal, entry, chunk = found
             chunk_index, bit = divmod(ordinal, bitmap.CHUNK_BITS)
             new_chunk = bitmap.set_bit(chunk, bit)
@@ -309,7 +350,7 @@ class DefaultIPAM:
             if owner:
                 ops.append(Put(_owner_key(space_name, pool, ordinal), owner.encode()))
             try:
-                self.store.commit(ops)
+                self._store.commit(ops)
                 return ordinal
             except StaleVersion:
                 continue
@@ -321,7 +362,7 @@ class DefaultIPAM:
             return None
         first, last = lo // bitmap.CHUNK_BITS, hi // bitmap.CHUNK_BITS
         for chunk_index in range(first, last + 1):
-            entry = self.store.get(self._bits_key(space_name, pool, chunk_index))
+            entry = self._store.get(self._bits_key(space_name, pool, chunk_index))
             chunk = entry.value if entry else bitmap.EMPTY
             offset = chunk_index * bitmap.CHUNK_BITS
             start = max(lo - offset, 0)

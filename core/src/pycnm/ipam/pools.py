@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import bisect
 import functools
-import operator
 import hashlib
 import ipaddress
+import operator
 from collections.abc import Iterable, Iterator
 
 from ..errors import InvalidParameter

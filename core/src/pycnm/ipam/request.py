@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from attrs import define, field
 
 from ..errors import InvalidParameter
-from ..model import IPInterface, IPNetwork, address, network
+from ..model import IPAddress, IPInterface, IPNetwork, address, network, subnet_of
 
 
 @define
@@ -44,46 +44,51 @@ def build(
     aux_addresses: Mapping[str, str] | None = None,
 ) -> list[PoolRequest]:
     """One request per subnet, with the ip-range, gateway and aux addresses that fall in it."""
-    requests = [PoolRequest(subnet=network(s, name="subnet")) for s in _list(subnets, "subnet")]
-    for i, a in enumerate(requests):
-        for b in requests[i + 1 :]:
-            if a.subnet.version == b.subnet.version and a.subnet.overlaps(b.subnet):
-                raise InvalidParameter(f"subnets {a.subnet} and {b.subnet} overlap")
+    given = [network(s, name="subnet") for s in _list(subnets, "subnet")]
+    for i, a in enumerate(given):
+        for b in given[i + 1 :]:
+            if a.version == b.version and a.overlaps(b):
+                raise InvalidParameter(f"subnets {a} and {b} overlap")
+    requests = [(subnet, PoolRequest(subnet=subnet)) for subnet in given]
 
-    def owner(value, what: str) -> PoolRequest:
-        for req in requests:
-            if value.version != req.subnet.version:
+    def owner(value: IPNetwork | IPAddress, what: str) -> tuple[IPNetwork, PoolRequest]:
+        for subnet, req in requests:
+            if value.version != subnet.version:
                 continue  # subnet_of() raises TypeError across families
-            contained = value.subnet_of(req.subnet) if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)) \
-                else value in req.subnet
+            if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+                contained = subnet_of(value, subnet)
+            else:
+                contained = value in subnet
             if contained:
-                return req
+                return subnet, req
         if not requests:
             raise InvalidParameter(f"invalid {what} {value}: a {what} needs a --subnet")
-        raise InvalidParameter(f"invalid {what} {value}: it is not inside any subnet given"
-                               f" ({', '.join(str(r.subnet) for r in requests)})")
+        raise InvalidParameter(
+            f"invalid {what} {value}: it is not inside any subnet given ({', '.join(str(s) for s, _ in requests)})"
+        )
 
     for text in _list(ip_ranges, "ip-range"):
         rng = network(text, name="ip-range")
-        req = owner(rng, "ip-range")
+        subnet, req = owner(rng, "ip-range")
         if req.ip_range is not None:
-            raise InvalidParameter(f"cannot have more than one ip-range in subnet {req.subnet}")
+            raise InvalidParameter(f"cannot have more than one ip-range in subnet {subnet}")
         req.ip_range = rng
     for text in _list(gateways, "gateway"):
         gw = address(text, name="gateway")
-        req = owner(gw, "gateway")
+        subnet, req = owner(gw, "gateway")
         if req.gateway is not None:
-            raise InvalidParameter(f"cannot have more than one gateway in subnet {req.subnet}")
-        if gw == req.subnet.network_address or (gw.version == 4 and req.subnet.prefixlen <= 30
-                                                 and gw == req.subnet.broadcast_address):
-            raise InvalidParameter(f"invalid gateway {gw}: it is the network or broadcast address of {req.subnet}")
+            raise InvalidParameter(f"cannot have more than one gateway in subnet {subnet}")
+        if gw == subnet.network_address or (
+            gw.version == 4 and subnet.prefixlen <= 30 and gw == subnet.broadcast_address
+        ):
+            raise InvalidParameter(f"invalid gateway {gw}: it is the network or broadcast address of {subnet}")
         req.gateway = gw
     if aux_addresses is not None and not isinstance(aux_addresses, Mapping):
         raise InvalidParameter(f"invalid aux addresses {aux_addresses!r}: expected a mapping of names to addresses")
     for name, text in (aux_addresses or {}).items():
         aux = address(text, name=f"aux address {name}")
-        owner(aux, f"aux address {name}").aux_addresses[name] = aux
-    return requests
+        owner(aux, f"aux address {name}")[1].aux_addresses[name] = aux
+    return [req for _, req in requests]
 
 
 def with_prefix(ip, pool: IPNetwork) -> IPInterface:

@@ -46,7 +46,7 @@ def hosts(
 
 def _is_loopback(server: str) -> bool:
     try:
-        return ipaddress.ip_address(server.split("%")[0]).is_loopback
+        return ipaddress.ip_address(server.split("%", maxsplit=1)[0]).is_loopback
     except ValueError:
         return False
 

@@ -58,10 +58,10 @@ def attach(
     """
     if not created_in_sandbox:
         host = sockets.pyroute2(netlink.current())
-        index = _index(host, src_name, "the host namespace")
+        host_index = _index(host, src_name, "the host namespace")
         fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
         try:
-            host.link("set", index=index, net_ns_fd=fd, ifname=dst_name)
+            host.link("set", index=host_index, net_ns_fd=fd, ifname=dst_name)
         except NetlinkError as exc:
             raise _fail(f"moving {src_name} into sandbox {sandbox_key} as {dst_name}", exc) from None
         finally:
@@ -90,8 +90,9 @@ def attach(
     return index
 
 
-def detach(sandbox_key: str, *, dst_name: str, src_name: str, created_in_sandbox: bool,
-           sockets: SocketCache = _default) -> None:
+def detach(
+    sandbox_key: str, *, dst_name: str, src_name: str, created_in_sandbox: bool, sockets: SocketCache = _default
+) -> None:
     """Undo :func:`attach`: a moved interface goes back to the host under its own name.
 
     An interface the driver created in the sandbox is the driver's to remove (its Leave).
@@ -124,8 +125,13 @@ def remove(sandbox_key: str, name: str, sockets: SocketCache = _default) -> bool
         raise _fail(f"removing {name} from sandbox {sandbox_key}", exc) from None
 
 
-def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute], index: int | None = None,
-               sockets: SocketCache = _default) -> None:
+def add_routes(
+    sandbox_key: str,
+    dst_name: str,
+    routes: Sequence[StaticRoute],
+    index: int | None = None,
+    sockets: SocketCache = _default,
+) -> None:
     sock = sockets.pyroute2(sandbox_key)
     index = index or _index(sock, dst_name, f"sandbox {sandbox_key}")
     for route in routes:
@@ -140,8 +146,13 @@ def add_routes(sandbox_key: str, dst_name: str, routes: Sequence[StaticRoute], i
             raise _fail(f"adding route {route.destination} in sandbox {sandbox_key}", exc) from None
 
 
-def set_default_gateway(sandbox_key: str, dst_name: str, gateway: ipaddress.IPv4Address | ipaddress.IPv6Address,
-                        index: int | None = None, sockets: SocketCache = _default) -> None:
+def set_default_gateway(
+    sandbox_key: str,
+    dst_name: str,
+    gateway: ipaddress.IPv4Address | ipaddress.IPv6Address,
+    index: int | None = None,
+    sockets: SocketCache = _default,
+) -> None:
     """Point the sandbox's default route of ``gateway``'s family at ``gateway`` via ``dst_name``."""
     index = index or netlink.index(sandbox_key, dst_name, sockets)
     if index is None:

@@ -110,7 +110,7 @@ class OSLayer(abc.ABC):
         with open(path) as fh:
             return fh.read()
 
-    def close(self) -> None:  # noqa: B027 - optional
+    def close(self) -> None:  # noqa: B027 - optional: a layer without resources closes nothing
         """Release what is held (sockets)."""
 
 

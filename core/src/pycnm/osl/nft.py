@@ -14,8 +14,8 @@ import json
 import threading
 from typing import Any
 
-from ..errors import Internal, Unavailable
 from .. import steps
+from ..errors import Internal, Unavailable
 from . import netlink
 
 _OUTPUT_JSON = 1 << 4
@@ -25,14 +25,16 @@ _local = threading.local()
 
 
 def _load():
-    global _lib
+    global _lib  # noqa: PLW0603 - loaded once, on first use, under the lock
     with _lib_lock:
         if _lib is None:
             name = ctypes.util.find_library("nftables") or "libnftables.so.1"
             try:
                 lib = ctypes.CDLL(name)
             except OSError as exc:
-                raise Unavailable(f"libnftables is not installed ({exc}); install the Debian package nftables") from None
+                raise Unavailable(
+                    f"libnftables is not installed ({exc}); install the Debian package nftables"
+                ) from None
             lib.nft_ctx_new.restype = ctypes.c_void_p
             lib.nft_ctx_new.argtypes = [ctypes.c_uint32]
             lib.nft_ctx_free.argtypes = [ctypes.c_void_p]
@@ -70,6 +72,8 @@ def reset() -> None:
     Only this thread's: freeing a context another thread may be using would be a use-after-free.
     """
     cache = getattr(_local, "contexts", None) or {}
+    if _lib is None:  # never loaded: no context was made
+        return
     for key in list(cache):
         _lib.nft_ctx_free(cache.pop(key))
 
@@ -97,5 +101,6 @@ def query(command: str) -> list[dict[str, Any]]:
 
 
 def table_exists(family: str, name: str) -> bool:
-    return any(item.get("table", {}).get("name") == name and item["table"]["family"] == family
-               for item in query("list tables"))
+    return any(
+        item.get("table", {}).get("name") == name and item["table"]["family"] == family for item in query("list tables")
+    )

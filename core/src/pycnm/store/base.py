@@ -62,7 +62,7 @@ class Store(abc.ABC):
         :raises StaleVersion: a guard failed; nothing was changed.
         """
 
-    def close(self) -> None:  # noqa: B027 - optional
+    def close(self) -> None:  # noqa: B027 - optional: a store without resources closes nothing
         """Release connections."""
 
     def revision(self) -> int:

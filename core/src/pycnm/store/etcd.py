@@ -10,6 +10,7 @@ working while a member of a three-node cluster is down.
 from __future__ import annotations
 
 import base64
+import builtins
 import json
 import socket
 import threading
@@ -64,8 +65,10 @@ class EtcdStore(Store):
                 result = fn(self.clients[index])
                 self._current = index
                 return result
-            except (self._etcd3gw.exceptions.ConnectionFailedError,
-                    self._etcd3gw.exceptions.ConnectionTimeoutError) as exc:
+            except (
+                self._etcd3gw.exceptions.ConnectionFailedError,
+                self._etcd3gw.exceptions.ConnectionTimeoutError,
+            ) as exc:
                 errors.append(f"{self.clients[index].host}:{self.clients[index].port}: {exc}")
         raise Unavailable("the etcd cluster store cannot be reached: " + "; ".join(errors))
 
@@ -80,7 +83,7 @@ class EtcdStore(Store):
     def _entries(self, answer: dict) -> list[Entry]:
         out = []
         for kv in answer.get("kvs", []):
-            key = _unb64(kv["key"]).decode()[len(self.prefix):]
+            key = _unb64(kv["key"]).decode()[len(self.prefix) :]
             out.append(Entry(key, _unb64(kv.get("value", "")), int(kv["mod_revision"])))
         return out
 
@@ -91,8 +94,9 @@ class EtcdStore(Store):
     def list(self, prefix: str) -> list[Entry]:
         start = self.prefix + prefix
         end = start[:-1] + chr(ord(start[-1]) + 1) if start else "\0"
-        answer = self._post("/kv/range", {"key": _b64(start), "range_end": _b64(end), "sort_order": "ASCEND",
-                                          "sort_target": "KEY"})
+        answer = self._post(
+            "/kv/range", {"key": _b64(start), "range_end": _b64(end), "sort_order": "ASCEND", "sort_target": "KEY"}
+        )
         return self._entries(answer)
 
     def commit(self, ops: Sequence[Put | Delete]) -> int:
@@ -129,12 +133,12 @@ class EtcdStore(Store):
         answer = self._post("/lease/keepalive", {"ID": lease_id})
         return int((answer.get("result") or {}).get("TTL", 0)) > 0
 
-    def list_at(self, prefix: str, revision: int | None = None) -> tuple[list[Entry], int]:
+    def list_at(self, prefix: str, revision: int | None = None) -> tuple[builtins.list[Entry], int]:
         """Like :meth:`list`, with the store revision the listing saw (watch from the next one to
         miss nothing); with ``revision``, the entries as they were at that revision."""
         start = self.prefix + prefix
         end = start[:-1] + chr(ord(start[-1]) + 1) if start else "\0"
-        request = {"key": _b64(start), "range_end": _b64(end)}
+        request: dict[str, Any] = {"key": _b64(start), "range_end": _b64(end)}
         if revision is not None:
             request["revision"] = revision
         answer = self._post("/kv/range", request)
@@ -159,8 +163,12 @@ class EtcdStore(Store):
 
         def open_stream(client):
             try:
-                response = client.session.post(client.get_url("/watch"), json={"create_request": request},
-                                               stream=True, timeout=(client.timeout, None))
+                response = client.session.post(
+                    client.get_url("/watch"),
+                    json={"create_request": request},
+                    stream=True,
+                    timeout=(client.timeout, None),
+                )
             except requests.exceptions.ConnectionError as exc:
                 raise self._etcd3gw.exceptions.ConnectionFailedError(str(exc)) from None
             if response.status_code != 200:
@@ -183,8 +191,12 @@ class EtcdStore(Store):
                         raise Unavailable(f"etcd ended the watch: {result.get('cancel_reason', 'canceled')}")
                     for event in result.get("events", []):
                         kv = event.get("kv", {})
-                        yield {"type": event.get("type", "PUT"), "key": _unb64(kv["key"]).decode()[len(self.prefix):],
-                               "value": _unb64(kv.get("value", "")), "revision": int(kv.get("mod_revision", 0))}
+                        yield {
+                            "type": event.get("type", "PUT"),
+                            "key": _unb64(kv["key"]).decode()[len(self.prefix) :],
+                            "value": _unb64(kv.get("value", "")),
+                            "revision": int(kv.get("mod_revision", 0)),
+                        }
             except (requests.exceptions.RequestException, OSError, AttributeError, ValueError):
                 if not done.is_set():
                     return  # the stream broke: the member went away
@@ -195,7 +207,7 @@ class EtcdStore(Store):
             done.set()
             try:  # wake a reader blocked on the socket
                 response.raw._fp.fp.raw._sock.shutdown(socket.SHUT_RDWR)
-            except Exception:
+            except Exception:  # noqa: BLE001 - best effort: the reader may be gone already
                 pass
 
         return events(), cancel
@@ -204,5 +216,5 @@ class EtcdStore(Store):
         for client in self.clients:
             try:
                 client.session.close()
-            except Exception:  # closing is best effort
+            except Exception:  # noqa: BLE001 - closing is best effort
                 pass

@@ -3,19 +3,19 @@
 The Controller's store is the local one, or a :class:`~pycnm.store.scoped.ScopedStore` over the
 local one and the cluster's. Where a key belongs (:func:`where`):
 
-=============================================  ============================================
-key                                            store
-=============================================  ============================================
-``networks/<id>``                              the network's scope (global: the cluster)
-``endpoints/<network>/<id>``                   the network's
-``names/networks/<name>``                      with the ``networks/`` key committed beside it
-``names/endpoints/<network>/<name>``           the network's
+==============================================  ==============================================
+key                                             store
+==============================================  ==============================================
+``networks/<id>``                               the network's scope (global: the cluster)
+``endpoints/<network>/<id>``                    the network's
+``names/networks/<name>``                       with the ``networks/`` key committed beside it
+``names/endpoints/<network>/<name>``            the network's
 ``sandboxes/<id>``, ``names/sandboxes/<name>``  local (a sandbox is this host's)
-``meta/instance``                              local (this state directory's identity)
-``hosts/<instance>``                           the cluster (each host's advertise address)
-``drivers/<kind>/<name>/...``                  a driver's corner (its scope's store)
-``ipam/<kind>/<space>/...``                    the cluster for a global address space
-=============================================  ============================================
+``meta/instance``                               local (this state directory's identity)
+``hosts/<instance>``                            the cluster (each host's advertise address)
+``drivers/<kind>/<name>/...``                   a driver's corner (its scope's store)
+``ipam/<kind>/<space>/...``                     the cluster for a global address space
+==============================================  ==============================================
 
 The built-in IPAM's own layout below ``ipam/`` is its module's (:mod:`pycnm.ipam.default`).
 """

@@ -16,7 +16,7 @@ class PrefixedStore(Store):
         self.scope = inner.scope
 
     def _strip(self, entry: Entry) -> Entry:
-        return Entry(entry.key[len(self.prefix):], entry.value, entry.version)
+        return Entry(entry.key[len(self.prefix) :], entry.value, entry.version)
 
     def get(self, key: str) -> Entry | None:
         entry = self.inner.get(self.prefix + key)
@@ -26,8 +26,14 @@ class PrefixedStore(Store):
         return [self._strip(e) for e in self.inner.list(self.prefix + prefix)]
 
     def commit(self, ops: Sequence[Put | Delete]) -> int:
-        return self.inner.commit([Put(self.prefix + op.key, op.value, op.expect) if isinstance(op, Put)
-                                  else Delete(self.prefix + op.key, op.expect) for op in ops])
+        return self.inner.commit(
+            [
+                Put(self.prefix + op.key, op.value, op.expect)
+                if isinstance(op, Put)
+                else Delete(self.prefix + op.key, op.expect)
+                for op in ops
+            ]
+        )
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:

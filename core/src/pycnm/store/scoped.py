@@ -46,7 +46,7 @@ class ScopedStore(Store):
     def _for(self, key: str) -> Store | None:
         """The store a key belongs to; None for a network name (decided by its sibling key)."""
         place, network_id = keys.where(key)
-        if place is Where.NETWORK:
+        if place is Where.NETWORK and network_id is not None:  # (a network key always names one)
             return self.cluster if self._is_global(network_id) else self.local
         if place is Where.SIBLING:
             return None

@@ -90,10 +90,14 @@ class SQLiteStore(Store):
         return Entry(key, bytes(row[0]), row[1]) if row else None
 
     def list(self, prefix: str) -> list[Entry]:
-        rows = self._conn().execute(
-            "SELECT key, value, version FROM kv WHERE key >= ? AND key < ? ORDER BY key",
-            (prefix, prefix + "\U0010ffff"),
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT key, value, version FROM kv WHERE key >= ? AND key < ? ORDER BY key",
+                (prefix, prefix + "\U0010ffff"),
+            )
+            .fetchall()
+        )
         return [Entry(k, bytes(v), ver) for k, v, ver in rows]
 
     def revision(self) -> int:
@@ -108,10 +112,15 @@ class SQLiteStore(Store):
             rows = dict(conn.execute("SELECT name, value FROM meta WHERE name IN ('revision', 'tombstones_since')"))
             if since < rows.get("tombstones_since", 0):
                 return None
-            written = [Entry(k, bytes(v), ver) for k, v, ver in
-                       conn.execute("SELECT key, value, version FROM kv WHERE version > ? ORDER BY version", (since,))]
-            deleted = [k for (k,) in conn.execute(
-                "SELECT key FROM tombstones WHERE version > ? ORDER BY version", (since,))]
+            written = [
+                Entry(k, bytes(v), ver)
+                for k, v, ver in conn.execute(
+                    "SELECT key, value, version FROM kv WHERE version > ? ORDER BY version", (since,)
+                )
+            ]
+            deleted = [
+                k for (k,) in conn.execute("SELECT key FROM tombstones WHERE version > ? ORDER BY version", (since,))
+            ]
         finally:
             if own:
                 conn.execute("COMMIT")
@@ -172,9 +181,7 @@ class SQLiteStore(Store):
                 row = conn.execute("SELECT version FROM kv WHERE key = ?", (op.key,)).fetchone()
                 have = row[0] if row else 0
                 if have != op.expect:
-                    raise StaleVersion(
-                        f"store key {op.key!r} changed under us (version {have}, expected {op.expect})"
-                    )
+                    raise StaleVersion(f"store key {op.key!r} changed under us (version {have}, expected {op.expect})")
             rev = conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()[0] + 1
             for op in ops:
                 if isinstance(op, Put):
@@ -204,8 +211,9 @@ class SQLiteStore(Store):
             return
         with self._lock:
             if self._checkpointer is None and not self._closing:
-                self._checkpointer = threading.Thread(target=self._checkpoint_loop, name="pycnm-sqlite-checkpoint",
-                                                      daemon=True)
+                self._checkpointer = threading.Thread(
+                    target=self._checkpoint_loop, name="pycnm-sqlite-checkpoint", daemon=True
+                )
                 self._checkpointer.start()
         self._wake.set()
 

@@ -28,6 +28,7 @@ where ``MODULE`` defines ``MATRIX``, a :class:`Matrix` of scenarios.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -311,8 +312,9 @@ def _verify(matrix: Matrix, scenario: Scenario, config: dict, work: str) -> None
                 report["problems"][-1].startswith("tearing down"):
             raise RuntimeError(report["problems"][-1])
         report["leftovers"] = leftovers(ctl) + [p for check in matrix.leftover_checks for p in check(ctl, config)]
-        if scenario.subnet:
-            report["capacity"] = phase("counting the subnet's addresses", lambda: capacity(ctl, scenario.subnet))
+        subnet = scenario.subnet
+        if subnet:
+            report["capacity"] = phase("counting the subnet's addresses", lambda: capacity(ctl, subnet))
         try:  # done again, it succeeds
             scenario.setup(ctl)
             scenario.operation(ctl)
@@ -351,8 +353,8 @@ def serve(matrix: Matrix, requests, answers) -> None:
         request = json.loads(line)
         scenario = matrix.scenario(request["scenario"])
         with tempfile.TemporaryDirectory(prefix="pycnm-crash-") as work:
-            run = _child(lambda: _run(matrix, scenario, request["config"], request.get("kill_at"), work))
-            verify = _child(lambda: _verify(matrix, scenario, request["config"], work))
+            run = _child(functools.partial(_run, matrix, scenario, request["config"], request.get("kill_at"), work))
+            verify = _child(functools.partial(_verify, matrix, scenario, request["config"], work))
             with open(os.path.join(work, "steps.jsonl")) if os.path.exists(os.path.join(work, "steps.jsonl")) \
                     else open(os.devnull) as fh:
                 taken = [json.loads(row) for row in fh]
@@ -385,21 +387,24 @@ class Zygote:
         if netns:
             argv = ["nsenter", f"--net={netns}", *argv]
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env, cwd=cwd)
+        if self.proc.stdin is None or self.proc.stdout is None:  # (never: both were asked for as pipes)
+            raise RuntimeError("the crash zygote has no pipes")
+        self.requests, self.answers = self.proc.stdin, self.proc.stdout
 
     def point(self, scenario: str, config: dict, kill_at: int | None) -> dict:
-        self.proc.stdin.write(json.dumps({"scenario": scenario, "config": config, "kill_at": kill_at}) + "\n")
-        self.proc.stdin.flush()
-        line = self.proc.stdout.readline()
+        self.requests.write(json.dumps({"scenario": scenario, "config": config, "kill_at": kill_at}) + "\n")
+        self.requests.flush()
+        line = self.answers.readline()
         if not line:
             raise RuntimeError(f"the crash zygote died (exit {self.proc.poll()})")
         return json.loads(line)
 
     def close(self) -> None:
         if self.proc.poll() is None:
-            self.proc.stdin.close()
+            self.requests.close()
             try:
                 self.proc.wait(timeout=30)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - any failure to wait: kill it
                 self.proc.kill()
                 self.proc.wait()
 

@@ -1,7 +1,7 @@
 """etcd for tests and labs: one member or a small cluster on loopback, stopped by its pids.
 
-    with EtcdCluster(workdir, members=3) as cluster:
-        store = EtcdStore(cluster.endpoints)
+with EtcdCluster(workdir, members=3) as cluster:
+    store = EtcdStore(cluster.endpoints)
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ def free_port() -> int:
 
 
 class EtcdCluster:
-    def __init__(self, workdir: str, members: int = 1, host: str = "127.0.0.1",
-                 hosts: list[str] | None = None) -> None:
+    def __init__(self, workdir: str, members: int = 1, host: str = "127.0.0.1", hosts: list[str] | None = None) -> None:
         """``hosts``: an address per member (each in a namespace of its own: start each member
         from a thread in its namespace, ``start(i, wait=False)``, then :meth:`wait_healthy`);
         else every member on ``host``, on ports of their own."""
@@ -39,25 +38,44 @@ class EtcdCluster:
 
     @property
     def endpoints(self) -> str:
-        return "etcd://" + ",".join(f"{h}:{p}" for h, p in zip(self.hosts, self.client_ports))
+        return "etcd://" + ",".join(f"{h}:{p}" for h, p in zip(self.hosts, self.client_ports, strict=True))
 
     def _argv(self, i: int) -> list[str]:
-        cluster = ",".join(f"{n}=http://{h}:{p}" for n, h, p in zip(self.names, self.hosts, self.peer_ports))
+        cluster = ",".join(
+            f"{n}=http://{h}:{p}" for n, h, p in zip(self.names, self.hosts, self.peer_ports, strict=True)
+        )
         host = self.hosts[i]
-        return ["etcd", "--name", self.names[i], "--data-dir", os.path.join(self.workdir, self.names[i]),
-                "--listen-client-urls", f"http://{host}:{self.client_ports[i]}",
-                "--advertise-client-urls", f"http://{host}:{self.client_ports[i]}",
-                "--listen-peer-urls", f"http://{host}:{self.peer_ports[i]}",
-                "--initial-advertise-peer-urls", f"http://{host}:{self.peer_ports[i]}",
-                "--initial-cluster", cluster, "--initial-cluster-state", "new",
-                "--initial-cluster-token", os.path.basename(self.workdir), "--log-level", "error"]
+        return [
+            "etcd",
+            "--name",
+            self.names[i],
+            "--data-dir",
+            os.path.join(self.workdir, self.names[i]),
+            "--listen-client-urls",
+            f"http://{host}:{self.client_ports[i]}",
+            "--advertise-client-urls",
+            f"http://{host}:{self.client_ports[i]}",
+            "--listen-peer-urls",
+            f"http://{host}:{self.peer_ports[i]}",
+            "--initial-advertise-peer-urls",
+            f"http://{host}:{self.peer_ports[i]}",
+            "--initial-cluster",
+            cluster,
+            "--initial-cluster-state",
+            "new",
+            "--initial-cluster-token",
+            os.path.basename(self.workdir),
+            "--log-level",
+            "error",
+        ]
 
     def start(self, i: int | None = None, wait: bool = True) -> None:
         os.makedirs(self.workdir, exist_ok=True)
         for index in range(len(self.names)) if i is None else [i]:
             with open(os.path.join(self.workdir, f"{self.names[index]}.log"), "ab") as log:
-                self.procs[self.names[index]] = subprocess.Popen(self._argv(index), stdout=log,
-                                                                 stderr=subprocess.STDOUT)
+                self.procs[self.names[index]] = subprocess.Popen(
+                    self._argv(index), stdout=log, stderr=subprocess.STDOUT
+                )
         if wait:
             self.wait_healthy()
 
@@ -67,8 +85,9 @@ class EtcdCluster:
         while time.monotonic() < deadline:
             try:
                 for i in running:
-                    with urllib.request.urlopen(f"http://{self.hosts[i]}:{self.client_ports[i]}/health",
-                                                timeout=1) as r:
+                    with urllib.request.urlopen(
+                        f"http://{self.hosts[i]}:{self.client_ports[i]}/health", timeout=1
+                    ) as r:
                         if b'"true"' not in r.read():
                             raise OSError("not healthy")
                 return
@@ -107,7 +126,7 @@ def available() -> str | None:
     if shutil.which("etcd") is None:
         return "etcd is not installed (Debian package etcd-server)"
     try:
-        import etcd3gw  # noqa: F401
+        import etcd3gw  # noqa: F401 - only whether it imports
     except ImportError:
         return "the etcd3gw client is not installed (pip install pycnm[etcd])"
     return None

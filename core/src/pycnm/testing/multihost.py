@@ -12,6 +12,7 @@ run in the host's namespace too.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import queue
@@ -21,9 +22,18 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import NotFound
 from ..osl import netlink, netns, nft
 
 SUBNET = "198.51.100.{}"
+
+
+def _address_eth0(path: str, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    """Give the namespace's eth0 ``address``/24 and set it up."""
+    index = netlink.index(path, "eth0")
+    if index is None:
+        raise NotFound(f"eth0 not found in {path}")
+    netlink.batch(path, lambda b: b.addr_add(index, address, 24).link_set(index, up=True))
 
 
 class Underlay:
@@ -50,13 +60,17 @@ class Underlay:
             for name, last in self.hosts.items():
                 fd = os.open(self.paths[name], os.O_RDONLY)
                 try:
-                    ul.link("add", ifname=f"p{last}", kind="veth", master=bridge, state="up",
-                            peer={"ifname": "eth0", "net_ns_fd": fd})
+                    ul.link(
+                        "add",
+                        ifname=f"p{last}",
+                        kind="veth",
+                        master=bridge,
+                        state="up",
+                        peer={"ifname": "eth0", "net_ns_fd": fd},
+                    )
                 finally:
                     os.close(fd)
-                index = netlink.index(self.paths[name], "eth0")
-                address = ipaddress.ip_address(SUBNET.format(last))
-                netlink.batch(self.paths[name], lambda b, i=index, a=address: b.addr_add(i, a, 24).link_set(i, up=True))
+                _address_eth0(self.paths[name], ipaddress.ip_address(SUBNET.format(last)))
         except BaseException:
             for path in reversed(made):
                 netlink.forget(path)
@@ -92,7 +106,7 @@ class HostThread:
                 return
             try:
                 reply.put((fn(), None))
-            except BaseException as exc:  # handed back to the caller
+            except BaseException as exc:  # noqa: BLE001 - handed back to the caller, who raises it
                 reply.put((None, exc))
 
     def call(self, fn: Callable[[], Any], timeout: float = 120) -> Any:
@@ -129,22 +143,40 @@ class Host:
     def open(self) -> None:
         from ..controller import Controller
 
-        self.ctl = self.call(lambda: Controller(self.state_dir, netns_prefix=self.netns_prefix,
-                                                ifname_prefix=self.cluster.prefix,
-                                                cluster_store=self.cluster.etcd.endpoints,
-                                                advertise_addr=self.address, plugins=[]))
+        self.ctl = self.call(
+            lambda: Controller(
+                self.state_dir,
+                netns_prefix=self.netns_prefix,
+                ifname_prefix=self.cluster.prefix,
+                cluster_store=self.cluster.etcd.endpoints,
+                advertise_addr=self.address,
+                plugins=[],
+            )
+        )
 
     def start_daemon(self) -> subprocess.Popen:
-        env = dict(os.environ, PYCNM_NETNS_PREFIX=self.netns_prefix, PYCNM_IFNAME_PREFIX=self.cluster.prefix,
-                   PYCNM_DISABLE_PLUGINS="1")
-        argv = [sys.executable, "-m", "pycnm.cli", "--state-dir", self.state_dir, "daemon",
-                "--cluster-store", self.cluster.etcd.endpoints, "--advertise-addr", self.address,
-                "--lease", str(self.cluster.lease)]
-        log = open(os.path.join(self.cluster.workdir, f"daemon-{self.name}.log"), "ab")
-        try:
+        env = dict(
+            os.environ,
+            PYCNM_NETNS_PREFIX=self.netns_prefix,
+            PYCNM_IFNAME_PREFIX=self.cluster.prefix,
+            PYCNM_DISABLE_PLUGINS="1",
+        )
+        argv = [
+            sys.executable,
+            "-m",
+            "pycnm.cli",
+            "--state-dir",
+            self.state_dir,
+            "daemon",
+            "--cluster-store",
+            self.cluster.etcd.endpoints,
+            "--advertise-addr",
+            self.address,
+            "--lease",
+            str(self.cluster.lease),
+        ]
+        with open(os.path.join(self.cluster.workdir, f"daemon-{self.name}.log"), "ab") as log:
             self.daemon = self.call(lambda: subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT))
-        finally:
-            log.close()
         return self.daemon
 
     def stop_daemon(self, kill: bool = False) -> None:
@@ -162,6 +194,8 @@ class Host:
 
     def memory_kib(self) -> int:
         """The daemon's resident memory."""
+        if self.daemon is None:
+            raise RuntimeError(f"host {self.name} has no daemon running")
         with open(f"/proc/{self.daemon.pid}/status") as fh:
             return next(int(line.split()[1]) for line in fh if line.startswith("VmRSS:"))
 
@@ -172,19 +206,18 @@ class Host:
             self.call(lambda: [sb.delete() for sb in ctl.sandboxes()])
 
     def clear_networks(self) -> None:
-        from ..errors import NotFound
-
         ctl = self.ctl
+        if ctl is None:
+            return
 
-        def delete_all():
+        def delete_all() -> None:
             for net in ctl.networks():
                 try:
                     net.delete()
                 except NotFound:
                     pass  # a global one, deleted by another host just now
 
-        if ctl is not None:
-            self.call(delete_all)
+        self.call(delete_all)
 
     def close(self) -> None:
         self.stop_daemon()
@@ -206,16 +239,18 @@ class Cluster:
     Everything it makes is named with ``prefix`` and removed on exit, global networks included.
     """
 
-    def __init__(self, prefix: str, workdir: str, hosts: int = 2, etcd_members: int = 1, daemons: bool = True,
-                 lease: int = 3) -> None:
+    def __init__(
+        self, prefix: str, workdir: str, hosts: int = 2, etcd_members: int = 1, daemons: bool = True, lease: int = 3
+    ) -> None:
         from . import etcd
 
         self.prefix, self.workdir, self.lease, self.daemons = prefix, workdir, lease, daemons
         layout = {f"h{i}": i for i in range(1, hosts + 1)}
         layout.update({f"e{i}": 100 + i for i in range(1, etcd_members + 1)})
         self.underlay = Underlay(prefix, layout)
-        self.etcd = etcd.EtcdCluster(os.path.join(workdir, "etcd"),
-                                     hosts=[SUBNET.format(100 + i) for i in range(1, etcd_members + 1)])
+        self.etcd = etcd.EtcdCluster(
+            os.path.join(workdir, "etcd"), hosts=[SUBNET.format(100 + i) for i in range(1, etcd_members + 1)]
+        )
         self.etcd_threads: list[HostThread] = []
         self.hosts: dict[str, Host] = {}
         self._host_count = hosts
@@ -226,7 +261,7 @@ class Cluster:
             for i, _ in enumerate(self.etcd.names):
                 thread = HostThread(self.underlay.paths[f"e{i + 1}"])
                 self.etcd_threads.append(thread)
-                thread.call(lambda i=i: self.etcd.start(i, wait=False))
+                thread.call(functools.partial(self.etcd.start, i, wait=False))
             self.etcd_threads[0].call(self.etcd.wait_healthy)
             for i in range(1, self._host_count + 1):
                 host = self.hosts[f"h{i}"] = Host(self, f"h{i}", i)
@@ -251,8 +286,8 @@ class Cluster:
                 for step in [h.clear for h in self.hosts.values()] + [h.clear_networks for h in self.hosts.values()]:
                     try:
                         step()
-                    except Exception as exc:  # noqa: BLE001 - every step is tried; the first error is raised
-                        errors.append(exc)
+                    except Exception as err:  # noqa: BLE001 - every step is tried; the first error is raised
+                        errors.append(err)
                 if errors:
                     raise errors[0]
         finally:

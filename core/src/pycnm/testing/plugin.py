@@ -24,10 +24,19 @@ SUITE = os.path.join(os.path.dirname(__file__), "suite.py")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("pycnm", "pycnm driver conformance")
-    group.addoption("--pycnm-driver", "--cnm-driver", dest="pycnm_driver", default=None,
-                    help="run the conformance suite against the installed network driver NAME")
-    group.addoption("--pycnm-driver-object", dest="pycnm_driver_object", default=None,
-                    help="run the conformance suite against MODULE:CLASS, loaded in-process")
+    group.addoption(
+        "--pycnm-driver",
+        "--cnm-driver",
+        dest="pycnm_driver",
+        default=None,
+        help="run the conformance suite against the installed network driver NAME",
+    )
+    group.addoption(
+        "--pycnm-driver-object",
+        dest="pycnm_driver_object",
+        default=None,
+        help="run the conformance suite against MODULE:CLASS, loaded in-process",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -49,5 +58,7 @@ def cnm_driver_spec(request: pytest.FixtureRequest) -> tuple[str, str | None]:
         return (name or obj.rpartition(":")[2].lower(), obj)
     if name:
         return (name, None)
-    pytest.skip("no driver given: use --pycnm-driver NAME or --pycnm-driver-object MODULE:CLASS,"
-                " or subclass the suite and set cnm_driver_name")
+    pytest.skip(
+        "no driver given: use --pycnm-driver NAME or --pycnm-driver-object MODULE:CLASS,"
+        " or subclass the suite and set cnm_driver_name"
+    )

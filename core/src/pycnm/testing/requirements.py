@@ -50,6 +50,8 @@ class Claims:
         known = {f.name for f in fields(cls)}
         unknown = set(declared) - known
         if unknown:
-            raise ValueError(f"{type(driver).__name__}.pycnm_conformance names unknown claims {sorted(unknown)};"
-                             f" known are {sorted(known)}")
+            raise ValueError(
+                f"{type(driver).__name__}.pycnm_conformance names unknown claims {sorted(unknown)};"
+                f" known are {sorted(known)}"
+            )
         return cls(**dict(declared))

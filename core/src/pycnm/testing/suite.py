@@ -22,6 +22,8 @@ import os
 import secrets
 import socket
 import subprocess
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import pytest
 
@@ -61,8 +63,12 @@ class Kit:
     def _start(self) -> None:
         from ..controller import Controller
 
-        self.ctl = Controller(self.state_dir, netns_prefix=f"{self.prefix}-", ifname_prefix=self.prefix,
-                              plugins=getattr(self, "extra_plugins", []))
+        self.ctl = Controller(
+            self.state_dir,
+            netns_prefix=f"{self.prefix}-",
+            ifname_prefix=self.prefix,
+            plugins=getattr(self, "extra_plugins", []),
+        )
         if self.obj:
             module, _, attr = self.obj.partition(":")
             self.ctl.register_driver(self.name, getattr(importlib.import_module(module), attr)())
@@ -78,14 +84,18 @@ class Kit:
         netns.create(self.peer)
         fd = os.open(self.peer, os.O_RDONLY)
         try:
-            netlink.batch("", lambda b: b.veth_add(self.uplink, master=0, mtu=1500, up=True, peer_name="eth0",
-                                                   peer_netns_fd=fd))
+            netlink.batch(
+                "", lambda b: b.veth_add(self.uplink, master=0, mtu=1500, up=True, peer_name="eth0", peer_netns_fd=fd)
+            )
         finally:
             os.close(fd)
         netlink.batch(self.peer, lambda b: b.link_set(1, up=True))
         index = netlink.index(self.peer, "eth0")
-        netlink.batch(self.peer, lambda b: b.addr_add(index, ipaddress.ip_address("10.250.255.254"), 16)
-                      .link_set(index, up=True))
+        if index is None:
+            raise NotFound(f"eth0 not found in {self.peer}")
+        netlink.batch(
+            self.peer, lambda b: b.addr_add(index, ipaddress.ip_address("10.250.255.254"), 16).link_set(index, up=True)
+        )
 
     def _kernel(self) -> tuple[set, set, set]:
         links = {link.get_attr("IFLA_IFNAME") for link in netlink.host().link("dump")}
@@ -114,8 +124,11 @@ class Kit:
     def links_in(self, key: str) -> dict[str, dict]:
         out = {}
         for link in netlink.ns(key).link("dump"):
-            out[link.get_attr("IFLA_IFNAME")] = {"index": link["index"], "mtu": link.get_attr("IFLA_MTU"),
-                                                  "mac": link.get_attr("IFLA_ADDRESS")}
+            out[link.get_attr("IFLA_IFNAME")] = {
+                "index": link["index"],
+                "mtu": link.get_attr("IFLA_MTU"),
+                "mac": link.get_attr("IFLA_ADDRESS"),
+            }
         return out
 
     def addresses_in(self, key: str, ifname: str) -> set[str]:
@@ -132,8 +145,12 @@ class Kit:
 
     def ping(self, key: str, address) -> bool:
         six = ":" in str(address)
-        out = subprocess.run(["nsenter", f"--net={key}", "ping", "-6" if six else "-4", "-c", "1", "-W", "2",
-                              str(address)], capture_output=True, timeout=20)
+        out = subprocess.run(
+            ["nsenter", f"--net={key}", "ping", "-6" if six else "-4", "-c", "1", "-W", "2", str(address)],
+            capture_output=True,
+            timeout=20,
+            check=False,
+        )
         return out.returncode == 0
 
     # ---- teardown -----------------------------------------------------------------------------
@@ -157,8 +174,10 @@ class Kit:
         links -= self._before[0]
         tables -= self._before[2]
         if links:
-            problems.append(f"links left in the host: {sorted(links)} (a driver removes what it made in"
-                            " cnm_leave, cnm_delete_endpoint and cnm_delete_network)")
+            problems.append(
+                f"links left in the host: {sorted(links)} (a driver removes what it made in"
+                " cnm_leave, cnm_delete_endpoint and cnm_delete_network)"
+            )
         if spaces:
             problems.append(f"namespaces left: {sorted(spaces)}")
         if tables:
@@ -180,8 +199,10 @@ def _must_raise(error: type[CNMError], call: str, hint: str, fn, *args) -> None:
     except error:
         return
     except CNMError as exc:
-        pytest.fail(f"{call} raised {type(exc).__name__} ({exc}); it must raise pycnm.errors.{error.__name__}"
-                    f" {hint}", pytrace=False)
+        pytest.fail(
+            f"{call} raised {type(exc).__name__} ({exc}); it must raise pycnm.errors.{error.__name__} {hint}",
+            pytrace=False,
+        )
     pytest.fail(f"{call} returned {result!r}; it must raise pycnm.errors.{error.__name__} {hint}", pytrace=False)
 
 
@@ -196,7 +217,7 @@ class DriverFixtures:
     cnm_driver_name: str | None = None
     cnm_driver_object: str | None = None
     #: claims to hold the driver to, for drivers that cannot declare them (a remote plugin)
-    cnm_claims: dict | None = None
+    cnm_claims: ClassVar[Mapping[str, Any] | None] = None
 
     def cnm_before_driver(self, kit: Kit) -> None:
         """Called in the stand-in host before the driver loads (start what serves it, say);
@@ -206,15 +227,17 @@ class DriverFixtures:
     def kit(self, request: pytest.FixtureRequest, tmp_path):
         if os.geteuid() != 0:
             pytest.skip("the pycnm conformance kit needs root: it creates network namespaces and links")
-        if self.cnm_driver_name or self.cnm_driver_object:
-            name = self.cnm_driver_name or self.cnm_driver_object.rpartition(":")[2].lower()
-            spec = (name, self.cnm_driver_object)
+        if self.cnm_driver_name:
+            spec = (self.cnm_driver_name, self.cnm_driver_object)
+        elif self.cnm_driver_object:
+            spec = (self.cnm_driver_object.rpartition(":")[2].lower(), self.cnm_driver_object)
         else:
             try:
                 spec = request.getfixturevalue("cnm_driver_spec")
             except pytest.FixtureLookupError:
-                pytest.skip("no driver under test: set cnm_driver_name, or run with -p pycnm.testing.plugin"
-                            " --pycnm-driver NAME")
+                pytest.skip(
+                    "no driver under test: set cnm_driver_name, or run with -p pycnm.testing.plugin --pycnm-driver NAME"
+                )
         kit = Kit(spec[0], spec[1], str(tmp_path / "state"), before=self.cnm_before_driver, claims=self.cnm_claims)
         yield kit
         problems = kit.close()
@@ -264,13 +287,27 @@ class EndpointLifecycle(DriverFixtures):
 
     def test_creating_an_endpoint_on_an_unknown_network_is_not_found(self, kit):
         relay, unknown = kit.fresh_relay_state()
-        _must_raise(NotFound, "cnm_create_endpoint", "on a network it does not know", relay.create_endpoint,
-                    unknown, secrets.token_hex(32), EndpointInterface(), {})
+        _must_raise(
+            NotFound,
+            "cnm_create_endpoint",
+            "on a network it does not know",
+            relay.create_endpoint,
+            unknown,
+            secrets.token_hex(32),
+            EndpointInterface(),
+            {},
+        )
 
     def test_deleting_an_unknown_endpoint_is_not_found(self, kit):
         net = kit.network()
-        _must_raise(NotFound, "cnm_delete_endpoint", "for an endpoint it does not know", kit.relay.delete_endpoint,
-                    net.id, secrets.token_hex(32))
+        _must_raise(
+            NotFound,
+            "cnm_delete_endpoint",
+            "for an endpoint it does not know",
+            kit.relay.delete_endpoint,
+            net.id,
+            secrets.token_hex(32),
+        )
 
 
 class JoinLeave(DriverFixtures):
@@ -324,8 +361,9 @@ class JoinLeave(DriverFixtures):
         _claim(kit, "gateway")
         net, sb = kit.network(), kit.sandbox()
         kit.ctl.connect(net, sb)
-        assert kit.default_gateway(sb.key) == str(net.gateways[0]), \
+        assert kit.default_gateway(sb.key) == str(net.gateways[0]), (
             "cnm_join should answer JoinInfo(gateway=...) with the network's gateway"
+        )
 
     def test_two_sandboxes_reach_each_other(self, kit):
         _claim(kit, "connectivity")

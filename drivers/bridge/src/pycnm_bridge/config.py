@@ -25,9 +25,15 @@ BRIDGE_HOST_BINDING_IPV4 = f"{labels.PREFIX}.bridge.host_binding_ipv4"
 #: the generic options (-o) a bridge network takes
 OPTIONS = (BRIDGE_NAME, BRIDGE_ENABLE_ICC, BRIDGE_ENABLE_IP_MASQUERADE, BRIDGE_HOST_BINDING_IPV4, labels.MTU)
 #: their short names (``-o icc=false``)
-ALIASES = {"bridge_name": BRIDGE_NAME, "name": BRIDGE_NAME, "enable_icc": BRIDGE_ENABLE_ICC, "icc": BRIDGE_ENABLE_ICC,
-           "enable_ip_masquerade": BRIDGE_ENABLE_IP_MASQUERADE, "masquerade": BRIDGE_ENABLE_IP_MASQUERADE,
-           "host_binding_ipv4": BRIDGE_HOST_BINDING_IPV4}
+ALIASES = {
+    "bridge_name": BRIDGE_NAME,
+    "name": BRIDGE_NAME,
+    "enable_icc": BRIDGE_ENABLE_ICC,
+    "icc": BRIDGE_ENABLE_ICC,
+    "enable_ip_masquerade": BRIDGE_ENABLE_IP_MASQUERADE,
+    "masquerade": BRIDGE_ENABLE_IP_MASQUERADE,
+    "host_binding_ipv4": BRIDGE_HOST_BINDING_IPV4,
+}
 
 
 @frozen
@@ -97,8 +103,9 @@ def parse(
         internal=labels.as_bool(options.get(labels.INTERNAL, False), field=labels.INTERNAL),
         ipv6=labels.as_bool(options.get(labels.ENABLE_IPV6, False), field=labels.ENABLE_IPV6),
         enable_icc=labels.as_bool(generic.get(BRIDGE_ENABLE_ICC, True), field=BRIDGE_ENABLE_ICC),
-        enable_ip_masquerade=labels.as_bool(generic.get(BRIDGE_ENABLE_IP_MASQUERADE, True),
-                                            field=BRIDGE_ENABLE_IP_MASQUERADE),
+        enable_ip_masquerade=labels.as_bool(
+            generic.get(BRIDGE_ENABLE_IP_MASQUERADE, True), field=BRIDGE_ENABLE_IP_MASQUERADE
+        ),
         host_binding_ipv4=binding,
         ipv4=tuple(d for d in ipv4_data if d.pool.prefixlen > 0),
         ipv6_pools=tuple(ipv6_data),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import attrs
 from attrs import define, field
@@ -10,7 +12,16 @@ from attrs import define, field
 from pycnm import hookimpl, labels, ports
 from pycnm.errors import Forbidden, NotFound
 from pycnm.ipam import pools
-from pycnm.model import Capabilities, EndpointInterface, InterfaceName, JoinInfo
+from pycnm.model import (
+    Capabilities,
+    DriverConfig,
+    EndpointInterface,
+    EndpointSnapshot,
+    InterfaceName,
+    IPAMData,
+    JoinInfo,
+    NetworkSnapshot,
+)
 from pycnm.osl import sysctl
 
 from . import config as cfg
@@ -42,8 +53,14 @@ class BridgeDriver:
     """Docker's bridge networks: a Linux bridge holding the gateway, NAT and isolation in nftables."""
 
     pycnm_contract = (1, 0)
-    pycnm_conformance = {"interface": True, "gateway": True, "connectivity": True, "static_mac": True,
-                         "mtu": True, "ipv6": True}
+    pycnm_conformance: ClassVar[Mapping[str, Any]] = {
+        "interface": True,
+        "gateway": True,
+        "connectivity": True,
+        "static_mac": True,
+        "mtu": True,
+        "ipv6": True,
+    }
 
     def __init__(self) -> None:
         self.prefix = ""
@@ -60,18 +77,19 @@ class BridgeDriver:
     # ---- set-up ---------------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_config(self, config):
+    def cnm_config(self, config: DriverConfig) -> None:
         self.prefix = config.ifname_prefix
         self.instance_id = config.instance_id
         self.firewall = Firewall(self.prefix)
 
     @hookimpl
-    def cnm_get_capabilities(self):
-        return Capabilities(scope="local", connectivity_scope="local", network_options=cfg.OPTIONS,
-                            option_aliases=cfg.ALIASES)
+    def cnm_get_capabilities(self) -> Capabilities:
+        return Capabilities(
+            scope="local", connectivity_scope="local", network_options=cfg.OPTIONS, option_aliases=cfg.ALIASES
+        )
 
     @hookimpl
-    def cnm_restore(self, networks):
+    def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:
         in_kernel = self.firewall.publications()
         wanted_pubs: list[Publication] = []
         for snap in networks:
@@ -79,16 +97,20 @@ class BridgeDriver:
             self._remember(net)
             if links.index_of(net.bridge_name) is None:
                 log.warning("bridge %s of network %s vanished; re-creating it", net.bridge_name, net.network_id[:12])
-                links.create_bridge(net.bridge_name, links.alias(self.instance_id, net.network_id), net.mtu,
-                                    net.gateways)
+                links.create_bridge(
+                    net.bridge_name, links.alias(self.instance_id, net.network_id), net.mtu, net.gateways
+                )
             for ep in snap.endpoints:
                 state = self._endpoint_state(net, ep)
                 if ep.external_connectivity and state.bindings:
                     mine = [p for p in in_kernel if p.container_ip in self._ips(state)]
                     if not mine:  # the table was lost: publish again (ephemeral ports may change)
                         mine = portmap.resolve(state.bindings, *self._ip_strings(state), wanted_pubs)
-                        log.warning("re-publishing ports of endpoint %s: %s", ep.endpoint_id[:12],
-                                    ", ".join(f"{p.host_port}/{p.proto}" for p in mine))
+                        log.warning(
+                            "re-publishing ports of endpoint %s: %s",
+                            ep.endpoint_id[:12],
+                            ", ".join(f"{p.host_port}/{p.proto}" for p in mine),
+                        )
                     state.published = mine
                     wanted_pubs += mine
         # remove what a crash left: our bridges with no network, ports with no joined endpoint
@@ -105,7 +127,7 @@ class BridgeDriver:
         self.firewall.rebuild(self.networks.values(), wanted_pubs)
 
     @hookimpl
-    def cnm_refresh(self, networks, removed):
+    def cnm_refresh(self, networks: Sequence[NetworkSnapshot], removed: Sequence[str]) -> None:
         for network_id in removed:
             if network_id in self.networks:
                 self._forget(self.networks[network_id])
@@ -126,12 +148,15 @@ class BridgeDriver:
                     in_kernel = self.firewall.publications() if in_kernel is None else in_kernel
                     state.published = [p for p in in_kernel if p.container_ip in self._ips(state)]
 
-    def _endpoint_state(self, net: cfg.NetworkConfig, ep) -> EndpointState:
+    def _endpoint_state(self, net: cfg.NetworkConfig, ep: EndpointSnapshot) -> EndpointState:
         """What the driver holds of an endpoint the store knows (restore, refresh)."""
         state = EndpointState(
-            net.network_id, ep.interface, ep.interface.mac_address or _mac_for(ep.interface),
+            net.network_id,
+            ep.interface,
+            ep.interface.mac_address or _mac_for(ep.interface),
             cfg.veth_name(self.prefix, ep.endpoint_id),
-            bindings=ports.from_wire(ep.options.get(labels.PORT_MAP)), joined=ep.sandbox_key is not None,
+            bindings=ports.from_wire(ep.options.get(labels.PORT_MAP)),
+            joined=ep.sandbox_key is not None,
         )
         self.endpoints[ep.endpoint_id] = state
         return state
@@ -143,7 +168,9 @@ class BridgeDriver:
     # ---- networks -------------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_create_network(self, network_id, options, ipv4_data, ipv6_data):
+    def cnm_create_network(
+        self, network_id: str, options: Mapping[str, Any], ipv4_data: Sequence[IPAMData], ipv6_data: Sequence[IPAMData]
+    ) -> None:
         if network_id in self.networks:
             raise Forbidden(f"network {network_id} already exists")
         net = cfg.parse(network_id, options, ipv4_data, ipv6_data, self.prefix)
@@ -153,11 +180,14 @@ class BridgeDriver:
             theirs = self.subnets.overlapping(mine.pool)
             if theirs is not None:
                 other = self.networks[self.subnet_owner[theirs]]
-                raise Forbidden(f"cannot create network {network_id[:12]} ({net.bridge_name}): subnet"
-                                f" {mine.pool} conflicts with network {other.network_id[:12]}"
-                                f" ({other.bridge_name}) subnet {theirs}")
+                raise Forbidden(
+                    f"cannot create network {network_id[:12]} ({net.bridge_name}): subnet"
+                    f" {mine.pool} conflicts with network {other.network_id[:12]}"
+                    f" ({other.bridge_name}) subnet {theirs}"
+                )
         self.bridge_index[network_id] = links.create_bridge(
-            net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways)
+            net.bridge_name, links.alias(self.instance_id, network_id), net.mtu, net.gateways
+        )
         try:
             sysctl.ensure(f"net/ipv6/conf/{net.bridge_name}/accept_ra", "0")
             if not net.internal:
@@ -171,7 +201,7 @@ class BridgeDriver:
         self._remember(net)
 
     @hookimpl
-    def cnm_delete_network(self, network_id):
+    def cnm_delete_network(self, network_id: str) -> None:
         net = self._network(network_id)
         if any(ep.network_id == network_id for ep in self.endpoints.values()):
             raise Forbidden(f"network {network_id[:12]} has active endpoints")
@@ -199,7 +229,9 @@ class BridgeDriver:
     # ---- endpoints ------------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_create_endpoint(self, network_id, endpoint_id, interface, options):
+    def cnm_create_endpoint(
+        self, network_id: str, endpoint_id: str, interface: EndpointInterface, options: Mapping[str, Any]
+    ) -> EndpointInterface | None:
         net = self._network(network_id)
         if endpoint_id in self.endpoints:
             raise Forbidden(f"endpoint {endpoint_id} already exists")
@@ -208,32 +240,41 @@ class BridgeDriver:
             bindings = [attrs.evolve(b, host_ip=b.host_ip or net.host_binding_ipv4) for b in bindings]
         if bindings:
             if net.internal:
-                raise Forbidden(f"cannot publish ports on internal network {net.bridge_name}: an internal network"
-                                " has no traffic beyond its subnet")
+                raise Forbidden(
+                    f"cannot publish ports on internal network {net.bridge_name}: an internal network"
+                    " has no traffic beyond its subnet"
+                )
             portmap.check_host_ips(bindings)
         mac = interface.mac_address or _mac_for(interface)
-        self.endpoints[endpoint_id] = EndpointState(network_id, interface, mac, cfg.veth_name(self.prefix, endpoint_id),
-                                                    bindings=bindings)
+        self.endpoints[endpoint_id] = EndpointState(
+            network_id, interface, mac, cfg.veth_name(self.prefix, endpoint_id), bindings=bindings
+        )
         return None if interface.mac_address else EndpointInterface(mac_address=mac)
 
     @hookimpl
-    def cnm_delete_endpoint(self, network_id, endpoint_id):
+    def cnm_delete_endpoint(self, network_id: str, endpoint_id: str) -> None:
         ep = self._endpoint(network_id, endpoint_id)
         if ep.joined:
             raise Forbidden(f"endpoint {endpoint_id[:12]} is still joined; leave first")
         del self.endpoints[endpoint_id]
 
     @hookimpl
-    def cnm_endpoint_oper_info(self, network_id, endpoint_id):
+    def cnm_endpoint_oper_info(self, network_id: str, endpoint_id: str) -> Mapping[str, Any]:
         ep = self._endpoint(network_id, endpoint_id)
-        info = {labels.MAC_ADDRESS: ep.mac}
+        info: dict[str, Any] = {labels.MAC_ADDRESS: ep.mac}
         if ep.bindings:
-            info[labels.EXPOSED_PORTS] = [{"Proto": ports.PROTOCOLS[b.proto], "Port": b.container_port}
-                                          for b in ep.bindings]
+            info[labels.EXPOSED_PORTS] = [
+                {"Proto": ports.PROTOCOLS[b.proto], "Port": b.container_port} for b in ep.bindings
+            ]
             info[labels.PORT_MAP] = [
-                {"Proto": ports.PROTOCOLS[p.proto], "IP": p.container_ip, "Port": p.container_port,
-                 "HostIP": p.host_ip or ("0.0.0.0" if p.family == 4 else "::"), "HostPort": p.host_port,
-                 "HostPortEnd": p.host_port}
+                {
+                    "Proto": ports.PROTOCOLS[p.proto],
+                    "IP": p.container_ip,
+                    "Port": p.container_port,
+                    "HostIP": p.host_ip or ("0.0.0.0" if p.family == 4 else "::"),
+                    "HostPort": p.host_port,
+                    "HostPortEnd": p.host_port,
+                }
                 for p in ep.published
             ]
         return info
@@ -241,23 +282,53 @@ class BridgeDriver:
     # ---- join and leave -------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_join(self, network_id, endpoint_id, sandbox_key, dst_name):
+    def cnm_join(self, network_id: str, endpoint_id: str, sandbox_key: str, dst_name: str) -> JoinInfo:
         net = self._network(network_id)
         ep = self._endpoint(network_id, endpoint_id)
         if ep.joined:
             raise Forbidden(f"endpoint {endpoint_id[:12]} is already joined")
         try:
-            links.create_veth_into(ep.veth, self._bridge_index(net), sandbox_key, dst_name, ep.mac, net.mtu,
-                                   isolated=not net.enable_icc, ipv6=net.ipv6)
+            links.create_veth_into(
+                ep.veth,
+                self._bridge_index(net),
+                sandbox_key,
+                dst_name,
+                ep.mac,
+                net.mtu,
+                isolated=not net.enable_icc,
+                ipv6=net.ipv6,
+            )
         except NotFound:  # the bridge was re-created under another index: look it up once more
             self.bridge_index.pop(network_id, None)
-            links.create_veth_into(ep.veth, self._bridge_index(net), sandbox_key, dst_name, ep.mac, net.mtu,
-                                   isolated=not net.enable_icc, ipv6=net.ipv6)
+            links.create_veth_into(
+                ep.veth,
+                self._bridge_index(net),
+                sandbox_key,
+                dst_name,
+                ep.mac,
+                net.mtu,
+                isolated=not net.enable_icc,
+                ipv6=net.ipv6,
+            )
         ep.joined = True
-        gw4 = next((d.gateway.ip for d in net.ipv4 if d.gateway is not None and ep.interface.address is not None
-                    and ep.interface.address.ip in d.pool), None)
-        gw6 = next((d.gateway.ip for d in net.ipv6_pools if d.gateway is not None
-                    and ep.interface.address_ipv6 is not None and ep.interface.address_ipv6.ip in d.pool), None)
+        gw4 = next(
+            (
+                d.gateway.ip
+                for d in net.ipv4
+                if d.gateway is not None and ep.interface.address is not None and ep.interface.address.ip in d.pool
+            ),
+            None,
+        )
+        gw6 = next(
+            (
+                d.gateway.ip
+                for d in net.ipv6_pools
+                if d.gateway is not None
+                and ep.interface.address_ipv6 is not None
+                and ep.interface.address_ipv6.ip in d.pool
+            ),
+            None,
+        )
         return JoinInfo(
             interface_name=InterfaceName(src_name=dst_name, dst_name=dst_name, created_in_sandbox=True),
             gateway=None if net.internal else gw4,
@@ -265,7 +336,7 @@ class BridgeDriver:
         )
 
     @hookimpl
-    def cnm_leave(self, network_id, endpoint_id):
+    def cnm_leave(self, network_id: str, endpoint_id: str) -> None:
         ep = self._endpoint(network_id, endpoint_id)
         if not ep.joined:
             raise NotFound(f"endpoint {endpoint_id[:12]} is not joined", maskable=True)
@@ -275,7 +346,7 @@ class BridgeDriver:
         ep.joined = False
 
     @hookimpl
-    def cnm_program_external_connectivity(self, network_id, endpoint_id, options):
+    def cnm_program_external_connectivity(self, network_id: str, endpoint_id: str, options: Mapping[str, Any]) -> None:
         net = self._network(network_id)
         ep = self._endpoint(network_id, endpoint_id)
         if net.internal or not ep.bindings or ep.published:
@@ -290,7 +361,7 @@ class BridgeDriver:
         links.set_hairpin(ep.veth)
 
     @hookimpl
-    def cnm_revoke_external_connectivity(self, network_id, endpoint_id):
+    def cnm_revoke_external_connectivity(self, network_id: str, endpoint_id: str) -> None:
         ep = self._endpoint(network_id, endpoint_id)
         if ep.published:
             self._unpublish(ep)
@@ -306,8 +377,10 @@ class BridgeDriver:
         if index is None:
             index = links.index_of(net.bridge_name)
             if index is None:
-                raise NotFound(f"bridge {net.bridge_name} is gone; restart pycnm to re-create it, or delete and"
-                               " re-create the network")
+                raise NotFound(
+                    f"bridge {net.bridge_name} is gone; restart pycnm to re-create it, or delete and"
+                    " re-create the network"
+                )
             self.bridge_index[net.network_id] = index
         return index
 

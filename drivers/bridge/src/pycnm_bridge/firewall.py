@@ -228,7 +228,7 @@ class Firewall:
                 nft.run(f"delete table inet {self.table}")
             self._based = False
             return
-        cmds = [f"add table inet {self.table}", f"delete table inet {self.table}"] + self._base()
+        cmds = [f"add table inet {self.table}", f"delete table inet {self.table}", *self._base()]
         for net in nets:
             cmds += self._network(net)
         cmds += [f"add element inet {self.table} {p.map_name} {{ {p.element} }}" for p in pubs]

@@ -37,18 +37,21 @@ def alias(instance_id: str, network_id: str) -> str:
 def create_bridge(name: str, alias_text: str, mtu: int, addresses) -> int:
     """The bridge, down, with its alias in one send; then its addresses and up in another."""
     if index_of(name) is not None:
-        raise Forbidden(f"bridge name {name} is taken by another link; choose another"
-                        " com.docker.network.bridge.name")
+        raise Forbidden(f"bridge name {name} is taken by another link; choose another com.docker.network.bridge.name")
     try:
-        netlink.batch("", lambda b: b.link_add(name, "bridge", address=random_mac(), mtu=mtu)
-                      .link_set_alias(name, alias_text))
+        netlink.batch(
+            "", lambda b: b.link_add(name, "bridge", address=random_mac(), mtu=mtu).link_set_alias(name, alias_text)
+        )
     except NetlinkError as exc:
         if exc.code == errno.EEXIST:
-            raise Forbidden(f"bridge name {name} is taken by another link; choose another"
-                            " com.docker.network.bridge.name") from None
+            raise Forbidden(
+                f"bridge name {name} is taken by another link; choose another com.docker.network.bridge.name"
+            ) from None
         delete_link(name)  # made, but its alias was refused
         raise Internal(f"cannot create bridge {name}: {os.strerror(exc.code)}") from None
     index = index_of(name)
+    if index is None:  # made just now, in this thread's namespace
+        raise Internal(f"bridge {name} was created but is not there")
 
     def configure(batch: netlink.Requests) -> None:
         for addr in addresses:
@@ -74,8 +77,16 @@ def delete_link(name: str) -> bool:
         raise Internal(f"cannot delete link {name}: {os.strerror(exc.code)}") from None
 
 
-def create_veth_into(host_name: str, master: int, sandbox_key: str, dst_name: str, mac: str, mtu: int,
-                     isolated: bool = False, ipv6: bool = True) -> None:
+def create_veth_into(
+    host_name: str,
+    master: int,
+    sandbox_key: str,
+    dst_name: str,
+    mac: str,
+    mtu: int,
+    isolated: bool = False,
+    ipv6: bool = True,
+) -> None:
     """One batch: a veth whose peer is born inside the sandbox as ``dst_name``, on the bridge whose
     index is ``master``, its host end without IPv6 link-local unless ``ipv6``.
 
@@ -87,10 +98,12 @@ def create_veth_into(host_name: str, master: int, sandbox_key: str, dst_name: st
     except FileNotFoundError:
         raise NotFound(f"sandbox namespace {sandbox_key} does not exist") from None
     try:
+
         def requests(batch: netlink.Requests) -> None:
             # created down; IPv6 link-local off (unless the network has IPv6); then up
-            batch.veth_add(host_name, master=master, mtu=mtu, up=False, peer_name=dst_name, peer_netns_fd=fd,
-                           peer_address=mac)
+            batch.veth_add(
+                host_name, master=master, mtu=mtu, up=False, peer_name=dst_name, peer_netns_fd=fd, peer_address=mac
+            )
             if not ipv6:
                 batch.link_ipv6_off(host_name)
             if not isolated:
@@ -127,7 +140,7 @@ def our_bridges(instance_id: str) -> dict[str, str]:
     for link in netlink.host().link("dump"):
         text = link.get_attr("IFLA_IFALIAS") or ""
         if text.startswith(mark):
-            found[text[len(mark):]] = link.get_attr("IFLA_IFNAME")
+            found[text[len(mark) :]] = link.get_attr("IFLA_IFNAME")
     return found
 
 

@@ -78,6 +78,7 @@ def resolve(
     chosen: list[Publication] = []
     for b in bindings:
         host_ip = "" if not b.host_ip or ipaddress.ip_address(b.host_ip).is_unspecified else b.host_ip
+        families: list[int]
         if b.host_ip:
             families = [ipaddress.ip_address(b.host_ip).version]
         else:
@@ -91,8 +92,9 @@ def resolve(
         for family in families:
             target = container_v4 if family == 4 else container_v6
             if target is None:
-                raise InvalidParameter(f"cannot publish {b} on an IPv{family} host address: the endpoint has no"
-                                       f" IPv{family} address")
+                raise InvalidParameter(
+                    f"cannot publish {b} on an IPv{family} host address: the endpoint has no IPv{family} address"
+                )
             for port in candidates:
                 pub = Publication(b.proto, host_ip, port, target, b.container_port)
                 if not _conflicts(pub, [*taken, *chosen]) and _bindable(b.proto, family, host_ip, port):
@@ -100,6 +102,6 @@ def resolve(
                     break
             else:
                 where = host_ip or ("0.0.0.0" if family == 4 else "::")
-                span = (f"{candidates.start}-{candidates.stop - 1}" if len(candidates) > 1 else f"{candidates.start}")
+                span = f"{candidates.start}-{candidates.stop - 1}" if len(candidates) > 1 else f"{candidates.start}"
                 raise Forbidden(f"Bind for {where}:{span} failed: port is already allocated")
     return chosen

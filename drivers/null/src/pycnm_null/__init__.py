@@ -7,9 +7,12 @@ errors the conformance kit expects (NotFound for what it does not know, Forbidde
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
 from pycnm import hookimpl
 from pycnm.errors import Forbidden, NotFound
-from pycnm.model import Capabilities, JoinInfo
+from pycnm.model import Capabilities, EndpointInterface, JoinInfo, NetworkSnapshot
 
 pycnm_contract = (1, 0)
 
@@ -19,24 +22,24 @@ class NullDriver:
 
     pycnm_contract = pycnm_contract
     #: what the conformance kit may hold it to: nothing beyond the contract's lifecycle and errors
-    pycnm_conformance: dict = {}
+    pycnm_conformance: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self) -> None:
         self.networks: dict[str, set[str]] = {}  # network ID -> endpoint IDs
         self.joined: set[str] = set()
 
     @hookimpl
-    def cnm_get_capabilities(self):
+    def cnm_get_capabilities(self) -> Capabilities:
         return Capabilities(scope="local", network_options=(), addresses=False)
 
     @hookimpl
-    def cnm_restore(self, networks):
+    def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:
         for net in networks:
             self.networks[net.network_id] = {ep.endpoint_id for ep in net.endpoints}
             self.joined |= {ep.endpoint_id for ep in net.endpoints if ep.sandbox_key}
 
     @hookimpl
-    def cnm_refresh(self, networks, removed):
+    def cnm_refresh(self, networks: Sequence[NetworkSnapshot], removed: Sequence[str]) -> None:
         for network_id in removed:
             self.joined -= self.networks.pop(network_id, set())
         for net in networks:
@@ -44,33 +47,34 @@ class NullDriver:
         self.cnm_restore(networks)
 
     @hookimpl
-    def cnm_create_network(self, network_id):
+    def cnm_create_network(self, network_id: str) -> None:
         if network_id in self.networks:
             raise Forbidden(f"network {network_id} already exists")
         self.networks[network_id] = set()
 
     @hookimpl
-    def cnm_delete_network(self, network_id):
+    def cnm_delete_network(self, network_id: str) -> None:
         if self._network(network_id):
             raise Forbidden(f"network {network_id} has active endpoints")
         del self.networks[network_id]
 
     @hookimpl
-    def cnm_create_endpoint(self, network_id, endpoint_id):
+    def cnm_create_endpoint(self, network_id: str, endpoint_id: str) -> EndpointInterface | None:
         endpoints = self._network(network_id)
         if endpoint_id in endpoints:
             raise Forbidden(f"endpoint {endpoint_id} already exists")
         endpoints.add(endpoint_id)
+        return None  # nothing to add to the interface (a driver that picks the MAC returns it here)
 
     @hookimpl
-    def cnm_delete_endpoint(self, network_id, endpoint_id):
+    def cnm_delete_endpoint(self, network_id: str, endpoint_id: str) -> None:
         self._endpoint(network_id, endpoint_id)
         if endpoint_id in self.joined:
             raise Forbidden(f"endpoint {endpoint_id} is still joined; leave first")
         self.networks[network_id].discard(endpoint_id)
 
     @hookimpl
-    def cnm_join(self, network_id, endpoint_id):
+    def cnm_join(self, network_id: str, endpoint_id: str) -> JoinInfo:
         self._endpoint(network_id, endpoint_id)
         if endpoint_id in self.joined:
             raise Forbidden(f"endpoint {endpoint_id} is already joined")
@@ -78,7 +82,7 @@ class NullDriver:
         return JoinInfo()  # no interface, no gateway
 
     @hookimpl
-    def cnm_leave(self, network_id, endpoint_id):
+    def cnm_leave(self, network_id: str, endpoint_id: str) -> None:
         self._endpoint(network_id, endpoint_id)
         if endpoint_id not in self.joined:
             raise NotFound(f"endpoint {endpoint_id} is not joined", maskable=True)

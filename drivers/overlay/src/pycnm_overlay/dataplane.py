@@ -20,6 +20,7 @@ from attrs import frozen
 from pyroute2 import NetlinkError
 
 from pycnm.errors import Forbidden, Internal, NotFound
+from pycnm.model import IPAddress
 from pycnm.osl import netlink, netns
 
 VXLAN_PORT = 4789
@@ -37,9 +38,9 @@ def overlay_mtu(underlay_mtu: int = 1500) -> int:
 class Peer:
     """A remote endpoint: its address, its MAC, and the underlay address of its host (VTEP)."""
 
-    address: ipaddress.IPv4Address
+    address: IPAddress
     mac: str
-    vtep: ipaddress.IPv4Address
+    vtep: IPAddress
 
 
 def _index(sock, name: str, where: str) -> int:
@@ -52,8 +53,17 @@ def _index(sock, name: str, where: str) -> int:
 class OverlayNamespace:
     """The overlay network ``vni`` on the host whose namespace is ``host`` ("" for the caller's)."""
 
-    def __init__(self, path: str, *, vni: int, gateway: ipaddress.IPv4Interface, vtep: ipaddress.IPv4Address,
-                 host: str = "", mtu: int = overlay_mtu(), ifname_prefix: str = "") -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        vni: int,
+        gateway: ipaddress.IPv4Interface,
+        vtep: IPAddress | None,
+        host: str = "",
+        mtu: int = overlay_mtu(),
+        ifname_prefix: str = "",
+    ) -> None:
         if not 1 <= vni < 1 << 24:
             raise Forbidden(f"invalid VNI {vni}: it must be between 1 and {(1 << 24) - 1}")
         self.path, self.vni, self.gateway, self.vtep, self.mtu = path, vni, gateway, vtep, mtu
@@ -68,8 +78,17 @@ class OverlayNamespace:
         netns.create(self.path)
         try:
             host = netlink.ns(self.host)
-            host.link("add", ifname=self.vxlan_temp, kind="vxlan", vxlan_id=self.vni, vxlan_port=VXLAN_PORT,
-                      vxlan_learning=0, vxlan_proxy=1, vxlan_local=str(self.vtep), mtu=self.mtu)
+            host.link(
+                "add",
+                ifname=self.vxlan_temp,
+                kind="vxlan",
+                vxlan_id=self.vni,
+                vxlan_port=VXLAN_PORT,
+                vxlan_learning=0,
+                vxlan_proxy=1,
+                vxlan_local=str(self.vtep),
+                mtu=self.mtu,
+            )
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
             try:
                 host.link("set", index=_index(host, self.vxlan_temp, "the host"), net_ns_fd=fd, ifname="vxlan0")
@@ -117,8 +136,12 @@ class OverlayNamespace:
         fd = os.open(sandbox_key, os.O_RDONLY | os.O_CLOEXEC)
         try:
             # the same request as the bridge driver's: the peer born in the sandbox, in one message
-            netlink.batch(self.path, lambda b: b.veth_add(port, master=br0, mtu=self.mtu, up=True, peer_name=dst_name,
-                                                          peer_netns_fd=fd, peer_address=mac))
+            netlink.batch(
+                self.path,
+                lambda b: b.veth_add(
+                    port, master=br0, mtu=self.mtu, up=True, peer_name=dst_name, peer_netns_fd=fd, peer_address=mac
+                ),
+            )
         except NetlinkError as exc:
             raise Internal(f"cannot attach {dst_name} to overlay {self.vni}: {os.strerror(exc.code)}") from None
         finally:
@@ -132,8 +155,11 @@ class OverlayNamespace:
         """The sandbox ports on br0."""
         ns = netlink.ns(self.path)
         br0 = _index(ns, "br0", self.path)
-        return {link.get_attr("IFLA_IFNAME") for link in ns.get_links()
-                if link.get_attr("IFLA_MASTER") == br0 and link.get_attr("IFLA_IFNAME") != "vxlan0"}
+        return {
+            link.get_attr("IFLA_IFNAME")
+            for link in ns.get_links()
+            if link.get_attr("IFLA_MASTER") == br0 and link.get_attr("IFLA_IFNAME") != "vxlan0"
+        }
 
     def complete(self) -> bool:
         """Whether the namespace holds what :meth:`create` makes (a crash can stop it midway)."""
@@ -152,16 +178,18 @@ class OverlayNamespace:
     def add_peer(self, peer: Peer) -> None:
         ns = netlink.ns(self.path)
         vx = _index(ns, "vxlan0", self.path)
-        ns.neigh("replace", dst=str(peer.address), lladdr=peer.mac, ifindex=vx, state=NUD_PERMANENT,
-                 family=socket.AF_INET)
+        ns.neigh(
+            "replace", dst=str(peer.address), lladdr=peer.mac, ifindex=vx, state=NUD_PERMANENT, family=socket.AF_INET
+        )
         ns.fdb("replace", ifindex=vx, lladdr=peer.mac, dst=str(peer.vtep), state=NUD_PERMANENT, flags=NTF_SELF)
 
     def remove_peer(self, peer: Peer) -> None:
         ns = netlink.ns(self.path)
         vx = _index(ns, "vxlan0", self.path)
-        for call in (lambda: ns.neigh("del", dst=str(peer.address), lladdr=peer.mac, ifindex=vx,
-                                      family=socket.AF_INET),
-                     lambda: ns.fdb("del", ifindex=vx, lladdr=peer.mac, dst=str(peer.vtep), flags=NTF_SELF)):
+        for call in (
+            lambda: ns.neigh("del", dst=str(peer.address), lladdr=peer.mac, ifindex=vx, family=socket.AF_INET),
+            lambda: ns.fdb("del", ifindex=vx, lladdr=peer.mac, dst=str(peer.vtep), flags=NTF_SELF),
+        ):
             try:
                 call()
             except NetlinkError as exc:
@@ -180,6 +208,10 @@ class OverlayNamespace:
         return out
 
 
+def _delete_link(name: str) -> None:
+    netlink.batch("", lambda b: b.link_del(name))
+
+
 def remove_temporaries(ifname_prefix: str) -> list[str]:
     """Delete VXLAN devices an interrupted :meth:`OverlayNamespace.create` left in this thread's
     namespace (made under their temporary name, not yet moved); returns their names."""
@@ -191,7 +223,7 @@ def remove_temporaries(ifname_prefix: str) -> list[str]:
         kind = info.get_attr("IFLA_INFO_KIND") if info is not None else None
         if kind == "vxlan" and name.startswith(f"{ifname_prefix}vx"):
             try:
-                netlink.batch("", lambda b, name=name: b.link_del(name))
+                _delete_link(name)
                 gone.append(name)
             except NetlinkError as exc:
                 if exc.code not in (errno.ENODEV, errno.EINVAL):

@@ -16,12 +16,23 @@ from __future__ import annotations
 import ipaddress
 import logging
 import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from attrs import define, field
 
 from pycnm import hookimpl, labels
 from pycnm.errors import Forbidden, InvalidParameter, NotFound, StaleVersion, Unimplemented
-from pycnm.model import Capabilities, EndpointInterface, InterfaceName, JoinInfo
+from pycnm.model import (
+    Capabilities,
+    DriverConfig,
+    EndpointInterface,
+    InterfaceName,
+    IPAddress,
+    IPAMData,
+    JoinInfo,
+    NetworkSnapshot,
+)
 from pycnm.osl import netlink, netns
 from pycnm.store import Delete, Put
 
@@ -58,8 +69,10 @@ def _listed_vni(generic) -> int | None:
 
 def _refuse_encryption(generic) -> None:
     if labels.as_bool(generic.get("encrypted", False), field="encrypted"):
-        raise Unimplemented("encrypted overlay networks need ESP (xfrm) or WireGuard in the kernel; this"
-                            " kernel has neither, so -o encrypted is refused")
+        raise Unimplemented(
+            "encrypted overlay networks need ESP (xfrm) or WireGuard in the kernel; this"
+            " kernel has neither, so -o encrypted is refused"
+        )
 
 
 class VNIs:
@@ -95,8 +108,9 @@ class VNIs:
 
     def _claim(self, vni: int, network_id: str) -> bool:
         try:
-            self.store.commit([Put(f"vni/{vni:08d}", network_id.encode(), 0),
-                               Put(f"net/{network_id}", str(vni).encode(), 0)])
+            self.store.commit(
+                [Put(f"vni/{vni:08d}", network_id.encode(), 0), Put(f"net/{network_id}", str(vni).encode(), 0)]
+            )
             return True
         except StaleVersion:
             return False
@@ -116,12 +130,12 @@ class OverlayDriver:
     def __init__(self) -> None:
         self.prefix = ""
         self.instance = ""
-        self.vtep: ipaddress.IPv4Address | None = None
+        self.vtep: IPAddress | None = None
         self.networks: dict[str, Network] = {}
         self.vnis = VNIs(None)
 
     @hookimpl
-    def cnm_config(self, config):
+    def cnm_config(self, config: DriverConfig) -> None:
         self.vnis = VNIs(config.store)
         self.prefix = config.ifname_prefix
         self.instance = config.instance_id
@@ -129,20 +143,21 @@ class OverlayDriver:
         self.vtep = ipaddress.ip_address(address) if address else None
 
     @hookimpl
-    def cnm_get_capabilities(self):
-        return Capabilities(scope="global", connectivity_scope="global",
-                            network_options=(VXLANID_LIST, labels.MTU, "encrypted"))
+    def cnm_get_capabilities(self) -> Capabilities:
+        return Capabilities(
+            scope="global", connectivity_scope="global", network_options=(VXLANID_LIST, labels.MTU, "encrypted")
+        )
 
     # ---- networks -------------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_network_allocate(self, network_id, options):
+    def cnm_network_allocate(self, network_id: str, options: Mapping[str, Any]) -> Mapping[str, str] | None:
         generic = labels.normalize(options.get(labels.GENERIC) or {})
         _refuse_encryption(generic)
         return {VXLANID_LIST: str(self.vnis.reserve(network_id, _listed_vni(generic)))}
 
     @hookimpl
-    def cnm_network_free(self, network_id):
+    def cnm_network_free(self, network_id: str) -> None:
         self.vnis.release(network_id)
 
     def _parse(self, network_id, options, ipv4_data) -> Network:
@@ -150,8 +165,10 @@ class OverlayDriver:
         _refuse_encryption(generic)
         vni = _listed_vni(generic)
         if vni is None:
-            raise InvalidParameter(f"overlay network {network_id[:12]} has no VNI ({VXLANID_LIST}); it is"
-                                   " reserved by cnm_network_allocate when the network is made")
+            raise InvalidParameter(
+                f"overlay network {network_id[:12]} has no VNI ({VXLANID_LIST}); it is"
+                " reserved by cnm_network_allocate when the network is made"
+            )
         gateway = next((d.gateway for d in ipv4_data if d.gateway is not None), None)
         if gateway is None:
             raise InvalidParameter("an overlay network needs an IPv4 subnet with a gateway address")
@@ -166,13 +183,16 @@ class OverlayDriver:
         return f"/run/netns/{self.prefix}ov{self.instance[:6]}-{network_id[:10]}"
 
     @hookimpl
-    def cnm_restore(self, networks):
+    def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:
         for snap in networks:
             net = self._parse(snap.network_id, snap.options, snap.ipv4_data)
             self.networks[net.network_id] = net
             for ep in snap.endpoints:
-                net.endpoints[ep.endpoint_id] = {"interface": ep.interface, "mac": ep.interface.mac_address,
-                                                 "joined": ep.sandbox_key is not None}
+                net.endpoints[ep.endpoint_id] = {
+                    "interface": ep.interface,
+                    "mac": ep.interface.mac_address,
+                    "joined": ep.sandbox_key is not None,
+                }
         self._repair()
 
     def _repair(self) -> None:
@@ -184,8 +204,11 @@ class OverlayDriver:
             log.warning("removed VXLAN device %s an interrupted network creation left", name)
         ours = f"{self.prefix}ov{self.instance[:6]}-"
         known = {self._path(nid): net for nid, net in self.networks.items()}
-        found = sorted(os.path.join("/run/netns", e) for e in os.listdir("/run/netns")) \
-            if os.path.isdir("/run/netns") else []
+        found = (
+            sorted(os.path.join("/run/netns", e) for e in os.listdir("/run/netns"))
+            if os.path.isdir("/run/netns")
+            else []
+        )
         for path in (p for p in found if os.path.basename(p).startswith(ours)):
             net = known.get(path)
             plane = self._live(net) if net is not None else None
@@ -204,7 +227,7 @@ class OverlayDriver:
             self._live(net)
 
     @hookimpl
-    def cnm_refresh(self, networks, removed):
+    def cnm_refresh(self, networks: Sequence[NetworkSnapshot], removed: Sequence[str]) -> None:
         for network_id in removed:
             net = self.networks.pop(network_id, None)
             if net is not None and net.plane is not None:
@@ -216,12 +239,21 @@ class OverlayDriver:
                 net.peers, net.plane = old.peers, old.plane
             self.networks[net.network_id] = net
             for ep in snap.endpoints:
-                net.endpoints[ep.endpoint_id] = {"interface": ep.interface, "mac": ep.interface.mac_address,
-                                                 "joined": ep.sandbox_key is not None}
+                net.endpoints[ep.endpoint_id] = {
+                    "interface": ep.interface,
+                    "mac": ep.interface.mac_address,
+                    "joined": ep.sandbox_key is not None,
+                }
 
     def _plane(self, net: Network) -> OverlayNamespace:
-        return OverlayNamespace(self._path(net.network_id), vni=net.vni, gateway=net.gateway, vtep=self.vtep,
-                                mtu=net.mtu, ifname_prefix=self.prefix)
+        return OverlayNamespace(
+            self._path(net.network_id),
+            vni=net.vni,
+            gateway=net.gateway,
+            vtep=self.vtep,
+            mtu=net.mtu,
+            ifname_prefix=self.prefix,
+        )
 
     def _live(self, net: Network) -> OverlayNamespace | None:
         """The network's namespace as the kernel has it now. Another process of this host (the
@@ -249,11 +281,11 @@ class OverlayDriver:
         return plane
 
     @hookimpl
-    def cnm_create_network(self, network_id, options, ipv4_data):
+    def cnm_create_network(self, network_id: str, options: Mapping[str, Any], ipv4_data: Sequence[IPAMData]) -> None:
         self.networks[network_id] = self._parse(network_id, options, ipv4_data)
 
     @hookimpl
-    def cnm_delete_network(self, network_id):
+    def cnm_delete_network(self, network_id: str) -> None:
         net = self._network(network_id)
         plane = self._live(net)
         if plane is not None:
@@ -263,25 +295,34 @@ class OverlayDriver:
     # ---- endpoints ------------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_create_endpoint(self, network_id, endpoint_id, interface):
+    def cnm_create_endpoint(
+        self, network_id: str, endpoint_id: str, interface: EndpointInterface
+    ) -> EndpointInterface | None:
         net = self._network(network_id)
-        mac = interface.mac_address or "02:42:" + ":".join(f"{b:02x}" for b in interface.address.ip.packed)
+        if interface.mac_address:
+            mac = interface.mac_address
+        elif interface.address is not None:
+            mac = "02:42:" + ":".join(f"{b:02x}" for b in interface.address.ip.packed)
+        else:
+            raise InvalidParameter("an overlay endpoint needs an IPv4 address (its MAC is made from it) or a MAC")
         net.endpoints[endpoint_id] = {"interface": interface, "mac": mac, "joined": False}
         return None if interface.mac_address else EndpointInterface(mac_address=mac)
 
     @hookimpl
-    def cnm_delete_endpoint(self, network_id, endpoint_id):
+    def cnm_delete_endpoint(self, network_id: str, endpoint_id: str) -> None:
         net = self._network(network_id)
         if net.endpoints.pop(endpoint_id, None) is None:
             raise NotFound(f"endpoint {endpoint_id} not found in overlay network {network_id[:12]}")
 
     @hookimpl
-    def cnm_join(self, network_id, endpoint_id, sandbox_key, dst_name):
+    def cnm_join(self, network_id: str, endpoint_id: str, sandbox_key: str, dst_name: str) -> JoinInfo:
         net = self._network(network_id)
         ep = self._endpoint(net, endpoint_id)
         if self.vtep is None:
-            raise Forbidden("an overlay network needs this host's underlay address: give --advertise-addr"
-                            " (Controller(advertise_addr=...), PYCNM_ADVERTISE_ADDR)")
+            raise Forbidden(
+                "an overlay network needs this host's underlay address: give --advertise-addr"
+                " (Controller(advertise_addr=...), PYCNM_ADVERTISE_ADDR)"
+            )
         plane = self._live(net)
         if plane is None:  # the first local endpoint: the network comes to this host
             plane = self._plane(net)
@@ -294,7 +335,7 @@ class OverlayDriver:
         return JoinInfo(interface_name=InterfaceName(dst_name, dst_name=dst_name, created_in_sandbox=True))
 
     @hookimpl
-    def cnm_leave(self, network_id, endpoint_id):
+    def cnm_leave(self, network_id: str, endpoint_id: str) -> None:
         net = self._network(network_id)
         ep = self._endpoint(net, endpoint_id)
         if not ep["joined"]:
@@ -313,7 +354,9 @@ class OverlayDriver:
     # ---- peers ----------------------------------------------------------------------------------
 
     @hookimpl
-    def cnm_peer_add(self, network_id, endpoint_id, address, mac, vtep):
+    def cnm_peer_add(
+        self, network_id: str, endpoint_id: str, address: ipaddress.IPv4Interface, mac: str, vtep: IPAddress
+    ) -> None:
         net = self._network(network_id)
         peer = Peer(ipaddress.ip_interface(address).ip, mac, ipaddress.ip_address(vtep))
         net.peers[endpoint_id] = peer
@@ -322,7 +365,9 @@ class OverlayDriver:
             plane.add_peer(peer)
 
     @hookimpl
-    def cnm_peer_delete(self, network_id, endpoint_id, address, mac, vtep):
+    def cnm_peer_delete(
+        self, network_id: str, endpoint_id: str, address: ipaddress.IPv4Interface, mac: str, vtep: IPAddress
+    ) -> None:
         net = self._network(network_id)
         peer = net.peers.pop(endpoint_id, None)
         plane = self._live(net)

@@ -50,8 +50,20 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 #: words in a plugin's error text, and the pycnm error they mean (the protocol has only text)
 _KINDS: list[tuple[tuple[str, ...], type[CNMError]]] = [
     (("not found", "no such", "does not exist", "unknown", "not joined"), NotFound),
-    (("already exists", "in use", "conflict", "active endpoints", "already joined", "is still joined",
-      "overlaps", "already allocated", "forbidden"), Forbidden),
+    (
+        (
+            "already exists",
+            "in use",
+            "conflict",
+            "active endpoints",
+            "already joined",
+            "is still joined",
+            "overlaps",
+            "already allocated",
+            "forbidden",
+        ),
+        Forbidden,
+    ),
     (("invalid", "bad request", "malformed", "must be"), InvalidParameter),
     (("not implemented", "not supported"), Unimplemented),
     (("no available", "exhausted", "unavailable"), Unavailable),
@@ -70,8 +82,16 @@ def typed(message: str, prefix: str) -> CNMError:
 class PluginClient:
     """Calls to one plugin at ``address`` (``unix:///path``, ``tcp://host:port``, ``http(s)://``)."""
 
-    def __init__(self, name: str, address: str, *, tls: dict | None = None, timeout: float = 30.0,
-                 retry_total: float = 30.0, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        name: str,
+        address: str,
+        *,
+        tls: dict | None = None,
+        timeout: float = 30.0,
+        retry_total: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.name = name
         self.address = address
         self.tls = tls or {}
@@ -80,6 +100,11 @@ class PluginClient:
         self._sleep = sleep
         self._conn: http.client.HTTPConnection | None = None
 
+    def _host(self, url: urllib.parse.SplitResult) -> str:
+        if not url.hostname:
+            raise InvalidParameter(f"plugin {self.name}: no host in address {self.address!r}")
+        return url.hostname
+
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is not None:
             return self._conn
@@ -87,14 +112,16 @@ class PluginClient:
         if url.scheme == "unix":
             self._conn = UnixHTTPConnection(url.path, self.timeout)
         elif url.scheme in ("tcp", "http"):
-            self._conn = http.client.HTTPConnection(url.hostname, url.port or 80, timeout=self.timeout)
+            self._conn = http.client.HTTPConnection(self._host(url), url.port or 80, timeout=self.timeout)
         elif url.scheme == "https" or self.tls:
             ctx = ssl.create_default_context(cafile=self.tls.get("CAFile") or None)
             if not self.tls.get("CAFile") or self.tls.get("InsecureSkipVerify"):
                 ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # Docker: no CA means insecure
             if self.tls.get("CertFile"):
                 ctx.load_cert_chain(self.tls["CertFile"], self.tls.get("KeyFile"))
-            self._conn = http.client.HTTPSConnection(url.hostname, url.port or 443, timeout=self.timeout, context=ctx)
+            self._conn = http.client.HTTPSConnection(
+                self._host(url), url.port or 443, timeout=self.timeout, context=ctx
+            )
         else:
             raise InvalidParameter(f"plugin {self.name}: unknown protocol in address {self.address!r}")
         return self._conn
@@ -133,11 +160,17 @@ class PluginClient:
                     self.close()  # a kept-alive connection the plugin closed: once more, on a new one
                     status, data = self._send(method, body)
                 break
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 self.close()
                 raise Timeout(f"{prefix}: no answer within {self.timeout:g} s") from None
-            except (ConnectionRefusedError, FileNotFoundError, ConnectionResetError, BrokenPipeError,
-                    http.client.RemoteDisconnected, OSError) as exc:
+            except (
+                ConnectionRefusedError,
+                FileNotFoundError,
+                ConnectionResetError,
+                BrokenPipeError,
+                http.client.RemoteDisconnected,
+                OSError,
+            ) as exc:
                 self.close()
                 if time.monotonic() - started + backoff >= self.retry_total:
                     raise Unavailable(f"{prefix}: cannot reach the plugin at {self.address}: {exc}") from None

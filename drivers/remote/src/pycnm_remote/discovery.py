@@ -17,9 +17,10 @@ import json
 import os
 import stat
 import urllib.parse
+from collections.abc import Mapping, Sequence
 from importlib.metadata import version
 
-from attrs import frozen
+from attrs import field, frozen
 
 from pycnm import hookimpl
 from pycnm.errors import InvalidParameter
@@ -37,7 +38,7 @@ class PluginAddress:
     name: str
     address: str
     found_at: str
-    tls: dict = {}
+    tls: dict = field(factory=dict)
 
 
 def _dirs(env: str, default: tuple[str, ...]) -> list[str]:
@@ -56,8 +57,9 @@ def _from_spec(name: str, path: str) -> PluginAddress:
     with open(path) as fh:
         url = fh.read().strip()
     if urllib.parse.urlsplit(url).scheme not in SCHEMES:
-        raise InvalidParameter(f"plugin {name}: {path} holds {url!r}: Unknown protocol (use unix://, tcp://,"
-                               " http:// or https://)")
+        raise InvalidParameter(
+            f"plugin {name}: {path} holds {url!r}: Unknown protocol (use unix://, tcp://, http:// or https://)"
+        )
     return PluginAddress(name, url, path)
 
 
@@ -115,20 +117,24 @@ class RemotePlugins:
         self._drivers: dict[tuple[str, str], object] = {}
 
     @hookimpl
-    def cnm_discover_drivers(self, kind):
+    def cnm_discover_drivers(self, kind: str) -> Sequence[Mapping[str, str]]:
         return [{"name": p.name, "source": p.address} for p in all_plugins()]
 
     @hookimpl
-    def cnm_driver_for(self, name, kind):
+    def cnm_driver_for(self, name: str, kind: str) -> object | None:
         key = (name, kind)
         if key in self._drivers:
             return self._drivers[key]
         address = find(name)
         if address is None:
             return None
-        client = PluginClient(name, address.address, tls=address.tls,
-                              timeout=float(os.environ.get("PYCNM_REMOTE_TIMEOUT", 30)),
-                              retry_total=float(os.environ.get("PYCNM_REMOTE_RETRY", 30)))
+        client = PluginClient(
+            name,
+            address.address,
+            tls=address.tls,
+            timeout=float(os.environ.get("PYCNM_REMOTE_TIMEOUT", "30")),
+            retry_total=float(os.environ.get("PYCNM_REMOTE_RETRY", "30")),
+        )
         source = {"address": address.address, "distribution": "pycnm-remote", "version": version("pycnm-remote")}
         driver = (RemoteNetworkDriver if kind == "network" else RemoteIPAMDriver)(client, source)
         self._drivers[key] = driver

@@ -14,6 +14,7 @@ The numbers are pyroute2's own (``pyroute2.netlink``, ``pyroute2.netlink.rtnl``)
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import random
 import socket
@@ -90,8 +91,17 @@ class Requests:
     def link_set_by_name(self, name: str, *, up: bool) -> Requests:
         return self._add(LINK_SET_BY_NAME, name, up)
 
-    def veth_add(self, name: str, *, master: int, mtu: int, up: bool, peer_name: str, peer_netns_fd: int,
-                 peer_address: str | None = None) -> Requests:
+    def veth_add(
+        self,
+        name: str,
+        *,
+        master: int,
+        mtu: int,
+        up: bool,
+        peer_name: str,
+        peer_netns_fd: int,
+        peer_address: str | None = None,
+    ) -> Requests:
         """A veth pair whose peer is born in the namespace ``peer_netns_fd``."""
         return self._add(VETH_ADD, name, master, mtu, up, peer_name, peer_netns_fd, peer_address)
 
@@ -106,9 +116,11 @@ class Requests:
 
 # ---- encoding ------------------------------------------------------------------------------------
 
-#: shape and argument widths -> (bytes, places) or NO_TEMPLATE
-templates: dict[tuple, object] = {}
-NO_TEMPLATE = object()
+#: a shape's encoding and where its values go in it: ((argument index, [offsets]), ...)
+Template = tuple[bytes, tuple[tuple[int, list[int]], ...]]
+#: shape and argument widths -> Template, or NO_TEMPLATE (encoded by pyroute2 every time)
+templates: dict[tuple, Template] = {}
+NO_TEMPLATE: Template = (b"", ())
 
 
 def encoded(shape: Shape, args: tuple) -> bytes:
@@ -120,18 +132,21 @@ def encoded(shape: Shape, args: tuple) -> bytes:
     if not TEMPLATES:
         return pyroute2_encoded(shape, args)
     slots = shape.slots
-    key = (shape.name, *((kind, _width(kind, arg)) if _slotted(kind, arg) else arg for kind, arg in zip(slots, args)))
+    key = (
+        shape.name,
+        *((kind, _width(kind, arg)) if _slotted(kind, arg) else arg for kind, arg in zip(slots, args, strict=False)),
+    )
     template = templates.get(key)
     if template is None:
         template = templates[key] = _template(shape, args)
     if template is NO_TEMPLATE:
         return pyroute2_encoded(shape, args)
-    data, places = template  # type: ignore[misc]
+    data, places = template
     out = bytearray(data)
     for index, where in places:
         value = _value(slots[index], args[index])
         for offset in where:
-            out[offset:offset + len(value)] = value
+            out[offset : offset + len(value)] = value
     return bytes(out)
 
 
@@ -174,18 +189,18 @@ def stand_in(kind: str | None, value: Any, rng: random.Random) -> Any:
     return ipaddress.ip_address(rng.getrandbits(32 if value.version == 4 else 128))
 
 
-def _template(shape: Shape, args: tuple) -> object:
+def _template(shape: Shape, args: tuple) -> Template:
     """Encode the shape twice with random values; where the first's values lie must be where the
     second's do, and writing the second's values into the first must give pyroute2's encoding of
     the second. Otherwise (a value it does not carry as is) the shape is encoded every time."""
     slots = shape.slots
     rng = random.Random(hash(args))
-    variable = [i for i, (kind, arg) in enumerate(zip(slots, args)) if _slotted(kind, arg)]
+    variable = [i for i, (kind, arg) in enumerate(zip(slots, args, strict=False)) if _slotted(kind, arg)]
     first, second = list(args), list(args)
     for i in variable:
         first[i], second[i] = stand_in(slots[i], args[i], rng), stand_in(slots[i], args[i], rng)
     data = pyroute2_encoded(shape, tuple(first))
-    places = []
+    places: list[tuple[int, list[int]]] = []
     for i in variable:
         value = _value(slots[i], first[i])
         where = [at for at in range(len(data) - len(value) + 1) if data.startswith(value, at)]
@@ -193,12 +208,12 @@ def _template(shape: Shape, args: tuple) -> object:
             return NO_TEMPLATE
         places.append((i, where))
     spans = sorted((at, at + len(_value(slots[i], first[i]))) for i, where in places for at in where)
-    if any(a_end > b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:])):
+    if any(a_end > b_start for (_, a_end), (b_start, _) in itertools.pairwise(spans)):
         return NO_TEMPLATE  # two values found in one place: one of them was found by chance
     made = bytearray(data)
     for i, where in places:
         for offset in where:
-            made[offset:offset + len(_value(slots[i], second[i]))] = _value(slots[i], second[i])
+            made[offset : offset + len(_value(slots[i], second[i]))] = _value(slots[i], second[i])
     if bytes(made) != pyroute2_encoded(shape, tuple(second)):
         return NO_TEMPLATE
     return data, tuple(places)
@@ -231,8 +246,12 @@ def _link_set(index: int, up: bool | None, address: str | None) -> tuple[Any, in
 
 def _link_add(name: str, kind: str, address: str, mtu: int) -> tuple[Any, int, int]:
     msg = ifinfmsg()
-    msg["attrs"] = [("IFLA_IFNAME", name), ("IFLA_ADDRESS", address), ("IFLA_MTU", mtu),
-                    ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", kind)]})]
+    msg["attrs"] = [
+        ("IFLA_IFNAME", name),
+        ("IFLA_ADDRESS", address),
+        ("IFLA_MTU", mtu),
+        ("IFLA_LINKINFO", {"attrs": [("IFLA_INFO_KIND", kind)]}),
+    ]
     return msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL
 
 
@@ -244,8 +263,10 @@ def _link_set_alias(name: str, alias: str) -> tuple[Any, int, int]:
 
 def _link_ipv6_off(name: str) -> tuple[Any, int, int]:
     msg = ifinfmsg()
-    msg["attrs"] = [("IFLA_IFNAME", name),
-                    ("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", 1)]})]})]
+    msg["attrs"] = [
+        ("IFLA_IFNAME", name),
+        ("IFLA_AF_SPEC", {"attrs": [("AF_INET6", {"attrs": [("IFLA_INET6_ADDR_GEN_MODE", 1)]})]}),
+    ]
     return msg, RTM_NEWLINK, 0
 
 
@@ -256,8 +277,9 @@ def _link_set_by_name(name: str, up: bool) -> tuple[Any, int, int]:
     return msg, RTM_NEWLINK, 0
 
 
-def _veth_add(name: str, master: int, mtu: int, up: bool, peer_name: str, peer_netns_fd: int,
-              peer_address: str | None) -> tuple[Any, int, int]:
+def _veth_add(
+    name: str, master: int, mtu: int, up: bool, peer_name: str, peer_netns_fd: int, peer_address: str | None
+) -> tuple[Any, int, int]:
     peer: list[tuple[str, Any]] = [("IFLA_IFNAME", peer_name), ("IFLA_NET_NS_FD", peer_netns_fd), ("IFLA_MTU", mtu)]
     if peer_address:
         peer.append(("IFLA_ADDRESS", peer_address))
@@ -265,17 +287,25 @@ def _veth_add(name: str, master: int, mtu: int, up: bool, peer_name: str, peer_n
     if up:
         msg["flags"], msg["change"] = IFF_UP, IFF_UP
     msg["attrs"] = [
-        ("IFLA_IFNAME", name), ("IFLA_MASTER", master), ("IFLA_MTU", mtu),
-        ("IFLA_LINKINFO", {"attrs": [
-            ("IFLA_INFO_KIND", "veth"),
-            ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": peer})]}),
-        ]}),
+        ("IFLA_IFNAME", name),
+        ("IFLA_MASTER", master),
+        ("IFLA_MTU", mtu),
+        (
+            "IFLA_LINKINFO",
+            {
+                "attrs": [
+                    ("IFLA_INFO_KIND", "veth"),
+                    ("IFLA_INFO_DATA", {"attrs": [("VETH_INFO_PEER", {"attrs": peer})]}),
+                ]
+            },
+        ),
     ]
     return msg, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL
 
 
-def _addr_add(index: int, address: ipaddress.IPv4Address | ipaddress.IPv6Address,
-              prefixlen: int) -> tuple[Any, int, int]:
+def _addr_add(
+    index: int, address: ipaddress.IPv4Address | ipaddress.IPv6Address, prefixlen: int
+) -> tuple[Any, int, int]:
     msg = ifaddrmsg()
     msg["index"], msg["prefixlen"] = index, prefixlen
     if address.version == 4:
@@ -339,7 +369,7 @@ def _exchange(path: str, data: bytearray, sockets: SocketCache) -> list[tuple[in
         while offset < len(chunk):
             length, kind, _flags, seq = _HEADER.unpack_from(chunk, offset)[:4]
             if seq in pending:
-                replies.append((seq, chunk[offset:offset + length]))
+                replies.append((seq, chunk[offset : offset + length]))
                 if kind == NLMSG_ERROR:
                     pending.discard(seq)
             offset += length
