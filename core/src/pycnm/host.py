@@ -21,7 +21,7 @@ class HostDriver:
 
     @hookimpl
     def cnm_get_capabilities(self) -> Capabilities:
-        return Capabilities(scope="local", network_options=(), addresses=False, host_namespace=True)
+        return Capabilities(scope="local", network_options=(), addresses=False, host_namespace=True, dns=False)
 
     @hookimpl
     def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:

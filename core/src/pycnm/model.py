@@ -236,6 +236,11 @@ class Capabilities:
       ``null`` IPAM unless a subnet is given).
     - ``host_namespace``: its networks are the host's own stack: only sandboxes created with
       ``host_namespace=True`` join them, and those join nothing else (Docker's ``host``).
+    - ``dns``: its sandboxes get the embedded DNS (names of the networks they share); False for
+      ``null`` and ``host``.
+    - ``leave_in_namespace``: its ``cnm_leave`` needs the sandbox's namespace still there (a CNI
+      plugin's DEL acts inside it): a sandbox being deleted leaves it before its namespace goes
+      (others' endpoints leave after, when the kernel has removed their interfaces at once).
     """
 
     scope: Scope = field(converter=_scope)
@@ -244,6 +249,8 @@ class Capabilities:
     option_aliases: dict[str, str] = field(factory=dict, converter=_frozen_map)
     addresses: bool = True
     host_namespace: bool = False
+    dns: bool = True
+    leave_in_namespace: bool = False
 
 
 @frozen

@@ -129,6 +129,9 @@ class SandboxRecord:
     dns_options: list[str] = field(factory=list)
     extra_hosts: list[tuple[str, str]] = field(factory=list)
     host_namespace: bool = False
+    #: its namespace is the caller's (a container runtime's, through CNI): pycnm neither made it
+    #: nor deletes it
+    external: bool = False
     #: endpoint IDs in join order
     endpoints: list[str] = field(factory=list)
     gateway_endpoint: str | None = None

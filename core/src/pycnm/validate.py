@@ -254,6 +254,24 @@ def domainname(value: Any) -> str:
     return _dns_name("domainname", value, chars=_HOST_CHARS, total=DNS_NAME_MAX, example="example.org")
 
 
+def ifname(value: Any) -> str:
+    """An interface name in a sandbox (``eth0``, CNI's ``CNI_IFNAME``): 1 to 15 bytes of letters,
+    digits, '_', '.' and '-', not '.' nor '..' (the kernel's IFNAMSIZ and what ``ip`` accepts)."""
+    field = "interface name"
+    text = _text(field, value, "eth1")
+    bad = _first_outside(text, _ALIAS_CHARS)
+    if bad is not None:
+        raise _fail(field, value, f"it contains {_describe(text, bad)}", "use letters, digits, '_', '.' and '-'")
+    if text in (".", "..") or len(text.encode()) > IFNAME_MAX:
+        raise _fail(
+            field,
+            value,
+            f"an interface name has 1 to {IFNAME_MAX} bytes and is not '.' or '..'",
+            "give a shorter one, like eth1",
+        )
+    return text
+
+
 def alias(value: Any) -> str:
     """A network-scoped endpoint alias: a DNS name of letters, digits, '-' and '_' in labels of
     at most 63, at most 253 in all, no trailing dot. Returned unchanged."""
@@ -564,6 +582,7 @@ __all__ = [
     "driver_options",
     "extra_host",
     "hostname",
+    "ifname",
     "label",
     "labels",
     "mac",

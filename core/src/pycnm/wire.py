@@ -62,7 +62,7 @@ OMIT: dict[type, tuple[str, ...]] = {
     InterfaceName: ("created_in_sandbox",),
     JoinInfo: ("configured_addresses",),
     IPAMCapabilities: ("state_in_store", "keeps_owners"),
-    Capabilities: ("network_options", "option_aliases", "addresses", "host_namespace"),
+    Capabilities: ("network_options", "option_aliases", "addresses", "host_namespace", "dns", "leave_in_namespace"),
 }
 
 converter = cattrs.Converter()

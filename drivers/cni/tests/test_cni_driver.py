@@ -1054,11 +1054,6 @@ def test_on_a_subnet_the_controller_s_address_goes_to_the_plugins_and_is_recorde
     assert str(ep.address) == "10.30.0.2/24"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: Joins.join marks join_addresses whenever a driver gives configured_addresses, also when"
-    " the endpoint keeps IPAM's; undo_join then drops IPAM's address from the record unreleased",
-)
 def test_on_a_subnet_a_disconnect_gives_the_address_back_to_pycnm_s_ipam(make, fake):
     ctl = make()
     conf = conflist({"type": "first", "capabilities": {"ips": True}, "ipam": {"type": "host-local"}})

@@ -186,6 +186,12 @@ class Controller:
         return self._core.osl
 
     @property
+    def lock(self) -> StateLock:
+        """The state directory's operation lock (re-entrant): a service of the daemon holds it to
+        read and change several records as one step among the other processes' operations."""
+        return self._core.lock
+
+    @property
     def reconciled(self) -> list[str]:
         """What reconciliations did (a crash's leftovers finished or undone), one line per action."""
         return self._core.reconciled
@@ -306,9 +312,10 @@ class Controller:
         else:
             self._endpoints.delete(endpoint.network_id, endpoint.id)
 
-    def join(self, endpoint: Endpoint, sandbox: SandboxRef) -> Endpoint:
-        """Join the endpoint to the sandbox; returns the endpoint as it is now."""
-        rec = self._joins.join(endpoint.network_id, endpoint.id, self.sandbox(sandbox).id)
+    def join(self, endpoint: Endpoint, sandbox: SandboxRef, ifname: str | None = None) -> Endpoint:
+        """Join the endpoint to the sandbox (as interface ``ifname``, else the next free
+        ``eth<N>``); returns the endpoint as it is now."""
+        rec = self._joins.join(endpoint.network_id, endpoint.id, self.sandbox(sandbox).id, ifname=ifname)
         return Endpoint(self, rec)
 
     def leave(self, endpoint: Endpoint, sandbox: SandboxRef | None = None) -> Endpoint:
@@ -338,10 +345,13 @@ class Controller:
         dns_options: Sequence[str] = (),
         extra_hosts: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         host_namespace: bool = False,
+        key: str | None = None,
     ) -> Sandbox:
-        """Create a sandbox: a new network namespace (or the host's, with ``host_namespace``)."""
+        """Create a sandbox: a new network namespace (or the host's, with ``host_namespace``; or
+        the existing namespace at ``key``, which stays its maker's: a container runtime's)."""
         rec = self._sandboxes.create(name, hostname=hostname, domainname=domainname, dns=dns, dns_search=dns_search,
-                                     dns_options=dns_options, extra_hosts=extra_hosts, host_namespace=host_namespace)
+                                     dns_options=dns_options, extra_hosts=extra_hosts, host_namespace=host_namespace,
+                                     key=key)
         return Sandbox(self, rec)
 
     def sandboxes(self) -> list[Sandbox]:
@@ -365,6 +375,12 @@ class Controller:
         """The sandbox's endpoints, in join order."""
         rec, _ = self._core.sandbox(self.sandbox(sandbox).id)
         return [Endpoint(self, ep) for ep in self._joins.joined_records(rec)]
+
+    def refresh_files(self, sandbox: SandboxRef) -> None:
+        """Rewrite the sandbox's hosts and resolv.conf from the store (when what they depend on
+        changed outside a join or leave: the embedded DNS starting or stopping)."""
+        with self._core.lock:
+            self._joins.refresh_files(self.sandbox(sandbox).id)
 
     def sandbox_dir(self, sandbox: SandboxRef) -> str:
         """Where the sandbox's hosts and resolv.conf are."""

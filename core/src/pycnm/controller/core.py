@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import fcntl
 import logging
+import os
 import re
 import secrets
 import threading
@@ -190,15 +192,16 @@ class Core:
         records: Callable[[], list[Any]],
         id_key: Callable[[str], str],
     ) -> str:
-        """A name, a full ID or a unique ID prefix, to the ID. Names and full IDs are one read; only
-        a prefix lists the records."""
+        """A full ID, a name or a unique ID prefix (dockerd's order), to the ID. Full IDs and names
+        are one read each; only a prefix lists the records."""
+        hexadecimal = re.fullmatch(r"[0-9a-f]{1,64}", name_or_id or "") is not None
+        if hexadecimal and len(name_or_id) == 64 and self.store.get(id_key(name_or_id)) is not None:
+            return name_or_id
         entry = self.store.get(f"{names_prefix}{name_or_id}")
         if entry is not None:
             return entry.value.decode()
-        if not re.fullmatch(r"[0-9a-f]{1,64}", name_or_id or ""):
+        if not hexadecimal:
             raise NotFound(f"{kind} {name_or_id} not found")
-        if len(name_or_id) == 64 and self.store.get(id_key(name_or_id)) is not None:
-            return name_or_id
         ids = [r.id for r in records() if r.id.startswith(name_or_id)]
         if len(ids) == 1:
             return ids[0]
@@ -238,6 +241,23 @@ class Core:
         if named is not None and named.value == object_id.encode():
             ops.append(Delete(name_key, named.version))
         self.store.commit(ops)
+
+    def embedded_dns(self) -> bool:
+        """Whether ``pycnm daemon`` serves the embedded DNS on this state directory now: the store
+        says so and the daemon lives (it holds ``daemon.lock``; a daemon that crashed does not)."""
+        if self.store.get(keys.DNS) is None:
+            return False
+        try:
+            fd = os.open(os.path.join(self.state_dir, "daemon.lock"), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True  # held: the daemon lives
+        finally:
+            os.close(fd)
+        return False
 
     # ---- events ----------------------------------------------------------------------------------
 

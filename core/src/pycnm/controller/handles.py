@@ -6,6 +6,7 @@ reaches into the Controller's parts.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -109,6 +110,18 @@ class Endpoint(_Handle[EndpointRecord]):
         return self._record.sandbox_id
 
     @property
+    def aliases(self) -> list[str]:
+        return list(self._record.aliases)
+
+    @property
+    def gateway(self) -> ipaddress.IPv4Address | None:
+        return self._record.gateway
+
+    @property
+    def gateway_ipv6(self) -> ipaddress.IPv6Address | None:
+        return self._record.gateway_ipv6
+
+    @property
     def interface_name(self) -> str | None:
         return self._record.dst_name
 
@@ -140,6 +153,15 @@ class Sandbox(_Handle[SandboxRecord]):
     @property
     def hostname(self) -> str | None:
         return self._record.hostname
+
+    @property
+    def domainname(self) -> str | None:
+        return self._record.domainname
+
+    @property
+    def external(self) -> bool:
+        """Its namespace is its maker's (a container runtime's): pycnm does not delete it."""
+        return self._record.external
 
     @property
     def hosts_path(self) -> str:

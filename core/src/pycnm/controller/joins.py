@@ -13,7 +13,7 @@ from typing import Any
 
 import attrs
 
-from .. import labels
+from .. import labels, validate
 from ..errors import Forbidden, Internal, InvalidParameter, NotFound
 from ..records import EndpointRecord, Operation, SandboxRecord, State
 from ..store import keys
@@ -36,17 +36,19 @@ class Joins:
 
     def connect(self, network_id: str, sandbox_id: str, **endpoint_options: Any) -> EndpointRecord:
         """Create an endpoint named after the sandbox on the network and join it (``docker network
-        connect``); an endpoint option ``name`` names it otherwise."""
+        connect``); an endpoint option ``name`` names it otherwise, ``ifname`` its interface in
+        the sandbox (else the next free ``eth<N>``)."""
         core = self.core
         with core.lock:
             sb, _ = core.sandbox(sandbox_id)
             name = endpoint_options.pop("name", None) or sb.name
+            ifname = endpoint_options.pop("ifname", None)
             with core.boot_scoped(sb.host_namespace), core.one_read():
                 rec, version = self.endpoints.create(
                     network_id, name, anonymous=True, defer_ready=True, operation=Operation.CONNECT, **endpoint_options
                 )
                 try:
-                    return self.join(network_id, rec.id, sandbox_id, pending=(rec, version))
+                    return self.join(network_id, rec.id, sandbox_id, pending=(rec, version), ifname=ifname)
                 except BaseException:
                     safely("delete endpoint after a failed join", self.endpoints.delete, network_id, rec.id)
                     raise
@@ -68,7 +70,12 @@ class Joins:
     # ---- join -----------------------------------------------------------------------------------
 
     def join(
-        self, network_id: str, endpoint_id: str, sandbox_id: str, pending: tuple[EndpointRecord, int] | None = None
+        self,
+        network_id: str,
+        endpoint_id: str,
+        sandbox_id: str,
+        pending: tuple[EndpointRecord, int] | None = None,
+        ifname: str | None = None,
     ) -> EndpointRecord:
         """Join; ``pending`` is the record ``connect`` just made (still "creating", not re-read).
         Returns the endpoint's record as stored."""
@@ -97,7 +104,7 @@ class Joins:
                     f" host_namespace=True join a {net.driver} network, and they join nothing else"
                 )
             prefix = str(net.options.get(labels.GENERIC, {}).get(labels.CONTAINER_IFACE_PREFIX) or "eth")
-            dst_name = self._next_ifname(sb, prefix)
+            dst_name = self._chosen_ifname(sb, ifname) if ifname else self._next_ifname(sb, prefix)
             ep.state, ep.sandbox_id, ep.dst_name = State.JOINING, sb.id, dst_name
             ep.operation = Operation.CONNECT if from_creating else Operation.JOIN
             sb.endpoints.append(keys.endpoint_ref(network_id, endpoint_id))
@@ -118,13 +125,14 @@ class Joins:
                         )
                     ep.src_name, ep.created_in_sandbox = iface.src_name, iface.created_in_sandbox
                     addrs = [a for a in (ep.address, ep.address_ipv6) if a is not None]
+                    ipv6 = any(a.version == 6 for a in (*addrs, *info.configured_addresses))
                     if info.configured_addresses:  # the driver's own (a CNI plugin's IPAM): recorded, not added
                         for given in info.configured_addresses:
                             if given.version == 4 and ep.address is None:
-                                ep.address = given
+                                ep.address, ep.join_addresses = given, True
                             elif given.version == 6 and ep.address_ipv6 is None:
-                                ep.address_ipv6 = given
-                        ep.join_addresses, addrs = True, []
+                                ep.address_ipv6, ep.join_addresses = given, True
+                        addrs = []
                     # the sandbox's first gateway: its default route goes in with the addresses
                     routed = sb.gateway_endpoint is None and not net.internal and not sb.host_namespace
                     gateways = [g for g in (info.gateway, info.gateway_ipv6) if g is not None] if routed else []
@@ -136,6 +144,7 @@ class Joins:
                         addresses=addrs,
                         mac=ep.mac,
                         gateways=gateways,
+                        ipv6=ipv6,
                     )
                     attached = True
                     if info.static_routes:
@@ -167,7 +176,15 @@ class Joins:
                     operation=Operation.CONNECT if from_creating else Operation.NONE,
                 )
                 raise
-        core.events.emit("endpoint.join", endpoint_id, ep.name, network_id=network_id, sandbox_id=sb.id)
+        core.events.emit(
+            "endpoint.join",
+            endpoint_id,
+            ep.name,
+            network_id=network_id,
+            sandbox_id=sb.id,
+            network_name=net.name,
+            driver=net.driver,
+        )
         return ep
 
     def joined_records(self, sb: SandboxRecord, fresh: EndpointRecord | None = None) -> list[EndpointRecord]:
@@ -182,6 +199,12 @@ class Joins:
             if rec is not None:
                 out.append(rec)
         return out
+
+    def _chosen_ifname(self, sb: SandboxRecord, ifname: str) -> str:
+        name = validate.ifname(ifname)
+        if any(rec.dst_name == name for rec in self.joined_records(sb)):
+            raise Forbidden(f"sandbox {sb.name} has an interface {name} already")
+        return name
 
     def _next_ifname(self, sb: SandboxRecord, prefix: str) -> str:
         taken = {rec.dst_name for rec in self.joined_records(sb) if rec.dst_name}
@@ -264,10 +287,12 @@ class Joins:
                     # the files without it first, as in a join: the records that settle the leave
                     # come after (on the cluster store the endpoint's is settled at once)
                     gone = keys.endpoint_ref(network_id, endpoint_id)
+                    staying = [r for r in self.joined_records(sb) if r.id != endpoint_id]
                     write_files(
                         core,
                         attrs.evolve(sb, endpoints=[r for r in sb.endpoints if r != gone]),
-                        [r for r in self.joined_records(sb) if r.id != endpoint_id],
+                        staying,
+                        dns=self._with_dns(staying),
                     )
                 self.undo_join(
                     network_id,
@@ -278,7 +303,15 @@ class Joins:
                 )
                 if sb is not None:
                     self.update_gateway(left_from)
-            core.events.emit("endpoint.leave", endpoint_id, ep.name, network_id=network_id, sandbox_id=left_from)
+            core.events.emit(
+                "endpoint.leave",
+                endpoint_id,
+                ep.name,
+                network_id=network_id,
+                sandbox_id=left_from,
+                network_name=net.name,
+                driver=net.driver,
+            )
             if then_delete:
                 self.endpoints.finish_delete(net, network_id, endpoint_id)
 
@@ -288,7 +321,15 @@ class Joins:
         if seen is None:
             sb, _ = self.core.sandbox(sandbox_id)
             seen = sb, self.joined_records(sb)
-        write_files(self.core, *seen)
+        write_files(self.core, *seen, dns=self._with_dns(seen[1]))
+
+    def _with_dns(self, endpoints: list[EndpointRecord]) -> bool:
+        """Whether one of the endpoints is on a network whose driver gives the embedded DNS."""
+        for ep in endpoints:
+            net = self.core.network_view(ep.network_id)
+            if self.drivers.network(net.driver).capabilities.dns:
+                return True
+        return False
 
     # ---- the default gateway --------------------------------------------------------------------
 

@@ -209,7 +209,7 @@ class Networks:
             ignore_missing(relay.delete_network, network_id)
             ignore_missing(relay.network_free, network_id)
             core.store.commit([Delete(keys.network(network_id)), Delete(keys.network_name(record.name))])
-        core.events.emit("network.delete", network_id, record.name)
+        core.events.emit("network.delete", network_id, record.name, driver=record.driver)
 
     def prune(self) -> list[str]:
         """Delete every network with no endpoints; returns their names."""

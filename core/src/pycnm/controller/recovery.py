@@ -256,7 +256,7 @@ class Recovery:
                     self._force_leave(net, ep, sandbox=sb)
                     if ep.anonymous:
                         self._force_delete_endpoint(net, self.core.endpoint(net.id, ep.id)[0])
-        if not sb.host_namespace:
+        if not sb.host_namespace and not sb.external:
             safely("delete namespace", ignore_missing, self.core.osl.delete_namespace, sb.key)
         self.core.osl.remove_sandbox_dir(sandbox_dir(self.core, sb.id))
         self.core.store.commit([Delete(keys.sandbox(sb.id)), Delete(keys.sandbox_name(sb.name))])

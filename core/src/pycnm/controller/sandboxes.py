@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from .. import validate
-from ..errors import Forbidden, InvalidParameter, StaleVersion
+from ..errors import Forbidden, InvalidParameter, NotFound, StaleVersion
 from ..osl import dnsfiles
 from ..records import EndpointRecord, SandboxRecord, State
 from ..store import Delete, Put, keys
@@ -22,9 +22,14 @@ def sandbox_dir(core: Core, sandbox_id: str) -> str:
     return os.path.join(core.state_dir, "sandboxes", sandbox_id)
 
 
-def write_files(core: Core, sb: SandboxRecord, endpoints: list[EndpointRecord]) -> None:
+#: where sandboxes reach the embedded DNS (inside each namespace, over its loopback)
+EMBEDDED_DNS = "127.0.0.11"
+
+
+def write_files(core: Core, sb: SandboxRecord, endpoints: list[EndpointRecord], dns: bool = False) -> None:
     """The sandbox's hosts and resolv.conf for these endpoints (join order), through the OS layer
-    (which writes each only when its content changes)."""
+    (which writes each only when its content changes). ``dns``: one of them is on a network with
+    DNS; its resolv.conf then names the embedded DNS, while the daemon serves it."""
     addresses = [str(a.ip) for ep in endpoints for a in (ep.address, ep.address_ipv6) if a is not None]
     hosts = dnsfiles.hosts(sb.hostname, sb.domainname, addresses, sb.extra_hosts)
     host_text = core.osl.host_resolv_conf()
@@ -32,8 +37,9 @@ def write_files(core: Core, sb: SandboxRecord, endpoints: list[EndpointRecord]) 
         resolv = host_text
     else:
         ipv6 = any(ep.address_ipv6 is not None for ep in endpoints)
+        embedded = EMBEDDED_DNS if dns and core.embedded_dns() else None
         resolv = dnsfiles.resolv_conf(
-            host_text, dns=sb.dns, dns_search=sb.dns_search, dns_options=sb.dns_options, ipv6=ipv6
+            host_text, dns=sb.dns, dns_search=sb.dns_search, dns_options=sb.dns_options, ipv6=ipv6, embedded=embedded
         )
     core.osl.write_sandbox_files(sandbox_dir(core, sb.id), hosts, resolv)
 
@@ -54,8 +60,10 @@ class Sandboxes:
         dns_options: Sequence[str] = (),
         extra_hosts: Mapping[str, str] | Sequence[tuple[str, str]] = (),
         host_namespace: bool = False,
+        key: str | None = None,
     ) -> SandboxRecord:
-        """Create a sandbox: a new network namespace (or the host's, with ``host_namespace``)."""
+        """Create a sandbox: a new network namespace (or the host's, with ``host_namespace``; or
+        the existing one at ``key``, which stays its maker's: a container runtime's, via CNI)."""
         core = self.core
         # everything that reaches the sandbox's hosts and resolv.conf is checked first: one line
         # of text each, nothing written from a refused value
@@ -68,7 +76,21 @@ class Sandboxes:
         listed = list(extra_hosts.items()) if isinstance(extra_hosts, Mapping) else _items("extra_hosts", extra_hosts)
         extra = [validate.extra_host(*_pair(item)) for item in listed]
         sid = new_id()
-        key = core.osl.host_key() if host_namespace else os.path.join(core.netns_dir, f"{core.netns_prefix}{sid[:12]}")
+        external = key is not None
+        if external:
+            if host_namespace:
+                raise InvalidParameter("a sandbox is either the host's namespace or one at a given key, not both")
+            if not isinstance(key, str) or not os.path.isabs(key) or not core.osl.is_namespace(key):
+                raise NotFound(
+                    f"network namespace {key!r} does not exist (the key of an external sandbox is"
+                    " the path of a namespace its maker keeps)"
+                )
+        else:
+            key = (
+                core.osl.host_key()
+                if host_namespace
+                else os.path.join(core.netns_dir, f"{core.netns_prefix}{sid[:12]}")
+            )
         rec = SandboxRecord(
             id=sid,
             name=name,
@@ -81,6 +103,7 @@ class Sandboxes:
             dns_options=resolver_options,
             extra_hosts=extra,
             host_namespace=host_namespace,
+            external=external,
         )
         rkey, name_key = keys.sandbox(sid), keys.sandbox_name(name)
         with core.lock, core.boot_scoped(host_namespace):
@@ -90,7 +113,7 @@ class Sandboxes:
                 raise Forbidden(f"sandbox with name {name} already exists") from None
             made = False
             try:
-                if not host_namespace:
+                if not host_namespace and not external:
                     core.osl.create_namespace(key)
                     made = True
                 core.osl.make_sandbox_dir(sandbox_dir(core, sid))
@@ -105,6 +128,10 @@ class Sandboxes:
                 raise
         core.events.emit("sandbox.create", sid, name, key=key)
         return rec
+
+    def _leaves_in_namespace(self, network_id: str) -> bool:
+        net = self.core.network_view(network_id)
+        return bool(self.joins.drivers.network(net.driver).capabilities.leave_in_namespace)
 
     def delete(self, sandbox_ids: Sequence[str]) -> None:
         """Delete sandboxes; their endpoints leave, and those ``connect`` made are deleted.
@@ -121,8 +148,17 @@ class Sandboxes:
                 for rec, version in records:
                     rec.state = State.DELETING
                     core.commit([core.put(keys.sandbox(rec.id), rec, version)])
+            # endpoints whose driver needs the namespace to leave (a CNI plugin's DEL) leave first
+            with core.store.transaction():
+                for rec, _ in records:
+                    for endpoint_ref in reversed(rec.endpoints):
+                        network_id, endpoint_id = keys.split_endpoint(endpoint_ref)
+                        if self._leaves_in_namespace(network_id):
+                            ep, _ = core.endpoint(network_id, endpoint_id)
+                            self.joins.leave(network_id, endpoint_id, rec.id, then_delete=ep.anonymous)
+            records = [core.sandbox(rec.id) for rec, _ in records]
             for rec, _ in records:
-                if not rec.host_namespace:
+                if not rec.host_namespace and not rec.external:
                     ignore_missing(core.osl.delete_namespace, rec.key)
             # one transaction for the rest: the sandboxes are durably "deleting" already, so a
             # crash in here rolls back to a state that recovery finishes

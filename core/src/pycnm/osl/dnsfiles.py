@@ -58,7 +58,12 @@ def resolv_conf(
     dns_search: Sequence[str] = (),
     dns_options: Sequence[str] = (),
     ipv6: bool = False,
+    embedded: str | None = None,
 ) -> str:
+    """The sandbox's resolv.conf: the host's servers (or ``dns``), search list and options, as
+    libnetwork writes them; with ``embedded`` (the embedded DNS's address), that one server, and
+    ``ndots:0`` unless an ``ndots`` is set (Docker's rule: a single-label name is asked as it is
+    first, so a sandbox's name is found before the search list is tried)."""
     servers: list[str] = []
     search: list[str] = []
     options: list[str] = []
@@ -82,6 +87,10 @@ def resolv_conf(
         search = list(dns_search)
     if dns_options:
         options = list(dns_options)
+    if embedded:
+        servers = [embedded]
+        if not any(option.startswith("ndots:") for option in options):
+            options.append("ndots:0")
     out = [f"nameserver {s}" for s in servers]
     if search:
         out.append("search " + " ".join(search))
@@ -140,8 +149,10 @@ class SandboxFiles:
         for name in ("hosts", "resolv.conf"):
             self._written.pop(os.path.join(directory, name), None)
 
-    def host_resolv_conf(self, path: str = "/etc/resolv.conf") -> str:
-        """The host's resolv.conf, re-read only when it changes."""
+    def host_resolv_conf(self, path: str | None = None) -> str:
+        """The host's resolv.conf (``$PYCNM_RESOLV_CONF`` or ``/etc/resolv.conf``), re-read only
+        when it changes."""
+        path = path or os.environ.get("PYCNM_RESOLV_CONF") or "/etc/resolv.conf"
         try:
             mtime = os.stat(path).st_mtime
         except OSError:

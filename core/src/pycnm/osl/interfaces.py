@@ -48,6 +48,7 @@ def attach(
     mac: str | None = None,
     gateways: Sequence[ipaddress.IPv4Address | ipaddress.IPv6Address] = (),
     sockets: SocketCache = _default,
+    ipv6: bool | None = None,
 ) -> int:
     """Bring the interface into the sandbox as ``dst_name``, address it, set it up and, given
     ``gateways``, point the default routes at them. Without an IPv6 address it gets no IPv6
@@ -73,7 +74,7 @@ def attach(
     def requests(batch: netlink.Requests) -> None:
         if mac and not created_in_sandbox:
             batch.link_set(index, address=mac)
-        if not any(addr.version == 6 for addr in addresses):
+        if not (ipv6 if ipv6 is not None else any(addr.version == 6 for addr in addresses)):
             # an IPv4-only endpoint gets no IPv6 link-local address (as current Docker): its
             # multicast would otherwise reach every port of the network, at a cost growing with them
             batch.link_ipv6_off(dst_name)

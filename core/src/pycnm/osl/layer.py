@@ -56,10 +56,12 @@ class OSLayer(abc.ABC):
 
     @abc.abstractmethod
     def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
-               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = ()) -> int:
+               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = (),
+               ipv6: bool | None = None) -> int:
         """Bring a driver's interface into the sandbox as ``dst_name`` (moved from the host and
         renamed, or found there), address it, set it up, point the default routes of
-        ``gateways`` at it; returns its index in the sandbox."""
+        ``gateways`` at it; returns its index in the sandbox. ``ipv6``: whether it carries IPv6
+        (None: whether ``addresses`` hold one); without, it gets no IPv6 link-local address."""
 
     @abc.abstractmethod
     def detach(self, key: str, *, dst_name: str, src_name: str) -> None:
@@ -153,9 +155,10 @@ class LinuxOSLayer(OSLayer):
         return sorted(os.path.join(directory, e) for e in os.listdir(directory) if e.startswith(prefix))
 
     def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
-               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = ()) -> int:
+               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = (),
+               ipv6: bool | None = None) -> int:
         return interfaces.attach(key, src_name=src_name, dst_name=dst_name, created_in_sandbox=created_in_sandbox,
-                                 addresses=addresses, mac=mac, gateways=gateways, sockets=self.sockets)
+                                 addresses=addresses, mac=mac, gateways=gateways, sockets=self.sockets, ipv6=ipv6)
 
     def detach(self, key: str, *, dst_name: str, src_name: str) -> None:
         interfaces.detach(key, dst_name=dst_name, src_name=src_name, created_in_sandbox=False, sockets=self.sockets)

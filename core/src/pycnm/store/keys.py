@@ -34,6 +34,8 @@ SANDBOX_NAMES = "names/sandboxes/"
 HOSTS = "hosts/"
 IPAM = "ipam/"
 INSTANCE = "meta/instance"
+#: set while ``pycnm daemon`` serves the embedded DNS (its pid); sandboxes' resolv.conf then name it
+DNS = "meta/dns"
 #: address spaces whose IPAM keys live in the cluster store
 GLOBAL_SPACES = frozenset({GLOBAL_DEFAULT})
 

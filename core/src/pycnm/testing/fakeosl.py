@@ -131,7 +131,8 @@ class FakeOSLayer(OSLayer):
         return sorted(k for k in self.state["namespaces"] if prefix and k.startswith(start))
 
     def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
-               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = ()) -> int:
+               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = (),
+               ipv6: bool | None = None) -> int:
         self._call("attach", key, src_name, dst_name, change="netlink")
         links = self.links(key)
         if created_in_sandbox:

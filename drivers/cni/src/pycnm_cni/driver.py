@@ -126,7 +126,7 @@ class CNIDriver:
     @hookimpl
     def cnm_get_capabilities(self) -> Capabilities:
         # addresses=False: a network without --subnet gets the null IPAM; the plugins hand them out
-        return Capabilities(scope="local", network_options=NAMES, addresses=False)
+        return Capabilities(scope="local", network_options=NAMES, addresses=False, leave_in_namespace=True)
 
     @hookimpl
     def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:

@@ -30,7 +30,7 @@ class NullDriver:
 
     @hookimpl
     def cnm_get_capabilities(self) -> Capabilities:
-        return Capabilities(scope="local", network_options=(), addresses=False)
+        return Capabilities(scope="local", network_options=(), addresses=False, dns=False)
 
     @hookimpl
     def cnm_restore(self, networks: Sequence[NetworkSnapshot]) -> None:
