@@ -7,11 +7,11 @@ PYTHON ?= python3
 # Debian packages: the command (or absolute path) each provides. docker.io and busybox-static are
 # for the tests that drive a real dockerd (its services are not started by the install here).
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
-	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge graphviz:dot
+	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge dnsutils:dig graphviz:dot
 MEMBERS := core drivers/null drivers/bridge drivers/remote drivers/overlay contrib/macvlan contrib/docker-plugin \
 	contrib/cni-plugin drivers/cni
 
-.PHONY: demo test bench system venv clean lint graph-demo
+.PHONY: demo test bench system venv clean lint docs graph-demo
 
 system:
 	@missing=""; for pair in $(SYSTEM_PACKAGES); do \
@@ -60,6 +60,15 @@ lint: $(VENV)/.lint-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The reference, generated from the docstrings; -W: a malformed docstring fails the build (CI).
+DOCS_TOOLS := "sphinx==9.0.4"
+$(VENV)/.docs-installed: $(VENV)/.installed Makefile
+	$(PIP) install -q $(DOCS_TOOLS)
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs/reference docs/reference/_build/html
 
 # Benchmarks (not part of the README's two commands): figures go to docs/benchmarks.md.
 # The peers measured beside pycnm: CNI's plugins and netavark (Debian's packages).

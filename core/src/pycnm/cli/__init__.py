@@ -792,6 +792,22 @@ def graph(ctx: Context, a: Namespace, out: list) -> int:
     return 0
 
 
+def dns_query(ctx: Context, a: Namespace, out: list) -> int:
+    query = {"name": [a.name], "type": [a.type]}
+    if a.sandbox:
+        query["sandbox"] = [a.sandbox]
+    answer = ctx.call("GET", "/pycnm/v1/dns/query", query)
+    if answer.status == 404 and ctx._local is not None:
+        raise Failed("the embedded DNS is pycnm daemon's: start it (pycnm daemon), then ask again")
+    if answer.status != 200:
+        raise Failed(_message(answer))
+    body = _wire.loads(answer.body)
+    out.extend(line + "\n" for line in body["Answers"])
+    if not body["Answers"]:
+        out.append(f"{body['Rcode']}: no answer for {body['Question']}\n")
+    return 0 if body["Rcode"] == "NOERROR" else 1
+
+
 def daemon(ctx: Context, a: Namespace, out: list) -> int:
     raise AssertionError("run() serves the daemon itself")  # it needs no Context
 
@@ -803,6 +819,7 @@ GROUP_HELP = {
     "network": "Manage networks.",
     "sandbox": "Manage sandboxes (network namespaces of containers).",
     "driver": "Installed drivers.",
+    "dns": "Ask the embedded DNS (pycnm daemon's).",
 }
 ALIASES = {"list": "ls", "remove": "rm"}
 GLOBAL_OPTS = (
@@ -990,6 +1007,16 @@ COMMANDS = {
             ],
         ),
         Command(
+            "dns query",
+            dns_query,
+            "Ask a sandbox's embedded DNS (at 127.0.0.11 in its namespace) for NAME, from the host.",
+            [("NAME", False)],
+            [
+                Opt("-s", "--sandbox", kind=VALUE, metavar="SANDBOX", doc="The sandbox whose resolver to ask."),
+                Opt("-t", "--type", kind=VALUE, default="A", metavar="TYPE", doc="A, AAAA, PTR, SRV... (default A)."),
+            ],
+        ),
+        Command(
             "graph",
             graph,
             "Draw the networks, sandboxes and endpoints (Graphviz): DOT on stdout, or -o FILE.",
@@ -1042,6 +1069,16 @@ COMMANDS = {
                     default=10,
                     metavar="INTEGER",
                     doc="Seconds after which other hosts drop this host's endpoints if it stops answering.",
+                ),
+                Opt("--no-dns", dest="no_dns", doc="Do not serve the embedded DNS at 127.0.0.11 in the sandboxes."),
+                Opt(
+                    "--dns-ttl",
+                    dest="dns_ttl",
+                    kind=VALUE,
+                    convert=int,
+                    default=5,
+                    metavar="SECONDS",
+                    doc="TTL of the embedded DNS's answers for sandbox names (default 5).",
                 ),
             ],
         ),

@@ -24,6 +24,12 @@ def run(globals_: dict[str, Any], args: Any) -> int:
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # a daemon says what it programs
     host = args.host or globals_.get("host")
+    services = []
+    if not args.no_dns:
+        from ..daemon.dns import DNSService
+
+        ttl = args.dns_ttl
+        services.append(lambda controller, engine: DNSService(controller, engine, ttl=ttl))
     try:
         daemon = Daemon(
             globals_.get("state_dir"),
@@ -31,6 +37,7 @@ def run(globals_: dict[str, Any], args: Any) -> int:
             cluster_store=args.cluster_store,
             advertise_addr=args.advertise_addr,
             lease_ttl=args.lease_ttl,
+            services=services,
         )
     except ValueError as exc:  # an -H that is not a unix socket
         raise Usage(f"Invalid value for '-H': {exc}", cmd) from None

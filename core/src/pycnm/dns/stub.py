@@ -37,6 +37,7 @@ class StubUpstream:
         *,
         mode: str = "answer",
         address: str = "127.0.0.1",
+        port: int = 0,
         ttl: int = 300,
         delay: float = 0.0,
         rcode: int = dns.rcode.NOERROR,
@@ -57,7 +58,7 @@ class StubUpstream:
         for _ in range(50):
             # one port number for both transports, as an upstream has: retry if TCP's is taken
             self.udp = socket.socket(family, socket.SOCK_DGRAM)
-            self.udp.bind((address, 0))
+            self.udp.bind((address, port))
             self.port = self.udp.getsockname()[1]
             self.tcp = socket.socket(family, socket.SOCK_STREAM)
             self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -103,15 +104,15 @@ class StubUpstream:
 
     def answer(self, wire: bytes, transport: str) -> bytes | list[bytes] | None:
         """The reply to one query (None: none; a list: several datagrams)."""
-        if self.custom is not None:
-            return self.custom(wire)
         try:
             query = dns.message.from_wire(wire)
         except Exception:  # noqa: BLE001 - a stub upstream ignores what it cannot parse, as a server would
-            return None
+            return None if self.custom is None else self.custom(wire)
         question = query.question[0] if query.question else None
         if question is not None:
             self.questions.append((question.name.to_text(), dns.rdatatype.to_text(question.rdtype), transport))
+        if self.custom is not None:
+            return self.custom(wire)
         if self.mode == "silent" or question is None:
             return None
         response = dns.message.make_response(query)

@@ -92,6 +92,23 @@ def run(script: str, *, changes: bool = True) -> str:
     return out
 
 
+def run_once(script: str) -> None:
+    """Run ``script`` in this thread's namespace with a context made for it and freed after:
+    for a namespace visited once (a sandbox's own table), where a cached context would only hold
+    a socket open in it."""
+    lib = _load()
+    steps.step("nft", script.split("\n", 1)[0][:80])
+    ctx = lib.nft_ctx_new(0)
+    try:
+        lib.nft_ctx_buffer_output(ctx)
+        lib.nft_ctx_buffer_error(ctx)
+        if lib.nft_run_cmd_from_buffer(ctx, script.encode()) != 0:
+            err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode()
+            raise Internal(f"nftables refused the change: {err.strip() or 'an error'}")
+    finally:
+        lib.nft_ctx_free(ctx)
+
+
 def query(command: str) -> list[dict[str, Any]]:
     """Run a listing command; returns the ``nftables`` items of its JSON answer."""
     out = run(command, changes=False)
