@@ -132,6 +132,9 @@ class SandboxRecord:
     #: its namespace is the caller's (a container runtime's, through CNI): pycnm neither made it
     #: nor deletes it
     external: bool = False
+    #: an external sandbox's namespace as it was when it joined (OSLayer.namespace_identity): its
+    #: path may come to name another namespace (``/proc/PID/ns/net`` once PID is reused)
+    key_identity: str | None = None
     #: endpoint IDs in join order
     endpoints: list[str] = field(factory=list)
     gateway_endpoint: str | None = None

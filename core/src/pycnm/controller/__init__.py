@@ -382,6 +382,10 @@ class Controller:
         with self._core.lock:
             self._joins.refresh_files(self.sandbox(sandbox).id)
 
+    def embedded_dns(self) -> bool:
+        """Whether ``pycnm daemon`` serves the embedded DNS (127.0.0.11 in the sandboxes) now."""
+        return self._core.embedded_dns()
+
     def sandbox_dir(self, sandbox: SandboxRef) -> str:
         """Where the sandbox's hosts and resolv.conf are."""
         return sandbox_dir(self._core, self.sandbox(sandbox).id)

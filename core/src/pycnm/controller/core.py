@@ -242,6 +242,16 @@ class Core:
             ops.append(Delete(name_key, named.version))
         self.store.commit(ops)
 
+    def namespace_live(self, sb: SandboxRecord) -> bool:
+        """Whether the sandbox's namespace is there to act in: not the host's, a namespace at its
+        key, and for an external sandbox the same one it joined with (a runtime's path can name
+        another namespace once its process is gone: acting there would touch a stranger's)."""
+        if sb.host_namespace:
+            return False
+        if sb.key_identity is None:
+            return self.osl.is_namespace(sb.key)
+        return self.osl.namespace_identity(sb.key) == sb.key_identity
+
     def embedded_dns(self) -> bool:
         """Whether ``pycnm daemon`` serves the embedded DNS on this state directory now: the store
         says so and the daemon lives (it holds ``daemon.lock``; a daemon that crashed does not)."""

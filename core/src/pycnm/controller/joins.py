@@ -95,6 +95,8 @@ class Joins:
                 raise Forbidden(f"endpoint {ep.name} is {State(ep.state).value}; try again")
             if sb.state != State.READY:
                 raise Forbidden(f"sandbox {sb.name} is {State(sb.state).value}; try again")
+            if sb.external and not core.namespace_live(sb):
+                raise NotFound(f"the network namespace of sandbox {sb.name} ({sb.key}) is gone")
             if any(r.startswith(f"{network_id}/") for r in sb.endpoints):
                 raise Forbidden(f"sandbox {sb.name} is already connected to network {net.name}")
             relay = self.drivers.network(net.driver)
@@ -271,13 +273,20 @@ class Joins:
             core.commit([core.put(keys.endpoint(network_id, endpoint_id), ep, ep_ver)])
             if sb is not None and sb.gateway_endpoint == endpoint_id:
                 safely("revoke external connectivity", relay.revoke_external_connectivity, network_id, endpoint_id)
-            in_sandbox = sb.key if sb is not None and sb.state == State.READY and not sb.host_namespace else None
+            # a sandbox being deleted loses its namespace, and the interfaces in it, at once; an
+            # external one keeps its namespace (its runtime's), so the interface must come out
+            in_sandbox = (
+                sb.key
+                if sb is not None and not sb.host_namespace and (sb.state == State.READY or sb.external)
+                else None
+            )
             if (
-                in_sandbox
+                sb is not None
+                and in_sandbox
                 and ep.dst_name
                 and ep.src_name
                 and not ep.created_in_sandbox
-                and osl.is_namespace(in_sandbox)
+                and core.namespace_live(sb)
             ):
                 safely("detach interface", osl.detach, in_sandbox, dst_name=ep.dst_name, src_name=ep.src_name)
             ignore_missing(relay.leave, network_id, endpoint_id)
@@ -386,7 +395,7 @@ class Joins:
         return sb, records
 
     def _clear_gateway(self, sb: SandboxRecord, ep: EndpointRecord) -> None:
-        if sb.state != State.READY or not self.core.osl.is_namespace(sb.key):
+        if sb.state != State.READY or not self.core.namespace_live(sb):
             return
         for gw in (ep.gateway, ep.gateway_ipv6):
             if gw is not None:

@@ -123,7 +123,7 @@ class Recovery:
         with core.lock:
             # 1. sandboxes whose namespace vanished, or that were half made or half deleted
             for sb in core.sandbox_records():
-                gone = not sb.host_namespace and not core.osl.is_namespace(sb.key)
+                gone = not sb.host_namespace and not core.namespace_live(sb)
                 if sb.state != State.READY or gone:
                     why = (
                         "its namespace is gone" if gone and sb.state == State.READY else f"it was left {sb.state.value}"
@@ -258,6 +258,8 @@ class Recovery:
                         self._force_delete_endpoint(net, self.core.endpoint(net.id, ep.id)[0])
         if not sb.host_namespace and not sb.external:
             safely("delete namespace", ignore_missing, self.core.osl.delete_namespace, sb.key)
+        elif sb.external:
+            self.core.osl.forget(sb.key)
         self.core.osl.remove_sandbox_dir(sandbox_dir(self.core, sb.id))
         self.core.store.commit([Delete(keys.sandbox(sb.id)), Delete(keys.sandbox_name(sb.name))])
 
@@ -274,7 +276,7 @@ class Recovery:
         relay = self._relay_or_none(net.driver)
         sb = sandbox or (self.core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)[0] if ep.sandbox_id else None)
         osl = self.core.osl
-        live = sb.key if sb is not None and not sb.host_namespace and osl.is_namespace(sb.key) else None
+        live = sb.key if sb is not None and self.core.namespace_live(sb) else None
         # a join that got no answer recorded (joining) tells nothing of how its interface came:
         # whatever holds its name in the sandbox is its own, and goes after the driver's leave
         settled = ep.state != State.JOINING and not ep.created_in_sandbox

@@ -77,10 +77,13 @@ class Sandboxes:
         extra = [validate.extra_host(*_pair(item)) for item in listed]
         sid = new_id()
         external = key is not None
-        if external:
+        identity = None
+        if key is not None:
             if host_namespace:
                 raise InvalidParameter("a sandbox is either the host's namespace or one at a given key, not both")
-            if not isinstance(key, str) or not os.path.isabs(key) or not core.osl.is_namespace(key):
+            if isinstance(key, str) and os.path.isabs(key):
+                identity = core.osl.namespace_identity(key)
+            if identity is None:
                 raise NotFound(
                     f"network namespace {key!r} does not exist (the key of an external sandbox is"
                     " the path of a namespace its maker keeps)"
@@ -104,6 +107,7 @@ class Sandboxes:
             extra_hosts=extra,
             host_namespace=host_namespace,
             external=external,
+            key_identity=identity,
         )
         rkey, name_key = keys.sandbox(sid), keys.sandbox_name(name)
         with core.lock, core.boot_scoped(host_namespace):
@@ -170,6 +174,8 @@ class Sandboxes:
                         self.joins.leave(network_id, endpoint_id, rec.id, then_delete=ep.anonymous)
                     core.store.commit([Delete(keys.sandbox(rec.id)), Delete(keys.sandbox_name(rec.name))])
             for rec, _ in records:
+                if rec.external:  # its runtime deletes it: no socket of ours may keep it alive
+                    core.osl.forget(rec.key)
                 core.osl.remove_sandbox_dir(sandbox_dir(core, rec.id))
                 core.events.emit("sandbox.delete", rec.id, rec.name)
 

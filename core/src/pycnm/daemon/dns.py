@@ -167,6 +167,8 @@ class DNSService:
                 for sb in sandboxes.values():
                     if sb.host_namespace or sb.state != State.READY:
                         continue
+                    if sb.key_identity is not None and self.ctl.osl.namespace_identity(sb.key) != sb.key_identity:
+                        continue  # a runtime's namespace that is gone: its path may name another now
                     joined = [keys.split_endpoint(r)[0] for r in sb.endpoints]
                     on = tuple(nid for nid in joined if nid in dns_nets)
                     if on:

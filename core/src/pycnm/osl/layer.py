@@ -14,15 +14,18 @@ recovery) is tested without root.
 from __future__ import annotations
 
 import abc
+import errno
 import ipaddress
 import os
 import shutil
 from collections.abc import Sequence
 
+from pyroute2 import NetlinkError
+
 from .. import steps
 from ..model import IPInterface, StaticRoute
 from . import dnsfiles, interfaces, netns
-from .netlink import SocketCache
+from .netlink import SocketCache, current
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -41,12 +44,23 @@ class OSLayer(abc.ABC):
         """Whether ``key`` is a live namespace (not a stale file)."""
 
     @abc.abstractmethod
+    def namespace_identity(self, key: str) -> str | None:
+        """What tells the namespace at ``key`` from any other, for as long as it lives (None:
+        there is none). A path another process owns (``/proc/PID/ns/net``) can come to name
+        another namespace once that process ends; the identity says whether it still names the
+        same one."""
+
+    @abc.abstractmethod
     def create_namespace(self, key: str) -> None:
         """A new namespace at ``key`` with its loopback up; Forbidden if one is there."""
 
     @abc.abstractmethod
     def delete_namespace(self, key: str) -> None:
         """Remove the namespace at ``key`` (and forget what is cached for it); NotFound if none."""
+
+    def forget(self, key: str) -> None:  # noqa: B027 - optional: a layer that caches nothing forgets nothing
+        """Drop what is cached for the namespace at ``key`` (open sockets keep a namespace alive):
+        called when pycnm is done with a namespace it does not delete (an external sandbox's)."""
 
     @abc.abstractmethod
     def namespaces(self, directory: str, prefix: str) -> list[str]:
@@ -87,6 +101,16 @@ class OSLayer(abc.ABC):
     def interfaces(self, key: str) -> dict[str, set[str]]:
         """The sandbox's interfaces (loopback aside) and their addresses (``10.0.0.2/24``): what
         the kernel says, for checks and inspection."""
+
+    @abc.abstractmethod
+    def hardware_address(self, key: str, name: str) -> str | None:
+        """The MAC of interface ``name`` in the namespace at ``key`` as the kernel has it (None:
+        no such interface, or one without a MAC)."""
+
+    @abc.abstractmethod
+    def host_peer(self, key: str, name: str) -> tuple[str, str | None] | None:
+        """Name and MAC of the other end of veth ``name`` (in the namespace at ``key``) when that
+        end is in pycnm's own namespace; None for any other interface."""
 
     # ---- the sandbox's files ---------------------------------------------------------------------
 
@@ -129,6 +153,9 @@ class LinuxOSLayer(OSLayer):
 
     def is_namespace(self, key: str) -> bool:
         return netns.is_namespace(key)
+
+    def namespace_identity(self, key: str) -> str | None:
+        return netns.identity(key)
 
     def create_namespace(self, key: str) -> None:
         netns.create(key)
@@ -184,6 +211,40 @@ class LinuxOSLayer(OSLayer):
             if name in out:
                 out[name].add(f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}")
         return out
+
+    def hardware_address(self, key: str, name: str) -> str | None:
+        sock = self.sockets.pyroute2(key)
+        try:
+            (link,) = sock.link("get", ifname=name)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        mac = link.get_attr("IFLA_ADDRESS")
+        return str(mac) if mac else None
+
+    def host_peer(self, key: str, name: str) -> tuple[str, str | None] | None:
+        try:
+            (link,) = self.sockets.pyroute2(key).link("get", ifname=name)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        info = link.get_attr("IFLA_LINKINFO")
+        peer_index = link.get_attr("IFLA_LINK")
+        if info is None or info.get_attr("IFLA_INFO_KIND") != "veth" or not peer_index:
+            return None
+        try:
+            (peer,) = self.sockets.pyroute2(current()).link("get", index=peer_index)
+        except NetlinkError as exc:
+            if exc.code == errno.ENODEV:
+                return None
+            raise
+        # the same index in our namespace could be another interface: the peer names ours back
+        if peer.get_attr("IFLA_LINK") != link["index"]:
+            return None
+        mac = peer.get_attr("IFLA_ADDRESS")
+        return str(peer.get_attr("IFLA_IFNAME")), (str(mac) if mac else None)
 
     def make_sandbox_dir(self, directory: str) -> None:
         steps.step("file", f"mkdir {directory}")

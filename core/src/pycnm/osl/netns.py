@@ -98,6 +98,28 @@ def create(path: str) -> None:
         os.close(own)
 
 
+def pin(source: str, path: str) -> None:
+    """Bind-mount the namespace at ``source`` (any path naming one, such as another mount
+    namespace's ``/proc/PID/root/run/netns/NAME``) at ``path`` too: it then lives as long as
+    either names it. The kernel allows this across mount namespaces for namespace files only."""
+    steps.step("netns", f"pin {source} at {path}")
+    fd = os.open(source, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        directory = os.path.dirname(path)
+        os.makedirs(directory, exist_ok=True)
+        try:
+            os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444))
+        except FileExistsError:
+            raise Forbidden(f"{path} already exists") from None
+        try:
+            _check(_libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), b"none", MS_BIND, None), "mount")
+        except OSError as exc:
+            os.unlink(path)
+            raise Internal(f"cannot pin network namespace {source} at {path}: {exc}") from exc
+    finally:
+        os.close(fd)
+
+
 def delete(path: str) -> None:
     """Unmount and remove the namespace at ``path``; NotFound if there is none."""
     if not os.path.exists(path):
@@ -136,6 +158,22 @@ def host_key() -> str:
             if (st.st_dev, st.st_ino) == ident:
                 return os.path.join("/run/netns", name)
     return f"/proc/{os.getpid()}/ns/net"
+
+
+def identity(path: str) -> str | None:
+    """``"<device>:<inode>"`` of the namespace at ``path`` (nsfs gives each namespace its own
+    inode, for its whole life), or None when ``path`` is no namespace."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if st.st_dev == os.stat(os.path.dirname(path)).st_dev:
+            return None  # a stale mount point
+        return f"{st.st_dev}:{st.st_ino}"
+    finally:
+        os.close(fd)
 
 
 def is_namespace(path: str) -> bool:

@@ -15,6 +15,7 @@ key                                             store
 ``hosts/<instance>``                            the cluster (each host's advertise address)
 ``drivers/<kind>/<name>/...``                   a driver's corner (its scope's store)
 ``ipam/<kind>/<space>/...``                     the cluster for a global address space
+``cni/attachments/<network>/<container>/<if>``  local (pycnm daemon's CNI service)
 ==============================================  ==============================================
 
 The built-in IPAM's own layout below ``ipam/`` is its module's (:mod:`pycnm.ipam.default`).
@@ -36,6 +37,8 @@ IPAM = "ipam/"
 INSTANCE = "meta/instance"
 #: set while ``pycnm daemon`` serves the embedded DNS (its pid); sandboxes' resolv.conf then name it
 DNS = "meta/dns"
+#: the CNI service's attachments (a runtime's container ID and interface on a network)
+CNI_ATTACHMENTS = "cni/attachments/"
 #: address spaces whose IPAM keys live in the cluster store
 GLOBAL_SPACES = frozenset({GLOBAL_DEFAULT})
 
@@ -72,6 +75,15 @@ def sandbox(sandbox_id: str) -> str:
 
 def sandbox_name(name: str) -> str:
     return f"{SANDBOX_NAMES}{name}"
+
+
+def cni_attachments(network_id: str) -> str:
+    """The prefix of a network's CNI attachments."""
+    return f"{CNI_ATTACHMENTS}{network_id}/"
+
+
+def cni_attachment(network_id: str, container_id: str, ifname: str) -> str:
+    return f"{CNI_ATTACHMENTS}{network_id}/{container_id}/{ifname}"
 
 
 def host(instance_id: str) -> str:

@@ -19,6 +19,7 @@ host's namespace and moved in by the core, or born in the sandbox; it keeps what
 from __future__ import annotations
 
 import json
+import uuid
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -82,7 +83,7 @@ class FakeOSLayer(OSLayer):
         links = self.links(key)
         if name in links:
             raise Forbidden(f"a link named {name} exists in {key}")
-        links[name] = _link(mac)
+        links[name] = _link(mac or _new_mac())  # the kernel gives every veth one
         self._save()
 
     def delete_link(self, key: str, name: str) -> bool:
@@ -112,6 +113,10 @@ class FakeOSLayer(OSLayer):
 
     def is_namespace(self, key: str) -> bool:
         return key in self.state["namespaces"]
+
+    def namespace_identity(self, key: str) -> str | None:
+        ns = self.state["namespaces"].get(key)
+        return None if ns is None else str(ns.setdefault("identity", uuid.uuid4().hex))
 
     def create_namespace(self, key: str) -> None:
         self._call("create_namespace", key, change="netns")
@@ -203,6 +208,13 @@ class FakeOSLayer(OSLayer):
     def interfaces(self, key: str) -> dict[str, set[str]]:
         return {name: set(link["addresses"]) for name, link in self.links(key).items() if name != "lo"}
 
+    def hardware_address(self, key: str, name: str) -> str | None:
+        link = self.links(key).get(name) if key in self.state["namespaces"] else None
+        return None if link is None else link.get("mac")
+
+    def host_peer(self, key: str, name: str) -> tuple[str, str | None] | None:
+        return None  # the fake's links have no peers
+
     def make_sandbox_dir(self, directory: str) -> None:
         self._call("make_sandbox_dir", directory, change="file")
 
@@ -235,7 +247,12 @@ class FakeOSLayer(OSLayer):
 
 
 def _namespace() -> dict[str, Any]:
-    return {"links": {"lo": _link(None, up=True)}, "routes": {}}
+    # a namespace made again at the same path is another one: its identity says so
+    return {"links": {"lo": _link(None, up=True)}, "routes": {}, "identity": uuid.uuid4().hex}
+
+
+def _new_mac() -> str:
+    return "02:" + ":".join(f"{b:02x}" for b in os.urandom(5))
 
 
 def _link(mac: str | None, up: bool = False) -> dict[str, Any]:
