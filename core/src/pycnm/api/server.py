@@ -29,6 +29,7 @@ import logging
 import os
 import socket
 import stat
+import struct
 import time
 import urllib.parse
 
@@ -57,6 +58,11 @@ SUN_PATH_MAX = 107
 #: a request may name the state directory it means (the pycnm CLI does, percent-encoded): a
 #: daemon serving another one refuses it with 409 before doing anything, naming its own here
 STATE_DIR_HEADER = "Pycnm-State-Dir"
+#: set by the server, never taken from a client: the pid of the process at the socket's other
+#: end (SO_PEERCRED), on the routes that need it (the CNI service opens the runtime's namespace
+#: path as that process sees it, in its mount namespace)
+PEER_PID_HEADER = "Pycnm-Peer-Pid"
+PEER_ROUTES = frozenset({"/pycnm/v1/cni"})
 
 
 class SocketError(Forbidden):
@@ -65,6 +71,18 @@ class SocketError(Forbidden):
 
 class _TooLarge(Exception):
     pass
+
+
+def _peer_pid(request: web.BaseRequest) -> int | None:
+    """The pid of the client process (the kernel's word: SO_PEERCRED), or None."""
+    sock = request.transport.get_extra_info("socket") if request.transport is not None else None
+    if sock is None:
+        return None
+    try:
+        pid, _uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12))
+    except OSError:
+        return None
+    return pid or None
 
 
 class EngineServer:
@@ -197,10 +215,15 @@ class EngineServer:
         except _TooLarge:
             return self._too_large(request)
         query = {key: request.query.getall(key) for key in request.query.keys()}
+        headers = {k: v for k, v in request.headers.items() if k.lower() != PEER_PID_HEADER.lower()}
+        if request.path in PEER_ROUTES:
+            pid = _peer_pid(request)
+            if pid:
+                headers[PEER_PID_HEADER] = str(pid)
         loop = asyncio.get_running_loop()
         pool = self._readers if request.method in ("GET", "HEAD") else self._writer
         answer: Response = await loop.run_in_executor(
-            pool, self.engine.handle, request.method, request.path, query, dict(request.headers), body)
+            pool, self.engine.handle, request.method, request.path, query, headers, body)
         if answer.stream is not None:
             return await self._stream(request, answer)
         return _to_web(answer)

@@ -808,6 +808,59 @@ def dns_query(ctx: Context, a: Namespace, out: list) -> int:
     return 0 if body["Rcode"] == "NOERROR" else 1
 
 
+def cni_conflist(ctx: Context, a: Namespace, out: list) -> int:
+    import json
+
+    from ..cni import spec
+    from ..errors import InvalidParameter
+
+    answer = ctx.call("GET", "/networks/" + a.network)
+    if answer.status != 200:
+        raise Failed(_message(answer))
+    name = _wire.loads(answer.body)["Name"]
+    # the pycnm section only for what pycnm-cni would not find by itself
+    sock = ctx.socket if ctx.socket != DEFAULT_SOCKET else None
+    state = ctx.state_dir if ctx.state_dir not in (None, DEFAULT_STATE_DIR) else None
+    try:
+        made = spec.conflist(name, cni_version=a.cni_version, socket=sock, state_dir=state,
+                             capabilities=a.capability or None, chain=a.chain)
+        text = json.dumps(made, indent=2) + "\n"
+    except InvalidParameter as exc:
+        raise Failed(str(exc)) from None
+    if not a.output or a.output == "-":
+        out.append(text)
+        return 0
+    path = a.output
+    if os.path.isdir(path):  # a runtime's config directory: one file per network, as they load them
+        path = os.path.join(path, f"{name}.conflist")
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise Failed(f"cannot write {path}: {exc}") from None
+    out.append(path + "\n")
+    return 0
+
+
+def cni_install(ctx: Context, a: Namespace, out: list) -> int:
+    try:
+        import pycnm_cni_plugin
+    except ImportError:
+        raise Failed("pycnm-cni is not installed here: pip install pycnm-cni-plugin") from None
+    python = a.python or "/usr/bin/python3"
+    if not os.access(python, os.X_OK):
+        raise Failed(f"{python} is not an executable Python: give --python PATH")
+    try:
+        os.makedirs(a.directory, exist_ok=True)
+        path = pycnm_cni_plugin.install(a.directory, python=python, compiled=not a.single_file)
+    except Exception as exc:  # noqa: BLE001 - OSError, ValueError, a failed compilation: all said the same way
+        raise Failed(f"cannot install pycnm-cni in {a.directory}: {exc}") from None
+    out.append(path + "\n")
+    return 0
+
+
 def daemon(ctx: Context, a: Namespace, out: list) -> int:
     raise AssertionError("run() serves the daemon itself")  # it needs no Context
 
@@ -820,6 +873,7 @@ GROUP_HELP = {
     "sandbox": "Manage sandboxes (network namespaces of containers).",
     "driver": "Installed drivers.",
     "dns": "Ask the embedded DNS (pycnm daemon's).",
+    "cni": "pycnm as a CNI plugin, for podman and containerd.",
 }
 ALIASES = {"list": "ls", "remove": "rm"}
 GLOBAL_OPTS = (
@@ -1017,6 +1071,32 @@ COMMANDS = {
             ],
         ),
         Command(
+            "cni conflist",
+            cni_conflist,
+            "The CNI network configuration list of pycnm network NETWORK, for a runtime's config directory.",
+            [("NETWORK", False)],
+            [
+                Opt("-o", "--output", kind=VALUE, metavar="PATH", doc="Write it there (a directory: NAME.conflist)."),
+                Opt("--cni-version", kind=VALUE, default="1.0.0", metavar="VERSION",
+                    doc="The list's cniVersion (default 1.0.0, what Debian 12's libcni speaks)."),
+                Opt("--chain", kind=MULTI, metavar="PLUGIN",
+                    doc="A plugin to run after pycnm-cni: portmap, tuning, bandwidth or firewall."),
+                Opt("--capability", kind=MULTI, metavar="NAME",
+                    doc="A capability pycnm-cni declares (default: portMappings, ips, mac, aliases)."),
+            ],
+        ),
+        Command(
+            "cni install",
+            cni_install,
+            "Install the pycnm-cni plugin executable in DIRECTORY (a runtime's CNI plugin directory).",
+            [("DIRECTORY", False)],
+            [
+                Opt("--python", kind=VALUE, metavar="PATH",
+                    doc="The interpreter it runs with (default /usr/bin/python3; it needs no packages)."),
+                Opt("--single-file", doc="One self-contained file (slower start: it is compiled on every run)."),
+            ],
+        ),
+        Command(
             "graph",
             graph,
             "Draw the networks, sandboxes and endpoints (Graphviz): DOT on stdout, or -o FILE.",
@@ -1071,6 +1151,7 @@ COMMANDS = {
                     doc="Seconds after which other hosts drop this host's endpoints if it stops answering.",
                 ),
                 Opt("--no-dns", dest="no_dns", doc="Do not serve the embedded DNS at 127.0.0.11 in the sandboxes."),
+                Opt("--no-cni", dest="no_cni", doc="Do not serve pycnm-cni, the CNI plugin (POST /pycnm/v1/cni)."),
                 Opt(
                     "--dns-ttl",
                     dest="dns_ttl",

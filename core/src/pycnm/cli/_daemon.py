@@ -25,6 +25,10 @@ def run(globals_: dict[str, Any], args: Any) -> int:
         log.setLevel(logging.INFO)  # a daemon says what it programs
     host = args.host or globals_.get("host")
     services = []
+    if not args.no_cni:
+        from ..daemon.cni import CNIService
+
+        services.append(CNIService)
     if not args.no_dns:
         from ..daemon.dns import DNSService
 

@@ -6,7 +6,8 @@ What it runs:
 - the Engine API (Docker's 1.41, network part, and pycnm's ``/pycnm/v1/``) on a unix socket
   (:mod:`pycnm.api.server`): docker CLIs, docker-py and the pycnm CLI are its clients;
 - with a cluster store, the overlay peer sync (:mod:`.peers`) in threads beside it;
-- later, more services of the same shape (the embedded DNS, the CNI service): an object with
+- the embedded DNS (:mod:`.dns`) and the CNI service (:mod:`.cni`), and any more services of
+  the same shape: an object with
   ``start()``, ``stop()`` and ``status()`` (a section of ``GET /pycnm/v1/status``), made by a
   factory ``callable(controller, engine)`` handed in as ``services``; one that serves HTTP has
   ``routes()``, giving ``(method, pattern, operation, handler(request) -> Response)`` for the
