@@ -5,9 +5,11 @@ PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 PYTHON ?= python3
 # Debian packages: the command (or absolute path) each provides. docker.io and busybox-static are
-# for the tests that drive a real dockerd (its services are not started by the install here).
+# for the tests that drive a real dockerd, podman and containerd for the CNI tests (no service of
+# theirs is started by the install here).
 SYSTEM_PACKAGES := iproute2:ip iputils-ping:ping nftables:nft util-linux:nsenter docker.io:dockerd \
-	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge dnsutils:dig graphviz:dot
+	busybox-static:/bin/busybox etcd-server:etcd containernetworking-plugins:/usr/lib/cni/bridge dnsutils:dig graphviz:dot \
+	podman:podman containerd:ctr runc:runc
 MEMBERS := core drivers/null drivers/bridge drivers/remote drivers/overlay contrib/macvlan contrib/docker-plugin \
 	contrib/cni-plugin drivers/cni
 
