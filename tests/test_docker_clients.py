@@ -52,10 +52,21 @@ class Daemon:
         self.workdir = workdir
         self.state = str(workdir / "state")
         self.socket = str(workdir / "d.sock")
-        self.env = dict(os.environ, PYCNM_DISABLE_PLUGINS="1", PYCNM_NETNS_PREFIX=f"{prefix}-",
-                        PYCNM_IFNAME_PREFIX=prefix, DOCKER_CONFIG=str(workdir / "docker-config"))
-        for name in ("PYCNM_HOST", "PYCNM_CLUSTER_STORE", "PYCNM_ADVERTISE_ADDR", "DOCKER_HOST", "DOCKER_CONTEXT",
-                     "DOCKER_API_VERSION"):
+        self.env = dict(
+            os.environ,
+            PYCNM_DISABLE_PLUGINS="1",
+            PYCNM_NETNS_PREFIX=f"{prefix}-",
+            PYCNM_IFNAME_PREFIX=prefix,
+            DOCKER_CONFIG=str(workdir / "docker-config"),
+        )
+        for name in (
+            "PYCNM_HOST",
+            "PYCNM_CLUSTER_STORE",
+            "PYCNM_ADVERTISE_ADDR",
+            "DOCKER_HOST",
+            "DOCKER_CONTEXT",
+            "DOCKER_API_VERSION",
+        ):
             self.env.pop(name, None)
         if private_netns:  # null networks make no namespace; keep the directory listing ours too
             self.env["PYCNM_NETNS_DIR"] = str(workdir / "netns")
@@ -94,8 +105,9 @@ class Daemon:
         rc, self.proc = self.proc.returncode, None
         return rc
 
-    def request(self, method: str, path: str, body: Any = None, headers: dict | None = None,
-                raw: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
+    def request(
+        self, method: str, path: str, body: Any = None, headers: dict | None = None, raw: bytes | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         conn = UnixHTTPConnection(self.socket)
         try:
             data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
@@ -112,10 +124,17 @@ class Daemon:
         assert code == status, (code, data)
         return json.loads(data) if data else None
 
-    def docker(self, cli: str, *argv: str, check: bool = True, timeout: float = 60,
-               stdin: str | None = None) -> subprocess.CompletedProcess:
-        out = subprocess.run([cli, "-H", f"unix://{self.socket}", *argv], capture_output=True, text=True,
-                             env=self.env, timeout=timeout, input=stdin)
+    def docker(
+        self, cli: str, *argv: str, check: bool = True, timeout: float = 60, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
+        out = subprocess.run(
+            [cli, "-H", f"unix://{self.socket}", *argv],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=timeout,
+            input=stdin,
+        )
         if check and out.returncode != 0:
             raise AssertionError(f"{cli} {' '.join(argv)} failed ({out.returncode}): {out.stderr.strip()}")
         return out
@@ -164,17 +183,50 @@ def test_docker_version_and_info_show_pycnm_at_api_1_41(daemon, cli):
 
 
 def test_docker_network_create_with_every_flag_that_applies_to_null(daemon, cli):
-    net_id = daemon.docker(cli, "network", "create", "-d", "null", "--subnet", "10.5.0.0/16", "--ip-range",
-                           "10.5.1.0/24", "--gateway", "10.5.0.1", "--aux-address", "host1=10.5.0.5",
-                           "--ipam-driver", "default", "--ipam-opt", "foo=bar", "--label", "a=b", "--label", "c",
-                           "--internal", "--attachable", "--scope", "local", "c1").stdout.strip()
+    net_id = daemon.docker(
+        cli,
+        "network",
+        "create",
+        "-d",
+        "null",
+        "--subnet",
+        "10.5.0.0/16",
+        "--ip-range",
+        "10.5.1.0/24",
+        "--gateway",
+        "10.5.0.1",
+        "--aux-address",
+        "host1=10.5.0.5",
+        "--ipam-driver",
+        "default",
+        "--ipam-opt",
+        "foo=bar",
+        "--label",
+        "a=b",
+        "--label",
+        "c",
+        "--internal",
+        "--attachable",
+        "--scope",
+        "local",
+        "c1",
+    ).stdout.strip()
     assert len(net_id) == 64
     [doc] = json.loads(daemon.docker(cli, "network", "inspect", "c1").stdout)
     assert doc["Id"] == net_id and doc["Driver"] == "null" and doc["Scope"] == "local"
     assert doc["Internal"] is True and doc["Attachable"] is True and doc["Labels"] == {"a": "b", "c": ""}
-    assert doc["IPAM"] == {"Driver": "default", "Options": {"foo": "bar"}, "Config": [
-        {"Subnet": "10.5.0.0/16", "IPRange": "10.5.1.0/24", "Gateway": "10.5.0.1",
-         "AuxiliaryAddresses": {"host1": "10.5.0.5"}}]}
+    assert doc["IPAM"] == {
+        "Driver": "default",
+        "Options": {"foo": "bar"},
+        "Config": [
+            {
+                "Subnet": "10.5.0.0/16",
+                "IPRange": "10.5.1.0/24",
+                "Gateway": "10.5.0.1",
+                "AuxiliaryAddresses": {"host1": "10.5.0.5"},
+            }
+        ],
+    }
     again = daemon.docker(cli, "network", "create", "-d", "null", "c1", check=False)
     assert again.returncode == 1 and "network with name c1 already exists" in again.stderr
     bridge = daemon.docker(cli, "network", "create", "-d", "null", "bridge", check=False)
@@ -182,22 +234,29 @@ def test_docker_network_create_with_every_flag_that_applies_to_null(daemon, cli)
 
 
 def test_docker_network_ls_with_its_flags_and_filters(daemon, cli):
-    ids = {name: daemon.docker(cli, "network", "create", "-d", "null", *labels, name).stdout.strip()
-           for name, labels in (("n1", ("--label", "tier=web")), ("n10", ()), ("other", ("--label", "tier=db")))}
+    ids = {
+        name: daemon.docker(cli, "network", "create", "-d", "null", *labels, name).stdout.strip()
+        for name, labels in (("n1", ("--label", "tier=web")), ("n10", ()), ("other", ("--label", "tier=db")))
+    }
     table = rows(daemon.docker(cli, "network", "ls").stdout)
     assert table[0] == ["NETWORK", "ID", "NAME", "DRIVER", "SCOPE"]
     assert table[1:] == [[ids[n][:12], n, "null", "local"] for n in ("n1", "n10", "other")]
     assert daemon.docker(cli, "network", "ls", "-q").stdout.split() == [ids[n][:12] for n in ("n1", "n10", "other")]
     no_trunc = rows(daemon.docker(cli, "network", "ls", "--no-trunc").stdout)
     assert [r[0] for r in no_trunc[1:]] == [ids[n] for n in ("n1", "n10", "other")]
-    assert daemon.docker(cli, "network", "ls", "--filter", "name=n1", "--format", "{{.Name}}").stdout.split() == \
-        ["n1", "n10"]
-    assert daemon.docker(cli, "network", "ls", "-f", "label=tier", "-f", "label=tier=db", "--format",
-                         "{{.Name}}").stdout.split() == ["other"]
-    assert daemon.docker(cli, "network", "ls", "-f", "driver=null", "-f", "type=custom", "-q").stdout.split() == \
-        [ids[n][:12] for n in ("n1", "n10", "other")]
-    assert daemon.docker(cli, "network", "ls", "-f", "dangling=true", "-q").stdout.split() == \
-        [ids[n][:12] for n in ("n1", "n10", "other")]
+    assert daemon.docker(cli, "network", "ls", "--filter", "name=n1", "--format", "{{.Name}}").stdout.split() == [
+        "n1",
+        "n10",
+    ]
+    assert daemon.docker(
+        cli, "network", "ls", "-f", "label=tier", "-f", "label=tier=db", "--format", "{{.Name}}"
+    ).stdout.split() == ["other"]
+    assert daemon.docker(cli, "network", "ls", "-f", "driver=null", "-f", "type=custom", "-q").stdout.split() == [
+        ids[n][:12] for n in ("n1", "n10", "other")
+    ]
+    assert daemon.docker(cli, "network", "ls", "-f", "dangling=true", "-q").stdout.split() == [
+        ids[n][:12] for n in ("n1", "n10", "other")
+    ]
     bad = daemon.docker(cli, "network", "ls", "-f", "color=red", check=False)
     assert bad.returncode == 1 and "Invalid filter 'color'" in bad.stderr
 
@@ -207,8 +266,9 @@ def test_docker_network_inspect_one_two_missing_and_formatted(daemon, cli):
     daemon.docker(cli, "network", "create", "-d", "null", "b")
     both = json.loads(daemon.docker(cli, "network", "inspect", "a", "b").stdout)
     assert [n["Name"] for n in both] == ["a", "b"]
-    assert daemon.docker(cli, "network", "inspect", "--format", "{{.Id}} {{.Driver}}", a[:8]).stdout.strip() == \
-        f"{a} null"
+    assert (
+        daemon.docker(cli, "network", "inspect", "--format", "{{.Id}} {{.Driver}}", a[:8]).stdout.strip() == f"{a} null"
+    )
     missing = daemon.docker(cli, "network", "inspect", "nope", check=False)
     assert missing.returncode == 1 and missing.stdout.strip() == "[]"
     expected = "Error: No such network: nope" if cli == DOCKER_20 else "network nope not found"
@@ -243,8 +303,13 @@ def wait_listeners(daemon: Daemon, count: int, timeout: float = 20) -> None:
 
 
 def test_docker_events_streams_a_network_create_at_once(daemon, cli):
-    proc = subprocess.Popen([cli, "-H", f"unix://{daemon.socket}", "events", "--filter", "type=network", "--format",
-                             "{{json .}}"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=daemon.env)
+    proc = subprocess.Popen(
+        [cli, "-H", f"unix://{daemon.socket}", "events", "--filter", "type=network", "--format", "{{json .}}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=daemon.env,
+    )
     try:
         wait_listeners(daemon, 1)
         net_id = daemon.docker(cli, "network", "create", "-d", "null", "ev1").stdout.strip()
@@ -260,8 +325,17 @@ def test_docker_events_streams_a_network_create_at_once(daemon, cli):
 
 def test_docker_events_since_until_replays_the_buffer_and_ends(daemon, cli):
     daemon.docker(cli, "network", "create", "-d", "null", "old")
-    out = daemon.docker(cli, "events", "--since", "2000-01-01T00:00:00", "--until", str(int(time.time()) + 1),
-                        "--filter", "event=create", timeout=30).stdout
+    out = daemon.docker(
+        cli,
+        "events",
+        "--since",
+        "2000-01-01T00:00:00",
+        "--until",
+        str(int(time.time()) + 1),
+        "--filter",
+        "event=create",
+        timeout=30,
+    ).stdout
     assert " network create " in out and "(name=old, type=null)" in out
 
 
@@ -285,8 +359,20 @@ def test_docker_clis_connect_and_disconnect_a_host_mode_sandbox(daemon, cli):
     assert again.returncode == 1 and f"container {sid} is not connected to network hostnet" in again.stderr
     missing = daemon.docker(cli, "network", "connect", "hostnet", "nope", check=False)
     assert missing.returncode == 1 and "No such container: nope" in missing.stderr
-    actions = daemon.docker(cli, "events", "--since", "0", "--until", str(int(time.time()) + 1), "--filter",
-                            "type=network", "--filter", "network=hostnet", "--format", "{{.Action}}").stdout.split()
+    actions = daemon.docker(
+        cli,
+        "events",
+        "--since",
+        "0",
+        "--until",
+        str(int(time.time()) + 1),
+        "--filter",
+        "type=network",
+        "--filter",
+        "network=hostnet",
+        "--format",
+        "{{.Action}}",
+    ).stdout.split()
     assert actions == ["create", "connect", "disconnect"]
 
 
@@ -305,9 +391,13 @@ def test_docker_py_creates_lists_gets_reloads_removes_and_prunes(dpy):
     import docker
 
     assert dpy.ping() is True and dpy.version()["ApiVersion"] == "1.41"
-    net = dpy.networks.create("dp1", driver="null", labels={"k": "v"}, check_duplicate=True,
-                              ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
-                                  subnet="10.50.0.0/24", gateway="10.50.0.1")]))
+    net = dpy.networks.create(
+        "dp1",
+        driver="null",
+        labels={"k": "v"},
+        check_duplicate=True,
+        ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.50.0.0/24", gateway="10.50.0.1")]),
+    )
     assert net.name == "dp1" and net.attrs["Labels"] == {"k": "v"}
     dpy.networks.create("dp2", driver="null")
     assert sorted(n.name for n in dpy.networks.list()) == ["dp1", "dp2"]
@@ -379,8 +469,9 @@ def _normal(response, state_dir: str) -> tuple:
     body = re.sub(r'"(Created|Started|StartedAt)":"[^"]*"', r'"\1":"<time>"', body)
     body = re.sub(r'"(time|timeNano|Pid)":\d+', r'"\1":0', body).replace(state_dir, "<state>")
     body = re.sub(r"/proc/\d+/ns/net", "<host namespace>", body)  # a host-mode sandbox's key
-    headers = sorted((k, v) for k, v in response.headers
-                     if k.lower() not in ("date", "content-length", "transfer-encoding"))
+    headers = sorted(
+        (k, v) for k, v in response.headers if k.lower() not in ("date", "content-length", "transfer-encoding")
+    )
     return response.status, headers, body
 
 
@@ -389,20 +480,29 @@ def test_the_daemon_answers_what_the_engine_answers_in_process(daemon, tmp_path,
     from pycnm.api.engine import in_process
 
     script = [
-        ("GET", "/_ping", None), ("HEAD", "/v1.41/_ping", None), ("GET", "/v1.99/networks", None),
+        ("GET", "/_ping", None),
+        ("HEAD", "/v1.41/_ping", None),
+        ("GET", "/v1.99/networks", None),
         ("POST", "/v1.41/networks/create", {"Name": "n1", "Driver": "null", "Labels": {"a": "b"}}),
-        ("POST", "/v1.41/networks/create", {"Name": "n2", "Driver": "null",
-                                            "IPAM": {"Config": [{"Subnet": "10.70.0.0/24"}]}}),
+        (
+            "POST",
+            "/v1.41/networks/create",
+            {"Name": "n2", "Driver": "null", "IPAM": {"Config": [{"Subnet": "10.70.0.0/24"}]}},
+        ),
         ("POST", "/v1.41/networks/create", {"Name": "n1", "Driver": "null"}),
         ("POST", "/v1.41/networks/create", b"{oops"),
-        ("GET", "/v1.41/networks", None), ("GET", "/v1.41/networks/n2", None), ("GET", "/v1.41/networks/nope", None),
+        ("GET", "/v1.41/networks", None),
+        ("GET", "/v1.41/networks/n2", None),
+        ("GET", "/v1.41/networks/nope", None),
         ("POST", "/pycnm/v1/sandboxes/create", {"Name": "s1", "HostNamespace": True}),
         ("POST", "/v1.41/networks/create", {"Name": "h", "Driver": "host"}),
         ("POST", "/v1.41/networks/h/connect", {"Container": "s1"}),
-        ("GET", "/v1.41/networks/h", None), ("GET", "/pycnm/v1/sandboxes/s1", None),
+        ("GET", "/v1.41/networks/h", None),
+        ("GET", "/pycnm/v1/sandboxes/s1", None),
         ("POST", "/v1.41/networks/h/disconnect", {"Container": "s1"}),
         ("POST", "/v1.41/networks/h/disconnect", {"Container": "s1"}),
-        ("DELETE", "/v1.41/networks/n2", None), ("POST", "/v1.41/networks/prune", None),
+        ("DELETE", "/v1.41/networks/n2", None),
+        ("POST", "/v1.41/networks/prune", None),
         ("GET", "/nope", None),
     ]
 
@@ -417,8 +517,9 @@ def test_the_daemon_answers_what_the_engine_answers_in_process(daemon, tmp_path,
     with Client(daemon.socket) as client:
         remote = run(client, daemon.state)
     local_state = str(tmp_path / "local-state")
-    with in_process(local_state, netns_dir=str(tmp_path / "local-netns"), netns_prefix=f"{prefix}l-",
-                    plugins=[]) as engine:
+    with in_process(
+        local_state, netns_dir=str(tmp_path / "local-netns"), netns_prefix=f"{prefix}l-", plugins=[]
+    ) as engine:
         local = run(engine, local_state)
         engine.controller.delete_sandboxes(engine.controller.sandboxes())
         for net in engine.controller.networks():
@@ -437,8 +538,9 @@ def test_the_client_streams_events_as_the_engine_does(daemon):
         got: list[dict] = []
         reader = threading.Thread(target=lambda: got.extend(e for e, _ in zip(answer.stream, range(1))))
         reader.start()
-        created = client.handle("POST", "/networks/create", {}, {"Content-Type": "application/json"},
-                                b'{"Name": "ev", "Driver": "null"}')
+        created = client.handle(
+            "POST", "/networks/create", {}, {"Content-Type": "application/json"}, b'{"Name": "ev", "Driver": "null"}'
+        )
         reader.join(10)
         answer.stream.close()
         assert created.status == 201 and [e["Actor"]["Attributes"]["name"] for e in got] == ["ev"]
@@ -476,14 +578,21 @@ def exchange(path: str, data: bytes, *, close: bool = True, timeout: float = 10)
         sock.close()
 
 
-@pytest.mark.parametrize("raw, text", [
-    (b"{not json", "invalid character 'n' looking for beginning of object key string"),
-    (b'{"Name": ["n1"], "Driver": "null"}', "json: cannot unmarshal array into Go struct field"
-                                            " NetworkCreateRequest.Name of type string"),
-    (b'{"Name": "n1", "Driver": "null", "IPAM": {"Config": {"Subnet": "10.0.0.0/8"}}}',
-     "json: cannot unmarshal object into Go struct field IPAM.IPAM.Config of type []network.IPAMConfig"),
-    (b"\xff\xfe garbage", "invalid character"),
-])
+@pytest.mark.parametrize(
+    "raw, text",
+    [
+        (b"{not json", "invalid character 'n' looking for beginning of object key string"),
+        (
+            b'{"Name": ["n1"], "Driver": "null"}',
+            "json: cannot unmarshal array into Go struct field NetworkCreateRequest.Name of type string",
+        ),
+        (
+            b'{"Name": "n1", "Driver": "null", "IPAM": {"Config": {"Subnet": "10.0.0.0/8"}}}',
+            "json: cannot unmarshal object into Go struct field IPAM.IPAM.Config of type []network.IPAMConfig",
+        ),
+        (b"\xff\xfe garbage", "invalid character"),
+    ],
+)
 def test_malformed_bodies_get_clear_errors_and_change_nothing(daemon, raw, text):
     status, headers, body = daemon.request("POST", "/networks/create", raw=raw)
     assert status == 400 and headers["Content-Type"] == "application/json"
@@ -495,9 +604,12 @@ def test_a_huge_body_is_refused_with_413_and_the_daemon_goes_on(daemon):
     huge = b'{"Name": "n1", "Driver": "null", "Labels": {"x": "' + b"a" * (2 << 20) + b'"}}'
     status, _, body = daemon.request("POST", "/networks/create", raw=huge)
     assert status == 413 and "larger than" in json.loads(body)["message"]
-    chunked = (b"POST /networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-               b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(b"10000\r\n" + b" " * 0x10000 + b"\r\n"
-                                                            for _ in range(24)) + b"0\r\n\r\n")
+    chunked = (
+        b"POST /networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+        + b"".join(b"10000\r\n" + b" " * 0x10000 + b"\r\n" for _ in range(24))
+        + b"0\r\n\r\n"
+    )
     answer = exchange(daemon.socket, chunked)
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert daemon.json("GET", "/networks") == []
@@ -505,8 +617,7 @@ def test_a_huge_body_is_refused_with_413_and_the_daemon_goes_on(daemon):
 
 
 def test_a_client_that_stops_mid_body_changes_nothing(daemon):
-    head = (b"POST /networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            b"Content-Length: 200\r\n\r\n")
+    head = b"POST /networks/create HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200\r\n\r\n"
     for _ in range(5):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.connect(daemon.socket)
@@ -532,8 +643,13 @@ def test_garbage_that_is_not_http_gets_400_and_the_daemon_goes_on(daemon):
 def test_keep_alive_serves_many_requests_on_one_connection_head_included(daemon):
     conn = UnixHTTPConnection(daemon.socket)
     try:
-        for method, path in (("HEAD", "/_ping"), ("GET", "/v1.41/_ping"), ("GET", "/v1.41/networks"),
-                             ("HEAD", "/_ping"), ("GET", "/version")):
+        for method, path in (
+            ("HEAD", "/_ping"),
+            ("GET", "/v1.41/_ping"),
+            ("GET", "/v1.41/networks"),
+            ("HEAD", "/_ping"),
+            ("GET", "/version"),
+        ):
             conn.request(method, path)
             resp = conn.getresponse()
             body = resp.read()
@@ -583,18 +699,44 @@ def test_64_clients_racing_for_one_name_make_one_network(daemon):
 
 
 def test_a_second_daemon_on_the_same_state_directory_is_refused_naming_the_first(daemon, tmp_path):
-    second = subprocess.run([sys.executable, "-m", "pycnm.cli", "--state-dir", daemon.state, "daemon", "-H",
-                             f"unix://{tmp_path / 'other.sock'}"], capture_output=True, text=True,
-                            env=daemon.env, timeout=60)
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pycnm.cli",
+            "--state-dir",
+            daemon.state,
+            "daemon",
+            "-H",
+            f"unix://{tmp_path / 'other.sock'}",
+        ],
+        capture_output=True,
+        text=True,
+        env=daemon.env,
+        timeout=60,
+    )
     assert second.returncode == 1
     assert f"another pycnm daemon (pid {daemon.proc.pid}) runs on state directory {daemon.state}" in second.stderr
     assert daemon.request("GET", "/_ping")[0] == 200
 
 
 def test_a_daemon_on_another_state_directory_cannot_take_a_live_socket(daemon, tmp_path):
-    second = subprocess.run([sys.executable, "-m", "pycnm.cli", "--state-dir", str(tmp_path / "state2"), "daemon",
-                             "-H", f"unix://{daemon.socket}"], capture_output=True, text=True, env=daemon.env,
-                            timeout=60)
+    second = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pycnm.cli",
+            "--state-dir",
+            str(tmp_path / "state2"),
+            "daemon",
+            "-H",
+            f"unix://{daemon.socket}",
+        ],
+        capture_output=True,
+        text=True,
+        env=daemon.env,
+        timeout=60,
+    )
     assert second.returncode == 1 and f"(pid {daemon.proc.pid}) serves {daemon.socket}" in second.stderr
     assert daemon.request("GET", "/_ping")[0] == 200
 
@@ -698,8 +840,20 @@ def test_docker_clis_connect_and_disconnect_a_sandbox(ns_daemon, cli):
     assert again.returncode == 1 and f"container {sid} is not connected to network n1" in again.stderr
     missing = d.docker(cli, "network", "connect", "n1", "nope", check=False)
     assert missing.returncode == 1 and "No such container: nope" in missing.stderr
-    events = d.docker(cli, "events", "--since", "0", "--until", str(int(time.time()) + 1), "--filter",
-                      "type=network", "--filter", "network=n1", "--format", "{{.Action}}").stdout.split()
+    events = d.docker(
+        cli,
+        "events",
+        "--since",
+        "0",
+        "--until",
+        str(int(time.time()) + 1),
+        "--filter",
+        "type=network",
+        "--filter",
+        "network=n1",
+        "--format",
+        "{{.Action}}",
+    ).stdout.split()
     assert events == ["create", "connect", "disconnect"]
 
 
@@ -708,8 +862,11 @@ def test_docker_py_connect_network_containers_and_container_reload(ns_daemon):
     docker = pytest.importorskip("docker")
     client = docker.DockerClient(base_url=f"unix://{ns_daemon.socket}", version="auto", timeout=30)
     try:
-        net = client.networks.create("dpn", driver="null", ipam=docker.types.IPAMConfig(
-            pool_configs=[docker.types.IPAMPool(subnet="10.61.0.0/24")]))
+        net = client.networks.create(
+            "dpn",
+            driver="null",
+            ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.61.0.0/24")]),
+        )
         sid = sandbox(ns_daemon, "c1")
         net.connect("c1", aliases=["web"])
         net.reload()
@@ -735,8 +892,12 @@ def test_docker_py_connect_network_containers_and_container_reload(ns_daemon):
 @pytest.mark.privileged
 def test_16_parallel_connects_never_hand_out_an_address_twice(ns_daemon):
     d = ns_daemon
-    d.json("POST", "/networks/create", {"Name": "par", "Driver": "null",
-                                        "IPAM": {"Config": [{"Subnet": "10.62.0.0/24"}]}}, 201)
+    d.json(
+        "POST",
+        "/networks/create",
+        {"Name": "par", "Driver": "null", "IPAM": {"Config": [{"Subnet": "10.62.0.0/24"}]}},
+        201,
+    )
     names = [f"p{i}" for i in range(16)]
     for name in names:
         sandbox(d, name)
@@ -773,8 +934,13 @@ def lab_daemon(lab, tmp_path, prefix, no_leaks):
 def kernel_view(key: str) -> str:
     out = subprocess.run(["nsenter", f"--net={key}", "ip", "-j", "addr"], capture_output=True, text=True, timeout=20)
     assert out.returncode == 0, out.stderr
-    return json.dumps([{k: v for k, v in link.items() if k in ("ifname", "address", "addr_info", "operstate")}
-                       for link in json.loads(out.stdout)], sort_keys=True)
+    return json.dumps(
+        [
+            {k: v for k, v in link.items() if k in ("ifname", "address", "addr_info", "operstate")}
+            for link in json.loads(out.stdout)
+        ],
+        sort_keys=True,
+    )
 
 
 @pytest.mark.privileged
@@ -828,9 +994,28 @@ def test_network_json_has_dockerds_keys_and_types(lab, lab_daemon, tmp_path, pre
         for target, net in ((ours.socket, "10.64.0"), (theirs.socket, "10.65.0")):
             # with the gateway given: dockerd lists a subnet's gateway only when it was asked for,
             # pycnm the one it allocated too
-            subprocess.run([DOCKER_20, "-H", f"unix://{target}", "network", "create", "-d", "bridge", "--subnet",
-                            f"{net}.0/24", "--gateway", f"{net}.1", "--label", "a=b", "side"],
-                           check=True, capture_output=True, env=ours.env, timeout=120)
+            subprocess.run(
+                [
+                    DOCKER_20,
+                    "-H",
+                    f"unix://{target}",
+                    "network",
+                    "create",
+                    "-d",
+                    "bridge",
+                    "--subnet",
+                    f"{net}.0/24",
+                    "--gateway",
+                    f"{net}.1",
+                    "--label",
+                    "a=b",
+                    "side",
+                ],
+                check=True,
+                capture_output=True,
+                env=ours.env,
+                timeout=120,
+            )
         sid = sandbox(ours, "c1")
         ours.docker(DOCKER_20, "network", "connect", "side", "c1")
         dockerd.import_busybox("pycnm-test/busybox")

@@ -33,8 +33,16 @@ class Api:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def __call__(self, method: str, path: str, body: Any = None, *, query: dict | None = None,
-                 headers: dict | None = None, raw: bytes | None = None) -> Response:
+    def __call__(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        query: dict | None = None,
+        headers: dict | None = None,
+        raw: bytes | None = None,
+    ) -> Response:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
         sent = {"Content-Type": "application/json"} if body is not None or raw is not None else {}
         sent.update(headers or {})
@@ -65,8 +73,13 @@ def message(r: Response) -> str:
 def engine(tmp_path, prefix, monkeypatch):
     monkeypatch.setenv("PYCNM_DISABLE_PLUGINS", "1")
     bus = EventBus()
-    ctl = Controller(str(tmp_path / "state"), netns_dir=str(tmp_path / "netns"), netns_prefix=f"{prefix}-",
-                     ifname_prefix=prefix, plugins=[bus.observer()])
+    ctl = Controller(
+        str(tmp_path / "state"),
+        netns_dir=str(tmp_path / "netns"),
+        netns_prefix=f"{prefix}-",
+        ifname_prefix=prefix,
+        plugins=[bus.observer()],
+    )
     yield Engine(ctl, bus)
     ctl.delete_sandboxes(ctl.sandboxes())
     for net in ctl.networks():
@@ -90,8 +103,23 @@ def hostnet(api) -> str:
     return net
 
 
-NETWORK_KEYS = ["Name", "Id", "Created", "Scope", "Driver", "EnableIPv6", "IPAM", "Internal", "Attachable", "Ingress",
-                "ConfigFrom", "ConfigOnly", "Containers", "Options", "Labels"]
+NETWORK_KEYS = [
+    "Name",
+    "Id",
+    "Created",
+    "Scope",
+    "Driver",
+    "EnableIPv6",
+    "IPAM",
+    "Internal",
+    "Attachable",
+    "Ingress",
+    "ConfigFrom",
+    "ConfigOnly",
+    "Containers",
+    "Options",
+    "Labels",
+]
 RFC3339NANO_Z = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z")
 
 
@@ -122,8 +150,10 @@ def test_a_newer_api_version_is_refused_with_dockerds_words(api):
 def test_an_older_api_version_is_refused_with_dockerds_words(api):
     r = api("GET", "/v1.23/networks")
     assert r.status == 400
-    assert message(r) == ("client version 1.23 is too old. Minimum supported API version is 1.24, please upgrade"
-                          " your client to a newer version")
+    assert message(r) == (
+        "client version 1.23 is too old. Minimum supported API version is 1.24, please upgrade"
+        " your client to a newer version"
+    )
 
 
 def test_an_unknown_path_or_method_is_page_not_found_without_the_version_header(api):
@@ -179,27 +209,60 @@ def test_create_answers_201_with_id_and_an_empty_warning(api):
 
 
 def test_create_takes_the_docker_cli_body_with_every_field(api):
-    body = {"CheckDuplicate": True, "Driver": "null", "Scope": "local", "EnableIPv6": True,
-            "IPAM": {"Driver": "default", "Options": {"foo": "bar"},
-                     "Config": [{"Subnet": "10.5.0.0/16", "IPRange": "10.5.1.0/24", "Gateway": "10.5.0.1",
-                                 "AuxiliaryAddresses": {"host1": "10.5.0.5", "host2": "10.5.0.6"}},
-                                {"Subnet": "fd00:1::/64", "Gateway": "fd00:1::1"}]},
-            "Internal": True, "Attachable": True, "Ingress": False, "ConfigOnly": False, "ConfigFrom": None,
-            "Options": {}, "Labels": {"a": "b", "c": ""}, "Name": "c1"}
+    body = {
+        "CheckDuplicate": True,
+        "Driver": "null",
+        "Scope": "local",
+        "EnableIPv6": True,
+        "IPAM": {
+            "Driver": "default",
+            "Options": {"foo": "bar"},
+            "Config": [
+                {
+                    "Subnet": "10.5.0.0/16",
+                    "IPRange": "10.5.1.0/24",
+                    "Gateway": "10.5.0.1",
+                    "AuxiliaryAddresses": {"host1": "10.5.0.5", "host2": "10.5.0.6"},
+                },
+                {"Subnet": "fd00:1::/64", "Gateway": "fd00:1::1"},
+            ],
+        },
+        "Internal": True,
+        "Attachable": True,
+        "Ingress": False,
+        "ConfigOnly": False,
+        "ConfigFrom": None,
+        "Options": {},
+        "Labels": {"a": "b", "c": ""},
+        "Name": "c1",
+    }
     api.ok("POST", "/networks/create", body, 201)
     doc = api.ok("GET", "/networks/c1")
     assert doc["EnableIPv6"] is True and doc["Internal"] is True and doc["Attachable"] is True
     assert doc["Labels"] == {"a": "b", "c": ""}
-    assert doc["IPAM"] == {"Driver": "default", "Options": {"foo": "bar"}, "Config": [
-        {"Subnet": "10.5.0.0/16", "IPRange": "10.5.1.0/24", "Gateway": "10.5.0.1",
-         "AuxiliaryAddresses": {"host1": "10.5.0.5", "host2": "10.5.0.6"}},
-        {"Subnet": "fd00:1::/64", "Gateway": "fd00:1::1"}]}
+    assert doc["IPAM"] == {
+        "Driver": "default",
+        "Options": {"foo": "bar"},
+        "Config": [
+            {
+                "Subnet": "10.5.0.0/16",
+                "IPRange": "10.5.1.0/24",
+                "Gateway": "10.5.0.1",
+                "AuxiliaryAddresses": {"host1": "10.5.0.5", "host2": "10.5.0.6"},
+            },
+            {"Subnet": "fd00:1::/64", "Gateway": "fd00:1::1"},
+        ],
+    }
 
 
 def test_create_matches_keys_case_insensitively_and_ignores_unknown_ones(api):
     # docker 28's CLI sends EnableIPv4 and GwPriority even at API 1.41
-    api.ok("POST", "/networks/create", {"name": "n1", "DRIVER": "null", "labels": {"k": "v"},
-                                        "EnableIPv4": True, "GwPriority": 0, "Whatever": [1, 2]}, 201)
+    api.ok(
+        "POST",
+        "/networks/create",
+        {"name": "n1", "DRIVER": "null", "labels": {"k": "v"}, "EnableIPv4": True, "GwPriority": 0, "Whatever": [1, 2]},
+        201,
+    )
     doc = api.ok("GET", "/networks/n1")
     assert doc["Driver"] == "null" and doc["Labels"] == {"k": "v"}
 
@@ -235,40 +298,60 @@ def test_create_refuses_config_from(api):
     api.ok("POST", "/networks/create", {"Name": "n2", "Driver": "null", "ConfigFrom": {"Network": ""}}, 201)
 
 
-@pytest.mark.parametrize("content_type, text", [
-    ("text/plain", "Content-Type specified (text/plain) must be 'application/json'"),
-    ("", "Content-Type specified () must be 'application/json'"),
-])
+@pytest.mark.parametrize(
+    "content_type, text",
+    [
+        ("text/plain", "Content-Type specified (text/plain) must be 'application/json'"),
+        ("", "Content-Type specified () must be 'application/json'"),
+    ],
+)
 def test_create_checks_the_content_type(api, content_type, text):
     r = api("POST", "/networks/create", raw=b'{"Name":"n1"}', headers={"Content-Type": content_type})
     assert r.status == 400 and message(r) == text
 
 
 def test_create_accepts_json_with_parameters_in_the_content_type(api):
-    r = api("POST", "/networks/create", raw=b'{"Name":"n1","Driver":"null"}',
-            headers={"Content-Type": "application/json; charset=utf-8"})
+    r = api(
+        "POST",
+        "/networks/create",
+        raw=b'{"Name":"n1","Driver":"null"}',
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert r.status == 201
 
 
-@pytest.mark.parametrize("raw, text", [
-    (b"", "got EOF while reading request body"),
-    (b"   \n", "got EOF while reading request body"),
-    (b"x", "invalid character 'x' looking for beginning of value"),
-    (b'{"Name": "n1",', "unexpected EOF"),
-    (b'{"Name" "n1"}', "invalid character '\"' after object key"),
-    (b'{"Name": "n1" "Driver": "null"}', "invalid character '\"' after object key:value pair"),
-    (b"[]", "json: cannot unmarshal array into Go value of type types.NetworkCreateRequest"),
-    (b'{"Internal": "yes"}', "json: cannot unmarshal string into Go struct field NetworkCreateRequest.Internal"
-                             " of type bool"),
-    (b'{"Labels": []}', "json: cannot unmarshal array into Go struct field NetworkCreateRequest.Labels of type"
-                        " map[string]string"),
-    (b'{"Labels": {"a": 1}}', "json: cannot unmarshal number into Go struct field NetworkCreateRequest.Labels"
-                              " of type string"),
-    (b'{"IPAM": {"Config": [{"Subnet": 1}]}}', "json: cannot unmarshal number into Go struct field"
-                                               " IPAMConfig.IPAM.Config.Subnet of type string"),
-    (b'{"IPAM": "x"}', "json: cannot unmarshal string into Go struct field NetworkCreateRequest.IPAM of type"
-                       " network.IPAM"),
-])
+@pytest.mark.parametrize(
+    "raw, text",
+    [
+        (b"", "got EOF while reading request body"),
+        (b"   \n", "got EOF while reading request body"),
+        (b"x", "invalid character 'x' looking for beginning of value"),
+        (b'{"Name": "n1",', "unexpected EOF"),
+        (b'{"Name" "n1"}', "invalid character '\"' after object key"),
+        (b'{"Name": "n1" "Driver": "null"}', "invalid character '\"' after object key:value pair"),
+        (b"[]", "json: cannot unmarshal array into Go value of type types.NetworkCreateRequest"),
+        (
+            b'{"Internal": "yes"}',
+            "json: cannot unmarshal string into Go struct field NetworkCreateRequest.Internal of type bool",
+        ),
+        (
+            b'{"Labels": []}',
+            "json: cannot unmarshal array into Go struct field NetworkCreateRequest.Labels of type map[string]string",
+        ),
+        (
+            b'{"Labels": {"a": 1}}',
+            "json: cannot unmarshal number into Go struct field NetworkCreateRequest.Labels of type string",
+        ),
+        (
+            b'{"IPAM": {"Config": [{"Subnet": 1}]}}',
+            "json: cannot unmarshal number into Go struct field IPAMConfig.IPAM.Config.Subnet of type string",
+        ),
+        (
+            b'{"IPAM": "x"}',
+            "json: cannot unmarshal string into Go struct field NetworkCreateRequest.IPAM of type network.IPAM",
+        ),
+    ],
+)
 def test_a_body_go_would_not_decode_is_400_in_gos_words(api, raw, text):
     r = api("POST", "/networks/create", raw=raw)
     assert r.status == 400 and message(r) == text
@@ -281,8 +364,20 @@ def test_what_follows_the_body_s_json_value_is_not_read_as_in_go(api):
 
 
 def test_null_is_accepted_for_every_field(api):
-    api.ok("POST", "/networks/create", {"Name": "n1", "Driver": "null", "IPAM": None, "Labels": None,
-                                        "Options": None, "Internal": None, "ConfigFrom": None}, 201)
+    api.ok(
+        "POST",
+        "/networks/create",
+        {
+            "Name": "n1",
+            "Driver": "null",
+            "IPAM": None,
+            "Labels": None,
+            "Options": None,
+            "Internal": None,
+            "ConfigFrom": None,
+        },
+        201,
+    )
 
 
 def test_create_checks_the_scope_against_the_driver_as_dockerd(api):
@@ -298,23 +393,38 @@ def test_create_checks_the_scope_against_the_driver_as_dockerd(api):
 def test_create_with_an_unknown_driver_is_404_plugin_not_found(api):
     r = api("POST", "/networks/create", {"Name": "n1", "Driver": "nope"})
     assert r.status == 404 and message(r) == 'plugin "nope" not found'
-    r = api("POST", "/networks/create", {"Name": "n1", "Driver": "null",
-                                         "IPAM": {"Driver": "nope", "Config": [{"Subnet": "10.6.0.0/24"}]}})
+    r = api(
+        "POST",
+        "/networks/create",
+        {"Name": "n1", "Driver": "null", "IPAM": {"Driver": "nope", "Config": [{"Subnet": "10.6.0.0/24"}]}},
+    )
     assert r.status == 404 and message(r) == 'plugin "nope" not found'
 
 
-@pytest.mark.parametrize("config, status, text", [
-    ({"Subnet": "notacidr"}, 500, "Invalid subnet notacidr : invalid CIDR address: notacidr"),
-    ({"Subnet": "10.6.0.0"}, 500, "Invalid subnet 10.6.0.0 : invalid CIDR address: 10.6.0.0"),
-    ({"Subnet": "", "Gateway": "10.6.0.1"}, 500, "Invalid subnet  : invalid CIDR address: "),
-    ({"Subnet": "10.6.0.0/24", "Gateway": "10.x"}, 500, "invalid gateway address 10.x in Ipam configuration"),
-    ({"Subnet": "10.6.0.0/24", "Gateway": "10.9.0.1"}, 500,
-     "failed to allocate gateway (10.9.0.1): Requested address is out of range"),
-    ({"Subnet": "10.6.0.0/24", "AuxiliaryAddresses": {"h1": "1.2.3.4"}}, 403,
-     "auxiliary address: (h1:1.2.3.4) must belong to the master pool: 10.6.0.0/24"),
-    ({"Subnet": "10.6.0.0/24", "AuxiliaryAddresses": {"h1": "x"}}, 500,
-     "non parsable secondary ip address (h1:x) passed for network n1"),
-])
+@pytest.mark.parametrize(
+    "config, status, text",
+    [
+        ({"Subnet": "notacidr"}, 500, "Invalid subnet notacidr : invalid CIDR address: notacidr"),
+        ({"Subnet": "10.6.0.0"}, 500, "Invalid subnet 10.6.0.0 : invalid CIDR address: 10.6.0.0"),
+        ({"Subnet": "", "Gateway": "10.6.0.1"}, 500, "Invalid subnet  : invalid CIDR address: "),
+        ({"Subnet": "10.6.0.0/24", "Gateway": "10.x"}, 500, "invalid gateway address 10.x in Ipam configuration"),
+        (
+            {"Subnet": "10.6.0.0/24", "Gateway": "10.9.0.1"},
+            500,
+            "failed to allocate gateway (10.9.0.1): Requested address is out of range",
+        ),
+        (
+            {"Subnet": "10.6.0.0/24", "AuxiliaryAddresses": {"h1": "1.2.3.4"}},
+            403,
+            "auxiliary address: (h1:1.2.3.4) must belong to the master pool: 10.6.0.0/24",
+        ),
+        (
+            {"Subnet": "10.6.0.0/24", "AuxiliaryAddresses": {"h1": "x"}},
+            500,
+            "non parsable secondary ip address (h1:x) passed for network n1",
+        ),
+    ],
+)
 def test_create_checks_ipam_configs_with_dockerds_statuses_and_words(api, config, status, text):
     r = api("POST", "/networks/create", {"Name": "n1", "Driver": "null", "IPAM": {"Config": [config]}})
     assert r.status == status and message(r) == text
@@ -419,16 +529,23 @@ def test_the_dangling_filter_keeps_networks_without_endpoints(api, hostnet):
     assert names(api, {"dangling": ["false"]}) == ["hostnet"]
 
 
-@pytest.mark.parametrize("filters, status, text", [
-    ({"foo": ["x"]}, 400, "Invalid filter 'foo'"),
-    ({"label!": ["x"]}, 400, "Invalid filter 'label!'"),
-    ({"type": ["foo"]}, 500, "invalid filter: 'type'='foo'"),
-    ({"dangling": ["true", "false"]}, 400, 'got more than one value for filter key "dangling"'),
-    ({"dangling": ["yes"]}, 400, 'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")'),
-    ("x", 500, "invalid character 'x' looking for beginning of value"),
-    ('{"name":', 500, "unexpected end of JSON input"),
-    ('{"name": "x"}', 500, "json: cannot unmarshal string into Go value of type map[string]bool"),
-])
+@pytest.mark.parametrize(
+    "filters, status, text",
+    [
+        ({"foo": ["x"]}, 400, "Invalid filter 'foo'"),
+        ({"label!": ["x"]}, 400, "Invalid filter 'label!'"),
+        ({"type": ["foo"]}, 500, "invalid filter: 'type'='foo'"),
+        ({"dangling": ["true", "false"]}, 400, 'got more than one value for filter key "dangling"'),
+        (
+            {"dangling": ["yes"]},
+            400,
+            'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")',
+        ),
+        ("x", 500, "invalid character 'x' looking for beginning of value"),
+        ('{"name":', 500, "unexpected end of JSON input"),
+        ('{"name": "x"}', 500, "json: cannot unmarshal string into Go value of type map[string]bool"),
+    ],
+)
 def test_list_filter_errors_are_dockerds(api, filters, status, text):
     api.create("n1")
     r = api("GET", "/networks", query={"filters": filters if isinstance(filters, str) else json.dumps(filters)})
@@ -548,27 +665,34 @@ def test_prune_filters_label_and_label_not(api):
     api.create("a", Labels={"x": "1"})
     api.create("b", Labels={"x": "2", "y": ""})
     api.create("c")
-    assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"label!": ["x=2"], "label": ["x"]})}) == \
-        {"NetworksDeleted": ["a"]}
-    assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"label": {"y": True}})}) == \
-        {"NetworksDeleted": ["b"]}
+    assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"label!": ["x=2"], "label": ["x"]})}) == {
+        "NetworksDeleted": ["a"]
+    }
+    assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"label": {"y": True}})}) == {
+        "NetworksDeleted": ["b"]
+    }
 
 
 def test_prune_until_keeps_networks_made_after_it(api):
     api.create("a")
     for until in ("1h", "2000-01-01", "2000-01-01T00:00:00Z", "946684800"):
-        assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"until": [until]})}) == \
-            {"NetworksDeleted": None}, until
+        assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"until": [until]})}) == {
+            "NetworksDeleted": None
+        }, until
     later = str(int(time.time()) + 3600)
-    assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"until": [later]})}) == \
-        {"NetworksDeleted": ["a"]}
+    assert api.ok("POST", "/networks/prune", query={"filters": json.dumps({"until": [later]})}) == {
+        "NetworksDeleted": ["a"]
+    }
 
 
-@pytest.mark.parametrize("filters, status, text", [
-    ({"name": ["x"]}, 400, "Invalid filter 'name'"),
-    ({"until": ["1h", "2h"]}, 500, "more than one until filter specified"),
-    ({"until": ["soon"]}, 500, 'failed to parse value as time or duration: "soon"'),
-])
+@pytest.mark.parametrize(
+    "filters, status, text",
+    [
+        ({"name": ["x"]}, 400, "Invalid filter 'name'"),
+        ({"until": ["1h", "2h"]}, 500, "more than one until filter specified"),
+        ({"until": ["soon"]}, 500, 'failed to parse value as time or duration: "soon"'),
+    ],
+)
 def test_prune_filter_errors_are_dockerds(api, filters, status, text):
     r = api("POST", "/networks/prune", query={"filters": json.dumps(filters)})
     assert r.status == status and message(r) == text
@@ -602,17 +726,29 @@ def test_connect_finds_the_container_by_name_id_and_prefix(api, ref):
     api.ok("POST", "/networks/hostnet/connect", {"Container": ref})
 
 
-@pytest.mark.parametrize("body, status, text", [
-    ({"Container": ""}, 400, 'invalid name or ID supplied: ""'),
-    ({"Container": "cnope"}, 404, "No such container: cnope"),
-    ({"Container": "s1", "EndpointConfig": {"Links": ["other:alias1"]}}, 400, "links (--link)"),
-    ({"Container": "s1", "EndpointConfig": {"IPAMConfig": {"LinkLocalIPs": ["169.254.1.1"]}}}, 400,
-     "link-local addresses"),
-    ({"Container": 5}, 400, "json: cannot unmarshal number into Go struct field NetworkConnect.Container of type"
-                            " string"),
-    ({"Container": "s1", "EndpointConfig": {"Aliases": "web"}}, 400,
-     "json: cannot unmarshal string into Go struct field EndpointSettings.EndpointConfig.Aliases of type []string"),
-])
+@pytest.mark.parametrize(
+    "body, status, text",
+    [
+        ({"Container": ""}, 400, 'invalid name or ID supplied: ""'),
+        ({"Container": "cnope"}, 404, "No such container: cnope"),
+        ({"Container": "s1", "EndpointConfig": {"Links": ["other:alias1"]}}, 400, "links (--link)"),
+        (
+            {"Container": "s1", "EndpointConfig": {"IPAMConfig": {"LinkLocalIPs": ["169.254.1.1"]}}},
+            400,
+            "link-local addresses",
+        ),
+        (
+            {"Container": 5},
+            400,
+            "json: cannot unmarshal number into Go struct field NetworkConnect.Container of type string",
+        ),
+        (
+            {"Container": "s1", "EndpointConfig": {"Aliases": "web"}},
+            400,
+            "json: cannot unmarshal string into Go struct field EndpointSettings.EndpointConfig.Aliases of type []string",
+        ),
+    ],
+)
 def test_connect_errors(api, body, status, text):
     api.create("hostnet", "host")
     api.sandbox("s1")
@@ -682,9 +818,21 @@ def test_container_inspect_shows_a_sandbox_as_docker_py_reads_it(api, hostnet):
     settings = doc["NetworkSettings"]
     assert settings["SandboxID"] == sid and settings["Ports"] == {}
     ep = settings["Networks"]["hostnet"]
-    assert list(ep) == ["IPAMConfig", "Links", "Aliases", "NetworkID", "EndpointID", "Gateway", "IPAddress",
-                        "IPPrefixLen", "IPv6Gateway", "GlobalIPv6Address", "GlobalIPv6PrefixLen", "MacAddress",
-                        "DriverOpts"]
+    assert list(ep) == [
+        "IPAMConfig",
+        "Links",
+        "Aliases",
+        "NetworkID",
+        "EndpointID",
+        "Gateway",
+        "IPAddress",
+        "IPPrefixLen",
+        "IPv6Gateway",
+        "GlobalIPv6Address",
+        "GlobalIPv6PrefixLen",
+        "MacAddress",
+        "DriverOpts",
+    ]
     assert ep["NetworkID"] == net_id and re.fullmatch(r"[0-9a-f]{64}", ep["EndpointID"])
     assert ep["IPAddress"] == "" and ep["IPPrefixLen"] == 0
 
@@ -694,10 +842,12 @@ def test_container_list_shows_every_sandbox_and_filters(api, hostnet):
     listed = api.ok("GET", "/containers/json", query={"all": "1"})
     assert sorted(c["Names"] for c in listed) == [["/s1"], ["/s2"]]
     assert all(c["State"] == "running" and c["Status"].startswith("Up ") for c in listed)
-    assert [c["Names"] for c in api.ok("GET", "/containers/json",
-                                        query={"filters": json.dumps({"network": ["hostnet"]})})] == [["/s1"]]
-    assert [c["Names"] for c in api.ok("GET", "/containers/json",
-                                        query={"filters": json.dumps({"name": ["s2"]})})] == [["/s2"]]
+    assert [
+        c["Names"] for c in api.ok("GET", "/containers/json", query={"filters": json.dumps({"network": ["hostnet"]})})
+    ] == [["/s1"]]
+    assert [c["Names"] for c in api.ok("GET", "/containers/json", query={"filters": json.dumps({"name": ["s2"]})})] == [
+        ["/s2"]
+    ]
     r = api("GET", "/containers/json", query={"filters": json.dumps({"ancestor": ["x"]})})
     assert r.status == 400 and message(r) == "Invalid filter 'ancestor'"
 
@@ -740,8 +890,10 @@ def test_sandboxes_show_as_container_create_and_destroy_events(api):
     sid = api.sandbox("s1")
     api.ok("DELETE", "/pycnm/v1/sandboxes/s1", status=204)
     events = past(api, filters=json.dumps({"type": ["container"]}))
-    assert [(e["Action"], e["id"], e["Actor"]["Attributes"]) for e in events] == \
-        [("create", sid, {"name": "s1"}), ("destroy", sid, {"name": "s1"})]
+    assert [(e["Action"], e["id"], e["Actor"]["Attributes"]) for e in events] == [
+        ("create", sid, {"name": "s1"}),
+        ("destroy", sid, {"name": "s1"}),
+    ]
 
 
 def test_event_filters_type_event_network_and_container(api):
@@ -749,8 +901,10 @@ def test_event_filters_type_event_network_and_container(api):
     api.create("beta")
     sid = api.sandbox("s1")
     api.ok("POST", "/networks/alpha/connect", {"Container": "s1"})
-    assert [e["Action"] for e in past(api, filters=json.dumps({"event": ["create"], "type": ["network"]}))] == \
-        ["create", "create"]
+    assert [e["Action"] for e in past(api, filters=json.dumps({"event": ["create"], "type": ["network"]}))] == [
+        "create",
+        "create",
+    ]
     assert {e["Actor"]["ID"] for e in past(api, filters=json.dumps({"network": ["alp"]}))} == {a}
     assert {e["Actor"]["ID"] for e in past(api, filters=json.dumps({"network": [a[:6]]}))} == {a}
     connects = past(api, filters=json.dumps({"container": [sid[:8]], "type": ["network"]}))
@@ -851,10 +1005,20 @@ def test_drivers_lists_what_driver_ls_lists(api):
 
 
 def test_sandbox_routes_create_inspect_list_and_delete(api, engine):
-    r = api("POST", "/pycnm/v1/sandboxes/create", {"Name": "s1", "Hostname": "web", "Domainname": "example.org",
-                                                   "Dns": ["192.0.2.53"], "DnsSearch": ["example.org"],
-                                                   "DnsOptions": ["ndots:2"], "ExtraHosts": ["db:192.0.2.7"],
-                                                   "HostNamespace": True})
+    r = api(
+        "POST",
+        "/pycnm/v1/sandboxes/create",
+        {
+            "Name": "s1",
+            "Hostname": "web",
+            "Domainname": "example.org",
+            "Dns": ["192.0.2.53"],
+            "DnsSearch": ["example.org"],
+            "DnsOptions": ["ndots:2"],
+            "ExtraHosts": ["db:192.0.2.7"],
+            "HostNamespace": True,
+        },
+    )
     assert r.status == 201 and list(r.json()) == ["Id"]
     sid = r.json()["Id"]
     doc = api.ok("GET", "/pycnm/v1/sandboxes/s1")
@@ -888,19 +1052,22 @@ def test_batched_sandbox_delete_is_one_call_and_force_skips_missing_names(api, e
 # ---- the pieces ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, stream, expected", [
-    ("{", True, "unexpected EOF"),
-    ("{", False, "unexpected end of JSON input"),
-    ('{"a":1}x', False, "invalid character 'x' after top-level value"),
-    ("[1 2]", False, "invalid character '2' after array element"),
-    ("tru", False, "unexpected end of JSON input"),
-    ("trux", False, "invalid character 'x' in literal true (expecting 'e')"),
-    ('"a\\q"', False, "invalid character 'q' in string escape code"),
-    ('"a\nb"', False, "invalid character '\\n' in string literal"),
-    ("-x", False, "invalid character 'x' in numeric literal"),
-    ("NaN", False, "invalid character 'N' looking for beginning of value"),
-    ("'", False, "invalid character '\\'' looking for beginning of value"),
-])
+@pytest.mark.parametrize(
+    "text, stream, expected",
+    [
+        ("{", True, "unexpected EOF"),
+        ("{", False, "unexpected end of JSON input"),
+        ('{"a":1}x', False, "invalid character 'x' after top-level value"),
+        ("[1 2]", False, "invalid character '2' after array element"),
+        ("tru", False, "unexpected end of JSON input"),
+        ("trux", False, "invalid character 'x' in literal true (expecting 'e')"),
+        ('"a\\q"', False, "invalid character 'q' in string escape code"),
+        ('"a\nb"', False, "invalid character '\\n' in string literal"),
+        ("-x", False, "invalid character 'x' in numeric literal"),
+        ("NaN", False, "invalid character 'N' looking for beginning of value"),
+        ("'", False, "invalid character '\\'' looking for beginning of value"),
+    ],
+)
 def test_syntax_errors_are_in_gos_words(text, stream, expected):
     with pytest.raises(gojson.GoJSONError) as err:
         gojson.parse(text, stream=stream)
@@ -998,8 +1165,13 @@ def test_the_peer_sync_leases_reads_then_follows_the_watch_and_stops_promptly(ca
     started = time.monotonic()
     sync.stop()
     assert time.monotonic() - started < 2 and not any(t.is_alive() for t in sync._threads)
-    assert sync.status() == {"Host": "abc123", "AdvertiseAddr": "192.0.2.1", "Revision": 7, "Changes": 3,
-                             "LastError": ""}
+    assert sync.status() == {
+        "Host": "abc123",
+        "AdvertiseAddr": "192.0.2.1",
+        "Revision": 7,
+        "Changes": 3,
+        "LastError": "",
+    }
     assert "watching the cluster store" in capsys.readouterr().out
 
 

@@ -20,8 +20,15 @@ def make(tmp_path, fake):
     made = []
 
     def controller(in_sandbox: bool = False) -> Controller:
-        ctl = Controller(str(tmp_path / "state"), netns_dir=str(tmp_path / "netns"), netns_prefix="o-",
-                         ifname_prefix="o", plugins=[], osl=fake, drivers={"veth": VethDriver(in_sandbox=in_sandbox)})
+        ctl = Controller(
+            str(tmp_path / "state"),
+            netns_dir=str(tmp_path / "netns"),
+            netns_prefix="o-",
+            ifname_prefix="o",
+            plugins=[],
+            osl=fake,
+            drivers={"veth": VethDriver(in_sandbox=in_sandbox)},
+        )
         made.append(ctl)
         return ctl
 
@@ -146,13 +153,17 @@ def test_every_crash_point_of_the_fake_matrix_is_recovered(tmp_path):
         for scenario in SCENARIOS:
             base = tmp_path / scenario.name.replace(" ", "-")
             config = {"prefix": "f", "netns_dir": str(base / "netns")}
-            first = zygote.point(scenario.name, dict(config, state=str(base / "record"),
-                                                     kernel=str(base / "record.json")), None)
+            first = zygote.point(
+                scenario.name, dict(config, state=str(base / "record"), kernel=str(base / "record.json")), None
+            )
             assert first["run"] == 0 and first["verify"]["problems"] == [], first["verify"]
             for number, kind, what in first["steps"]:
                 where = f"{scenario.name}, killed before step {number} ({kind}: {what})"
-                result = zygote.point(scenario.name, dict(config, state=str(base / f"p{number}"),
-                                                          kernel=str(base / f"p{number}.json")), number)
+                result = zygote.point(
+                    scenario.name,
+                    dict(config, state=str(base / f"p{number}"), kernel=str(base / f"p{number}.json")),
+                    number,
+                )
                 verify = result["verify"]
                 assert result["run"] == -9, where
                 assert verify["problems"] == [], (where, verify["problems"], verify["reconciled"])

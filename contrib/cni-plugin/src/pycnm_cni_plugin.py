@@ -227,8 +227,9 @@ def check_command(env: dict[str, str]) -> str:
     if not command:
         raise _invalid_env("CNI_COMMAND", "is missing", "set CNI_COMMAND to ADD, DEL, CHECK, GC, STATUS or VERSION")
     if command not in REQUIRED_ENV:
-        raise _invalid_env("CNI_COMMAND", f"is unknown: {_show(command)}",
-                           "CNI_COMMAND is one of ADD, DEL, CHECK, GC, STATUS, VERSION")
+        raise _invalid_env(
+            "CNI_COMMAND", f"is unknown: {_show(command)}", "CNI_COMMAND is one of ADD, DEL, CHECK, GC, STATUS, VERSION"
+        )
     return command
 
 
@@ -236,8 +237,11 @@ def check_required(env: dict[str, str], command: str) -> None:
     """The command's required variables, non-empty; code 4 naming every missing one."""
     missing = [name for name in REQUIRED_ENV[command] if not env.get(name)]
     if missing:
-        raise _invalid_env(", ".join(missing), "missing" if len(missing) > 1 else "is missing",
-                           f"{command} needs {', '.join(REQUIRED_ENV[command])} set and non-empty")
+        raise _invalid_env(
+            ", ".join(missing),
+            "missing" if len(missing) > 1 else "is missing",
+            f"{command} needs {', '.join(REQUIRED_ENV[command])} set and non-empty",
+        )
 
 
 def decode_config(data: bytes) -> tuple[str, dict]:
@@ -249,12 +253,16 @@ def decode_config(data: bytes) -> tuple[str, dict]:
     try:
         config = _loads(text)
     except ValueError as exc:
-        raise PluginError(6, "failed to decode content: the network configuration on stdin is not JSON",
-                          str(exc) or type(exc).__name__) from None
+        raise PluginError(
+            6,
+            "failed to decode content: the network configuration on stdin is not JSON",
+            str(exc) or type(exc).__name__,
+        ) from None
     if not isinstance(config, dict):
         kind = type(config).__name__ if config is not None else "null"
-        raise PluginError(6, "failed to decode content: the network configuration is not a JSON object",
-                          f"stdin holds {kind}")
+        raise PluginError(
+            6, "failed to decode content: the network configuration is not a JSON object", f"stdin holds {kind}"
+        )
     return text, config
 
 
@@ -265,36 +273,45 @@ def _is_name(value: str) -> bool:
 def check_network_name(value: object) -> None:
     """The config's ``name``: code 6 if not a string, 7 if missing or not the spec's form."""
     if value is None or value == "":
-        raise PluginError(7, "invalid network config: name: missing network name",
-                          "the network configuration needs a name")
+        raise PluginError(
+            7, "invalid network config: name: missing network name", "the network configuration needs a name"
+        )
     if not isinstance(value, str):
         raise PluginError(6, "failed to decode content: name is not a string", f"name is {_show(value)}")
     if not _is_name(value):
-        raise PluginError(7, f"invalid network config: name: invalid characters in network name {_show(value)}",
-                          "a network name starts with a letter or digit, followed by letters, digits,"
-                          " '_', '.' or '-'")
+        raise PluginError(
+            7,
+            f"invalid network config: name: invalid characters in network name {_show(value)}",
+            "a network name starts with a letter or digit, followed by letters, digits, '_', '.' or '-'",
+        )
 
 
 def check_container_id(value: str) -> None:
     """``CNI_CONTAINERID`` by the spec's rule (ASCII letters and digits, then also ``_.-``)."""
     if not _is_name(value):
-        raise _invalid_env("CNI_CONTAINERID", f"has invalid characters: {_show(value)}",
-                           "a container ID starts with a letter or digit, followed by letters, digits,"
-                           " '_', '.' or '-'")
+        raise _invalid_env(
+            "CNI_CONTAINERID",
+            f"has invalid characters: {_show(value)}",
+            "a container ID starts with a letter or digit, followed by letters, digits, '_', '.' or '-'",
+        )
 
 
 def check_ifname(value: str) -> None:
     """``CNI_IFNAME`` by the kernel's rules: at most 15 bytes, not . or .., no / : or whitespace."""
     size = len(value.encode("utf-8", "surrogateescape"))
     if size > _IFNAME_MAX_BYTES:
-        raise _invalid_env("CNI_IFNAME", f"is too long: {_show(value)} is {size} bytes",
-                           f"an interface name is at most {_IFNAME_MAX_BYTES} bytes")
+        raise _invalid_env(
+            "CNI_IFNAME",
+            f"is too long: {_show(value)} is {size} bytes",
+            f"an interface name is at most {_IFNAME_MAX_BYTES} bytes",
+        )
     if value in (".", ".."):
         raise _invalid_env("CNI_IFNAME", f"is {_show(value)}", "an interface name cannot be '.' or '..'")
     for ch in value:
         if ch in "/:" or ch.isspace():
-            raise _invalid_env("CNI_IFNAME", f"contains {ch!r}: {_show(value)}",
-                               "an interface name holds no '/', ':' or whitespace")
+            raise _invalid_env(
+                "CNI_IFNAME", f"contains {ch!r}: {_show(value)}", "an interface name holds no '/', ':' or whitespace"
+            )
 
 
 def check_version(config: dict, command: str) -> str:
@@ -303,15 +320,18 @@ def check_version(config: dict, command: str) -> str:
     if version is None or version == "":
         version = "0.1.0"  # libcni: a config that names no version is 0.1.0
     if not isinstance(version, str):
-        raise PluginError(6, "failed to decode content: cniVersion is not a string",
-                          f"cniVersion is {_show(version)}")
+        raise PluginError(6, "failed to decode content: cniVersion is not a string", f"cniVersion is {_show(version)}")
     if version not in SUPPORTED_VERSIONS:
-        raise PluginError(1, "incompatible CNI versions",
-                          f"config is {_show(version)}, pycnm supports {', '.join(SUPPORTED_VERSIONS)}")
+        raise PluginError(
+            1,
+            "incompatible CNI versions",
+            f"config is {_show(version)}, pycnm supports {', '.join(SUPPORTED_VERSIONS)}",
+        )
     since = _COMMAND_SINCE.get(command)
     if since and SUPPORTED_VERSIONS.index(version) < SUPPORTED_VERSIONS.index(since):
-        raise PluginError(1, f"config version does not allow {command}",
-                          f"{command} exists from CNI {since}; the config is {version}")
+        raise PluginError(
+            1, f"config version does not allow {command}", f"{command} exists from CNI {since}; the config is {version}"
+        )
     return version
 
 
@@ -328,12 +348,12 @@ def socket_path(config: dict, env: dict[str, str]) -> str:
     else :data:`DEFAULT_SOCKET`. A PYCNM_HOST of another scheme is not this client's to use."""
     configured = _section(config).get("socket")
     if isinstance(configured, str) and configured.startswith("unix://"):
-        configured = configured[len("unix://"):]
+        configured = configured[len("unix://") :]
     if isinstance(configured, str) and configured.startswith("/"):  # else the daemon says what is wrong
         return configured
     host = env.get("PYCNM_HOST", "")
     if host.startswith("unix://") and len(host) > len("unix://"):
-        return host[len("unix://"):]
+        return host[len("unix://") :]
     if host.startswith("/"):
         return host
     return DEFAULT_SOCKET
@@ -407,7 +427,7 @@ class _Reader:
         while True:
             end = self.buf.find(b"\n")
             if end >= 0:
-                line, self.buf = self.buf[:end], self.buf[end + 1:]
+                line, self.buf = self.buf[:end], self.buf[end + 1 :]
                 return line[:-1] if line.endswith(b"\r") else line
             if len(self.buf) > _MAX_HEAD_LINE:
                 raise _BadAnswer("a header line is longer than 64 KiB")
@@ -488,8 +508,10 @@ def post(path: str, payload: bytes, timeout: float) -> tuple[int, dict[str, str]
             sock.connect(path)
         except OSError as exc:
             raise _Unreachable(_why(exc)) from None
-        head = (f"POST {WIRE_PATH} HTTP/1.1\r\nHost: pycnm\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n").encode("ascii")
+        head = (
+            f"POST {WIRE_PATH} HTTP/1.1\r\nHost: pycnm\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+        ).encode("ascii")
         try:
             sock.sendall(head + payload)
         except OSError as exc:
@@ -559,7 +581,7 @@ def _makedirs(path: str, mode: int) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[posix.write(fd, view):]
+        view = view[posix.write(fd, view) :]
 
 
 def _unlink_quietly(path: str) -> None:
@@ -677,8 +699,9 @@ class Invocation:
         path = socket_path(self.config, self.environ)
         timeout = _timeout(self.config)
         started = time.monotonic()
-        self.say(f"{command} {self.environ.get('CNI_CONTAINERID', '')} {self.environ.get('CNI_IFNAME', '')}"
-                 f" -> unix:{path}")
+        self.say(
+            f"{command} {self.environ.get('CNI_CONTAINERID', '')} {self.environ.get('CNI_IFNAME', '')} -> unix:{path}"
+        )
         try:
             status, _headers, raw = post(path, _dumps(body).encode("utf-8"), timeout)
             answer = _answer(status, raw)
@@ -706,21 +729,33 @@ class Invocation:
             directory = queue_dir(self.config, self.environ)
             count = queued_count(directory)
             waiting = "an unknown number of" if count is None else str(count)
-            raise PluginError(50, "plugin not available: the pycnm daemon is not running",
-                              f"cannot reach {where}; {waiting} queued request(s) in {directory} wait for it;"
-                              " start it with `pycnm daemon`")
-        raise PluginError(11, "try again later: the pycnm daemon is not reachable",
-                          f"cannot reach {where}; start it with `pycnm daemon` (or point the config's"
-                          " pycnm.socket or PYCNM_HOST at its socket)")
+            raise PluginError(
+                50,
+                "plugin not available: the pycnm daemon is not running",
+                f"cannot reach {where}; {waiting} queued request(s) in {directory} wait for it;"
+                " start it with `pycnm daemon`",
+            )
+        raise PluginError(
+            11,
+            "try again later: the pycnm daemon is not reachable",
+            f"cannot reach {where}; start it with `pycnm daemon` (or point the config's"
+            " pycnm.socket or PYCNM_HOST at its socket)",
+        )
 
     def bad_answer(self, command: str, path: str, reason: str, body: dict) -> None:
         if command in ("DEL", "GC"):
             return self.queue(command, path, f"daemon answer not understood: {reason}", body)
         if command == "STATUS":
-            raise PluginError(50, "plugin not available: the pycnm daemon's answer is not understood",
-                              f"the pycnm daemon at {path}: {reason}")
-        raise PluginError(999, "internal error: the pycnm daemon's answer is not understood",
-                          f"the pycnm daemon at {path}: {reason}; are pycnm-cni and the daemon the same version?")
+            raise PluginError(
+                50,
+                "plugin not available: the pycnm daemon's answer is not understood",
+                f"the pycnm daemon at {path}: {reason}",
+            )
+        raise PluginError(
+            999,
+            "internal error: the pycnm daemon's answer is not understood",
+            f"the pycnm daemon at {path}: {reason}; are pycnm-cni and the daemon the same version?",
+        )
 
     def queue(self, command: str, path: str, reason: str, body: dict) -> None:
         directory = queue_dir(self.config, self.environ)
@@ -733,8 +768,11 @@ class Invocation:
             written = enqueue(directory, record, tag)
         except OSError as exc:
             # a DEL that can be neither done nor queued is lost: that the runtime must hear
-            raise PluginError(5, f"I/O failure: the pycnm daemon is down and the {command} could not be queued",
-                              f"{reason}; writing to {directory}: {_why(exc)}") from None
+            raise PluginError(
+                5,
+                f"I/O failure: the pycnm daemon is down and the {command} could not be queued",
+                f"{reason}; writing to {directory}: {_why(exc)}",
+            ) from None
         self.say(f"queued {command} as {written}")
         return None
 
@@ -766,8 +804,15 @@ def main() -> int:
         output, status = err.to_json(call.cni_version), 1
     except Exception as exc:  # a bug here must still reach the runtime as a CNI error on stdout
         call.say(f"internal error: {exc!r}")
-        output, status = {"cniVersion": call.cni_version, "code": 999, "msg": "internal error in pycnm-cni",
-                          "details": f"{type(exc).__name__}: {exc}"}, 1
+        output, status = (
+            {
+                "cniVersion": call.cni_version,
+                "code": 999,
+                "msg": "internal error in pycnm-cni",
+                "details": f"{type(exc).__name__}: {exc}",
+            },
+            1,
+        )
     if output is not None:
         try:
             sys.stdout.write(_dumps(output) + "\n")
@@ -815,11 +860,16 @@ def install(directory: str, python: str = sys.executable, *, compiled: bool = Fa
     module = os.path.join(library, "pycnm_cni_plugin.py")
     write_atomically(module, source, 0o644)
     # compiled by the interpreter that will run it: bytecode is specific to its version
-    subprocess.run([python, "-IS", "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)",
-                    module], check=True, stdout=subprocess.DEVNULL)
-    stub = (f"# pycnm-cni {__version__}, written by pycnm_cni_plugin.install(compiled=True)\n"
-            f"import sys\nsys.path.insert(0, {library!r})\n"
-            "from pycnm_cni_plugin import main\nsys.exit(main())\n").encode()
+    subprocess.run(
+        [python, "-IS", "-c", "import py_compile, sys; py_compile.compile(sys.argv[1], doraise=True)", module],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    stub = (
+        f"# pycnm-cni {__version__}, written by pycnm_cni_plugin.install(compiled=True)\n"
+        f"import sys\nsys.path.insert(0, {library!r})\n"
+        "from pycnm_cni_plugin import main\nsys.exit(main())\n"
+    ).encode()
     write_atomically(target, shebang + stub, 0o755)
     return target
 

@@ -187,8 +187,13 @@ def config(version: str = "1.0.0", name: str = "podman", **extra: Any) -> str:
 
 
 def add_env(**overrides: str) -> dict[str, str]:
-    env = {"CNI_COMMAND": "ADD", "CNI_CONTAINERID": "c0ffee", "CNI_NETNS": "/run/netns/cni-1",
-           "CNI_IFNAME": "eth0", "CNI_PATH": "/usr/lib/cni"}
+    env = {
+        "CNI_COMMAND": "ADD",
+        "CNI_CONTAINERID": "c0ffee",
+        "CNI_NETNS": "/run/netns/cni-1",
+        "CNI_IFNAME": "eth0",
+        "CNI_PATH": "/usr/lib/cni",
+    }
     env.update(overrides)
     return {k: v for k, v in env.items() if v is not None}
 
@@ -228,16 +233,23 @@ def test_version_ignores_a_stdin_that_is_not_json_as_skel_does():
 
 def test_add_reaches_the_daemon_as_one_post_with_every_cni_variable_and_the_raw_stdin(daemon, state):
     stdin = '{"cniVersion": "1.0.0",\n  "name": "podman", "type": "pycnm-cni", "x": "\\u00e9\u00e8"}\n\n'
-    env = at(daemon, state, add_env(CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=web", CNI_NETNS_OVERRIDE="1",
-                                    HOME="/root", UNRELATED="x"))
+    env = at(
+        daemon,
+        state,
+        add_env(CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAME=web", CNI_NETNS_OVERRIDE="1", HOME="/root", UNRELATED="x"),
+    )
     got = run(env, stdin)
 
     assert got.status == 0, got
     assert got.answer == ADD_RESULT and got.stderr == ""
     [req] = daemon.received
     assert req.request_line == "POST /pycnm/v1/cni HTTP/1.1"
-    assert req.header_lines == ["Host: pycnm", "Content-Type: application/json",
-                                f"Content-Length: {len(req.body)}", "Connection: close"]
+    assert req.header_lines == [
+        "Host: pycnm",
+        "Content-Type: application/json",
+        f"Content-Length: {len(req.body)}",
+        "Connection: close",
+    ]
     assert req.json == {
         "env": {k: v for k, v in env.items() if k.startswith("CNI_")},
         "stdin": stdin,  # the text as given: whitespace, escapes and all
@@ -245,12 +257,12 @@ def test_add_reaches_the_daemon_as_one_post_with_every_cni_variable_and_the_raw_
 
 
 def test_the_daemons_error_reaches_the_runtime_with_the_configs_cni_version(daemon, state):
-    daemon.reply = lambda _r: http_answer({"ok": False, "error": {"code": 7, "msg": "invalid network config: x",
-                                                                  "details": "what to do"}})
+    daemon.reply = lambda _r: http_answer(
+        {"ok": False, "error": {"code": 7, "msg": "invalid network config: x", "details": "what to do"}}
+    )
     got = run(at(daemon, state, add_env()), config("0.4.0"))
     assert got.status == 1
-    assert got.answer == {"cniVersion": "0.4.0", "code": 7, "msg": "invalid network config: x",
-                          "details": "what to do"}
+    assert got.answer == {"cniVersion": "0.4.0", "code": 7, "msg": "invalid network config: x", "details": "what to do"}
 
 
 def test_a_cni_version_the_daemon_names_in_its_error_is_kept(daemon, state):
@@ -259,12 +271,15 @@ def test_a_cni_version_the_daemon_names_in_its_error_is_kept(daemon, state):
     assert got.answer == {"cniVersion": "1.0.0", "code": 3, "msg": "gone"}
 
 
-@pytest.mark.parametrize("command,env", [
-    ("DEL", {"CNI_CONTAINERID": "c0ffee", "CNI_IFNAME": "eth0"}),
-    ("CHECK", {"CNI_CONTAINERID": "c0ffee", "CNI_NETNS": "/run/netns/cni-1", "CNI_IFNAME": "eth0"}),
-    ("GC", {}),
-    ("STATUS", {}),
-])
+@pytest.mark.parametrize(
+    "command,env",
+    [
+        ("DEL", {"CNI_CONTAINERID": "c0ffee", "CNI_IFNAME": "eth0"}),
+        ("CHECK", {"CNI_CONTAINERID": "c0ffee", "CNI_NETNS": "/run/netns/cni-1", "CNI_IFNAME": "eth0"}),
+        ("GC", {}),
+        ("STATUS", {}),
+    ],
+)
 def test_verbs_without_a_result_print_nothing_and_succeed(daemon, state, command, env):
     daemon.reply = ok(None)
     got = run(at(daemon, state, {"CNI_COMMAND": command, **env}), config("1.1.0"))
@@ -372,8 +387,10 @@ def test_a_del_is_queued_when_the_connection_breaks_in_the_middle_of_the_answer(
 
 
 def test_a_gc_with_the_daemon_down_is_queued(state, sockdir):
-    got = run(at(str(sockdir / "absent.sock"), state, {"CNI_COMMAND": "GC", "CNI_PATH": "/usr/lib/cni"}),
-              config("1.1.0", **{"cni.dev/attachments": []}))
+    got = run(
+        at(str(sockdir / "absent.sock"), state, {"CNI_COMMAND": "GC", "CNI_PATH": "/usr/lib/cni"}),
+        config("1.1.0", **{"cni.dev/attachments": []}),
+    )
     assert (got.status, got.stdout) == (0, "")
     [entry] = queue_files(state)
     assert entry.name.endswith("-GC-podman.json")
@@ -391,8 +408,13 @@ def test_status_with_the_daemon_down_is_plugin_not_available_and_counts_the_queu
 def test_a_del_that_can_be_neither_done_nor_queued_fails_with_an_io_error(tmp_path, sockdir):
     blocker = tmp_path / "file"
     blocker.write_text("")  # the state dir is under a file: the queue cannot be made
-    env = {"CNI_COMMAND": "DEL", "CNI_CONTAINERID": "c1", "CNI_IFNAME": "eth0",
-           "PYCNM_HOST": f"unix://{sockdir}/absent.sock", "PYCNM_STATE_DIR": str(blocker / "state")}
+    env = {
+        "CNI_COMMAND": "DEL",
+        "CNI_CONTAINERID": "c1",
+        "CNI_IFNAME": "eth0",
+        "PYCNM_HOST": f"unix://{sockdir}/absent.sock",
+        "PYCNM_STATE_DIR": str(blocker / "state"),
+    }
     got = run(env, config())
     assert got.status == 1 and got.answer["code"] == 5 and str(blocker) in got.answer["details"]
 
@@ -402,12 +424,15 @@ def test_http_503_from_the_daemon_is_try_again_later(daemon, state):
     assert run(at(daemon, state, add_env()), config()).answer["code"] == 11
 
 
-@pytest.mark.parametrize("garbage", [
-    b"SSH-2.0-OpenSSH_9.2\r\n",
-    b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
-    b'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{"ok": 1}',
-    b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-])
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"SSH-2.0-OpenSSH_9.2\r\n",
+        b"HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found",
+        b'HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n{"ok": 1}',
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ],
+)
 def test_an_answer_not_in_the_protocol_is_an_internal_error_for_add_and_queues_a_del(daemon, state, garbage):
     daemon.reply = lambda _r: garbage
     got = run(at(daemon, state, add_env()), config())
@@ -424,8 +449,9 @@ def test_an_add_answered_without_a_result_is_an_internal_error(daemon, state):
 # ---- what the client itself refuses (before any daemon call) -----------------------------------
 
 
-@pytest.mark.parametrize("stdin", [b"{not json", b"[1, 2]", b'"text"', b"", b'{"cniVersion": NaN}',
-                                   b'{"name": "\xff"}', b"[" * 100_000])
+@pytest.mark.parametrize(
+    "stdin", [b"{not json", b"[1, 2]", b'"text"', b"", b'{"cniVersion": NaN}', b'{"name": "\xff"}', b"[" * 100_000]
+)
 def test_stdin_that_is_not_a_json_object_is_code_6_and_never_reaches_the_daemon(daemon, state, stdin):
     got = run(at(daemon, state, add_env()), stdin)
     assert got.status == 1 and got.answer["code"] == 6 and got.answer["msg"].startswith("failed to decode content")
@@ -466,12 +492,15 @@ def test_del_needs_no_netns_and_gc_status_need_no_attachment_at_all(daemon, stat
     assert len(daemon.received) == 3
 
 
-@pytest.mark.parametrize("value,msg", [
-    (None, "invalid environment variables: CNI_COMMAND is missing"),
-    ("", "invalid environment variables: CNI_COMMAND is missing"),
-    ("add", 'invalid environment variables: CNI_COMMAND is unknown: "add"'),
-    ("FROB", 'invalid environment variables: CNI_COMMAND is unknown: "FROB"'),
-])
+@pytest.mark.parametrize(
+    "value,msg",
+    [
+        (None, "invalid environment variables: CNI_COMMAND is missing"),
+        ("", "invalid environment variables: CNI_COMMAND is missing"),
+        ("add", 'invalid environment variables: CNI_COMMAND is unknown: "add"'),
+        ("FROB", 'invalid environment variables: CNI_COMMAND is unknown: "FROB"'),
+    ],
+)
 def test_a_missing_or_unknown_cni_command_is_code_4(daemon, state, value, msg):
     env = add_env(CNI_COMMAND=value)
     got = run(at(daemon, state, env), config())
@@ -493,11 +522,22 @@ def test_a_verb_newer_than_the_configs_version_is_code_1(daemon, state, command,
     assert got.answer["code"] == 1 and got.answer["msg"] == f"config version does not allow {command}"
 
 
-@pytest.mark.parametrize("variable,value", [
-    ("CNI_CONTAINERID", "-c0ffee"), ("CNI_CONTAINERID", "../../etc"), ("CNI_CONTAINERID", "a b"),
-    ("CNI_CONTAINERID", "caf\u00e9"), ("CNI_IFNAME", "a" * 16), ("CNI_IFNAME", "."), ("CNI_IFNAME", ".."),
-    ("CNI_IFNAME", "eth/0"), ("CNI_IFNAME", "eth:0"), ("CNI_IFNAME", "eth\t0"), ("CNI_IFNAME", "\u00e9" * 8),
-])
+@pytest.mark.parametrize(
+    "variable,value",
+    [
+        ("CNI_CONTAINERID", "-c0ffee"),
+        ("CNI_CONTAINERID", "../../etc"),
+        ("CNI_CONTAINERID", "a b"),
+        ("CNI_CONTAINERID", "caf\u00e9"),
+        ("CNI_IFNAME", "a" * 16),
+        ("CNI_IFNAME", "."),
+        ("CNI_IFNAME", ".."),
+        ("CNI_IFNAME", "eth/0"),
+        ("CNI_IFNAME", "eth:0"),
+        ("CNI_IFNAME", "eth\t0"),
+        ("CNI_IFNAME", "\u00e9" * 8),
+    ],
+)
 def test_a_container_id_or_ifname_the_spec_refuses_is_code_4_naming_it(daemon, state, variable, value):
     for command in ("ADD", "DEL"):
         got = run(at(daemon, state, add_env(CNI_COMMAND=command, **{variable: value})), config())
@@ -505,17 +545,26 @@ def test_a_container_id_or_ifname_the_spec_refuses_is_code_4_naming_it(daemon, s
     assert daemon.received == [] and queue_files(state) == []
 
 
-@pytest.mark.parametrize("stdin,code", [
-    ('{"cniVersion": "1.0.0"}', 7), ('{"cniVersion": "1.0.0", "name": "-n"}', 7),
-    ('{"cniVersion": "1.0.0", "name": 5}', 6), ('{"cniVersion": 1, "name": "n"}', 6),
-])
+@pytest.mark.parametrize(
+    "stdin,code",
+    [
+        ('{"cniVersion": "1.0.0"}', 7),
+        ('{"cniVersion": "1.0.0", "name": "-n"}', 7),
+        ('{"cniVersion": "1.0.0", "name": 5}', 6),
+        ('{"cniVersion": 1, "name": "n"}', 6),
+    ],
+)
 def test_a_missing_or_malformed_network_name_or_version_field_is_refused(daemon, state, stdin, code):
     assert run(at(daemon, state, add_env()), stdin).answer["code"] == code
 
 
 def test_stdout_holds_one_json_object_and_stderr_nothing_unless_debugging(daemon, state, sockdir):
-    for env in (at(daemon, state, add_env()), at(str(sockdir / "absent.sock"), state, add_env()),
-                at(daemon, state, add_env(CNI_IFNAME="")), {"CNI_COMMAND": "VERSION"}):
+    for env in (
+        at(daemon, state, add_env()),
+        at(str(sockdir / "absent.sock"), state, add_env()),
+        at(daemon, state, add_env(CNI_IFNAME="")),
+        {"CNI_COMMAND": "VERSION"},
+    ):
         got = run(env, config())
         assert got.stderr == ""
         assert got.stdout.endswith("\n") and got.stdout.count("\n") == 1
@@ -613,16 +662,27 @@ def test_the_module_imports_no_pycnm_module_and_only_builtins_at_start():
             imported.add(node.module or "")
     assert not any(name.split(".")[0].startswith("pycnm") for name in imported)
     top = {alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names}
-    top |= {alias.name for node in tree.body if isinstance(node, ast.Try)
-            for sub in node.body if isinstance(sub, ast.Import) for alias in sub.names}
+    top |= {
+        alias.name
+        for node in tree.body
+        if isinstance(node, ast.Try)
+        for sub in node.body
+        if isinstance(sub, ast.Import)
+        for alias in sub.names
+    }
     assert top == {"posix", "sys", "time", "_json", "_socket"}
 
 
 def test_a_run_loads_no_module_beyond_the_interpreters_own(daemon, state):
     # -X importtime lists every module imported after start-up: the slow ones must not be there
     for env, stdin in (({"CNI_COMMAND": "VERSION"}, config()), (at(daemon, state, add_env()), config())):
-        done = subprocess.run([sys.executable, "-IS", "-X", "importtime", str(SRC)], input=stdin.encode(),
-                              env=env, capture_output=True, timeout=30)
+        done = subprocess.run(
+            [sys.executable, "-IS", "-X", "importtime", str(SRC)],
+            input=stdin.encode(),
+            env=env,
+            capture_output=True,
+            timeout=30,
+        )
         assert done.returncode == 0
         names = {line.split("|")[-1].strip() for line in done.stderr.decode().splitlines() if "|" in line}
         assert not names & {"os", "json", "socket", "re", "enum", "collections", "selectors", "typing"}, names
@@ -678,7 +738,7 @@ class _FakeSocket:
         pass
 
     def recv(self, _n: int) -> bytes:
-        out, self.data = self.data[:self.step], self.data[self.step:]
+        out, self.data = self.data[: self.step], self.data[self.step :]
         return out
 
 
@@ -737,8 +797,9 @@ def test_startup_time_is_reported(tmp_path, daemon, state, capsys):
     ]
     script = Path(sys.executable).parent / "pycnm-cni"
     if script.exists():
-        rows.append(("pycnm-cni console script (venv, site), VERSION", [str(script)],
-                     {"CNI_COMMAND": "VERSION"}, version_in))
+        rows.append(
+            ("pycnm-cni console script (venv, site), VERSION", [str(script)], {"CNI_COMMAND": "VERSION"}, version_in)
+        )
     medians = _medians_ms(rows)
     with capsys.disabled():
         print("\n  start-up, median of 40 execs each, taking turns:")

@@ -69,10 +69,9 @@ def socket_path(host: str | None = None, state_dir: str | None = None) -> str:
     host = host if host is not None else os.environ.get("PYCNM_HOST") or None
     if host:
         if host.startswith("unix://"):
-            host = host[len("unix://"):]
+            host = host[len("unix://") :]
         if not host.startswith("/"):
-            raise ValueError(f"invalid daemon address {host!r}: pycnm serves unix sockets only"
-                             " (unix:///PATH or /PATH)")
+            raise ValueError(f"invalid daemon address {host!r}: pycnm serves unix sockets only (unix:///PATH or /PATH)")
         return host
     state = os.path.abspath(state_dir or os.environ.get("PYCNM_STATE_DIR") or DEFAULT_STATE_DIR)
     if state == DEFAULT_STATE_DIR:
@@ -93,5 +92,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(name)
 
 
-__all__ = ["API_VERSION", "DEFAULT_SOCKET", "Engine", "EventBus", "MIN_API_VERSION", "ROUTES", "Request",
-           "Response", "socket_path"]
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_SOCKET",
+    "Engine",
+    "EventBus",
+    "MIN_API_VERSION",
+    "ROUTES",
+    "Request",
+    "Response",
+    "socket_path",
+]

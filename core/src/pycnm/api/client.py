@@ -44,8 +44,14 @@ class Client:
         self.timeout = timeout
         self._conn: _UnixConnection | None = None
 
-    def handle(self, method: str, path: str, query: Mapping[str, Sequence[str]] | None = None,
-               headers: Mapping[str, str] | None = None, body: bytes = b"") -> Response:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
         target = path + ("?" + urllib.parse.urlencode(query, doseq=True) if query else "")
         sent = dict(headers or {})
         if method.upper() == "GET" and path.rstrip("/").endswith("/events"):

@@ -17,15 +17,29 @@ def installed_drivers(scope: bool = True) -> list[dict[str, str]]:
     rows: list[dict[str, str]] = []
     for group, kind in ((discovery.NETWORK_DRIVERS, "network"), (discovery.IPAM_DRIVERS, "ipam")):
         for entry in discovery.installed(group):
-            rows.append({"Name": entry.name, "Kind": kind, "Distribution": entry.distribution,
-                         "Version": entry.version, "Scope": _scope_of(entry) if scope and kind == "network" else ""})
+            rows.append(
+                {
+                    "Name": entry.name,
+                    "Kind": kind,
+                    "Distribution": entry.distribution,
+                    "Version": entry.version,
+                    "Scope": _scope_of(entry) if scope and kind == "network" else "",
+                }
+            )
     from .._relay import EventBus
 
     sources = EventBus(discovery.load_plugins())
     for kind in ("network", "ipam"):
         for item in sources.discovered(kind):
-            rows.append({"Name": item["name"], "Kind": "remote" if kind == "network" else "remote-ipam",
-                         "Distribution": item.get("source", ""), "Version": "", "Scope": ""})
+            rows.append(
+                {
+                    "Name": item["name"],
+                    "Kind": "remote" if kind == "network" else "remote-ipam",
+                    "Distribution": item.get("source", ""),
+                    "Version": "",
+                    "Scope": "",
+                }
+            )
     return rows
 
 

@@ -80,29 +80,68 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 
 _S, _B, _I = gojson.String, gojson.Bool, gojson.Int
 _STRINGS = gojson.Map(_S)
-_IPAM_CONFIG = gojson.Struct("network.IPAMConfig", {"Subnet": _S, "IPRange": _S, "Gateway": _S,
-                                                     "AuxiliaryAddresses": _STRINGS})
+_IPAM_CONFIG = gojson.Struct(
+    "network.IPAMConfig", {"Subnet": _S, "IPRange": _S, "Gateway": _S, "AuxiliaryAddresses": _STRINGS}
+)
 _IPAM = gojson.Struct("network.IPAM", {"Driver": _S, "Options": _STRINGS, "Config": gojson.List(_IPAM_CONFIG)})
-NETWORK_CREATE = gojson.Struct("types.NetworkCreateRequest", {
-    "CheckDuplicate": _B, "Driver": _S, "Scope": _S, "EnableIPv6": _B, "IPAM": gojson.Ptr(_IPAM),
-    "Internal": _B, "Attachable": _B, "Ingress": _B, "ConfigOnly": _B,
-    "ConfigFrom": gojson.Ptr(gojson.Struct("network.ConfigReference", {"Network": _S})),
-    "Options": _STRINGS, "Labels": _STRINGS, "Name": _S,
-})
-_ENDPOINT_IPAM = gojson.Struct("network.EndpointIPAMConfig", {"IPv4Address": _S, "IPv6Address": _S,
-                                                              "LinkLocalIPs": gojson.List(_S)})
-_ENDPOINT_SETTINGS = gojson.Struct("network.EndpointSettings", {
-    "IPAMConfig": gojson.Ptr(_ENDPOINT_IPAM), "Links": gojson.List(_S), "Aliases": gojson.List(_S),
-    "NetworkID": _S, "EndpointID": _S, "Gateway": _S, "IPAddress": _S, "IPPrefixLen": _I, "IPv6Gateway": _S,
-    "GlobalIPv6Address": _S, "GlobalIPv6PrefixLen": _I, "MacAddress": _S, "DriverOpts": _STRINGS,
-})
+NETWORK_CREATE = gojson.Struct(
+    "types.NetworkCreateRequest",
+    {
+        "CheckDuplicate": _B,
+        "Driver": _S,
+        "Scope": _S,
+        "EnableIPv6": _B,
+        "IPAM": gojson.Ptr(_IPAM),
+        "Internal": _B,
+        "Attachable": _B,
+        "Ingress": _B,
+        "ConfigOnly": _B,
+        "ConfigFrom": gojson.Ptr(gojson.Struct("network.ConfigReference", {"Network": _S})),
+        "Options": _STRINGS,
+        "Labels": _STRINGS,
+        "Name": _S,
+    },
+)
+_ENDPOINT_IPAM = gojson.Struct(
+    "network.EndpointIPAMConfig", {"IPv4Address": _S, "IPv6Address": _S, "LinkLocalIPs": gojson.List(_S)}
+)
+_ENDPOINT_SETTINGS = gojson.Struct(
+    "network.EndpointSettings",
+    {
+        "IPAMConfig": gojson.Ptr(_ENDPOINT_IPAM),
+        "Links": gojson.List(_S),
+        "Aliases": gojson.List(_S),
+        "NetworkID": _S,
+        "EndpointID": _S,
+        "Gateway": _S,
+        "IPAddress": _S,
+        "IPPrefixLen": _I,
+        "IPv6Gateway": _S,
+        "GlobalIPv6Address": _S,
+        "GlobalIPv6PrefixLen": _I,
+        "MacAddress": _S,
+        "DriverOpts": _STRINGS,
+    },
+)
 #: ``Publish`` is pycnm's: ``docker run -p``'s syntax, the ports to publish for this endpoint
-NETWORK_CONNECT = gojson.Struct("types.NetworkConnect", {
-    "Container": _S, "EndpointConfig": gojson.Ptr(_ENDPOINT_SETTINGS), "Publish": gojson.List(_S)})
+NETWORK_CONNECT = gojson.Struct(
+    "types.NetworkConnect",
+    {"Container": _S, "EndpointConfig": gojson.Ptr(_ENDPOINT_SETTINGS), "Publish": gojson.List(_S)},
+)
 NETWORK_DISCONNECT = gojson.Struct("types.NetworkDisconnect", {"Container": _S, "Force": _B})
-SANDBOX_CREATE = gojson.Struct("pycnm.SandboxCreateRequest", {
-    "Name": _S, "Hostname": _S, "Domainname": _S, "Dns": gojson.List(_S), "DnsSearch": gojson.List(_S),
-    "DnsOptions": gojson.List(_S), "ExtraHosts": gojson.List(_S), "HostNamespace": _B})
+SANDBOX_CREATE = gojson.Struct(
+    "pycnm.SandboxCreateRequest",
+    {
+        "Name": _S,
+        "Hostname": _S,
+        "Domainname": _S,
+        "Dns": gojson.List(_S),
+        "DnsSearch": gojson.List(_S),
+        "DnsOptions": gojson.List(_S),
+        "ExtraHosts": gojson.List(_S),
+        "HostNamespace": _B,
+    },
+)
 SANDBOX_DELETE = gojson.Struct("pycnm.SandboxDeleteRequest", {"Names": gojson.List(_S), "Force": _B})
 
 _NETWORK_LIST_FILTERS = ("dangling", "driver", "id", "label", "name", "scope", "type")
@@ -181,14 +220,19 @@ class Engine:
         for services of the daemon (the CNI service), after :data:`ROUTES`.
     """
 
-    def __init__(self, controller: Controller, events: EventBus | None = None,
-                 extra_routes: Iterable[tuple[str, str, str, Callable[[Request], Response]]] = ()) -> None:
+    def __init__(
+        self,
+        controller: Controller,
+        events: EventBus | None = None,
+        extra_routes: Iterable[tuple[str, str, str, Callable[[Request], Response]]] = (),
+    ) -> None:
         self.controller = controller
         self.events = events or EventBus()
         self.events.attach(controller.network)
         self.started = time.time()
         self._routes: list[tuple[str, re.Pattern[str], str, Callable[[Request], Response]]] = [
-            (method, _compile(pattern), op, getattr(self, f"_{handler}")) for method, pattern, op, handler in ROUTES]
+            (method, _compile(pattern), op, getattr(self, f"_{handler}")) for method, pattern, op, handler in ROUTES
+        ]
         self.add_routes(extra_routes)
         self._stats_lock = threading.Lock()
         self._prune_lock = threading.Lock()
@@ -205,8 +249,14 @@ class Engine:
 
     # ---- dispatch -------------------------------------------------------------------------------
 
-    def handle(self, method: str, path: str, query: Mapping[str, Sequence[str]] | None = None,
-               headers: Mapping[str, str] | None = None, body: bytes = b"") -> Response:
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Sequence[str]] | None = None,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+    ) -> Response:
         """Answer one request. Never raises: every failure is an answer."""
         method = method.upper()
         with self._stats_lock:
@@ -233,8 +283,9 @@ class Engine:
             self.by_status[status] = self.by_status.get(status, 0) + 1
             self.by_operation[op] = self.by_operation.get(op, 0) + 1
 
-    def _dispatch(self, method: str, path: str, query: Mapping[str, Sequence[str]], headers: Mapping[str, str],
-                  body: bytes) -> tuple[str, Response]:
+    def _dispatch(
+        self, method: str, path: str, query: Mapping[str, Sequence[str]], headers: Mapping[str, str], body: bytes
+    ) -> tuple[str, Response]:
         version = _API
         versioned = _VERSIONED.fullmatch(path)
         if versioned is not None:
@@ -242,20 +293,28 @@ class Engine:
             version = _version_tuple(text)
             path = versioned["rest"]
             if version > _API:
-                return "system.version_check", self._finish(ApiError(
-                    400, f"client version {text} is too new. Maximum supported API version is {API_VERSION}"), "")
+                return "system.version_check", self._finish(
+                    ApiError(400, f"client version {text} is too new. Maximum supported API version is {API_VERSION}"),
+                    "",
+                )
             if version < _MIN_API:
-                return "system.version_check", self._finish(ApiError(
-                    400, f"client version {text} is too old. Minimum supported API version is {MIN_API_VERSION},"
-                         " please upgrade your client to a newer version"), "")
+                return "system.version_check", self._finish(
+                    ApiError(
+                        400,
+                        f"client version {text} is too old. Minimum supported API version is {MIN_API_VERSION},"
+                        " please upgrade your client to a newer version",
+                    ),
+                    "",
+                )
         for route_method, pattern, op, handler in self._routes:
             if route_method != method:
                 continue
             found = pattern.fullmatch(path)
             if found is None:
                 continue
-            req = Request(method, path, found.groupdict(), query, {k.lower(): v for k, v in headers.items()},
-                          body, version)
+            req = Request(
+                method, path, found.groupdict(), query, {k.lower(): v for k, v in headers.items()}, body, version
+            )
             try:
                 response = handler(req)
             except Exception as exc:  # noqa: BLE001 - every failure becomes an answer (status.py)
@@ -267,8 +326,9 @@ class Engine:
             return "system.options", Response(200, list(COMMON_HEADERS))
         # dockerd's not-found handler runs outside its middleware: no Api-Version on it (the Server
         # header stays: without it aiohttp would name itself)
-        return "unrouted", Response(404, [("Server", SERVER), ("Content-Type", JSON_TYPE)],
-                                    error_body("page not found"))
+        return "unrouted", Response(
+            404, [("Server", SERVER), ("Content-Type", JSON_TYPE)], error_body("page not found")
+        )
 
     def _finish(self, exc: BaseException, op: str, context: Mapping[str, Any] | None = None) -> Response:
         status, message = error_status(exc, op, context)
@@ -339,8 +399,15 @@ class Engine:
     # ---- system ---------------------------------------------------------------------------------
 
     def _ping(self, req: Request) -> Response:
-        return Response(200, [("Cache-Control", "no-cache, no-store, must-revalidate"), ("Pragma", "no-cache"),
-                              ("Content-Type", "text/plain; charset=utf-8")], b"OK")
+        return Response(
+            200,
+            [
+                ("Cache-Control", "no-cache, no-store, must-revalidate"),
+                ("Pragma", "no-cache"),
+                ("Content-Type", "text/plain; charset=utf-8"),
+            ],
+            b"OK",
+        )
 
     def _version(self, req: Request) -> Response:
         return json_response(200, shapes.version_doc(PYCNM_VERSION, API_VERSION, MIN_API_VERSION))
@@ -348,10 +415,17 @@ class Engine:
     def _info(self, req: Request) -> Response:
         from .drivers import network_driver_names
 
-        return json_response(200, shapes.info_doc(
-            instance_id=self.controller.instance_id, version=PYCNM_VERSION,
-            sandboxes=len(self.controller.sandboxes()), network_drivers=network_driver_names(),
-            state_dir=self.controller.state_dir, listeners=self.events.listeners))
+        return json_response(
+            200,
+            shapes.info_doc(
+                instance_id=self.controller.instance_id,
+                version=PYCNM_VERSION,
+                sandboxes=len(self.controller.sandboxes()),
+                network_drivers=network_driver_names(),
+                state_dir=self.controller.state_dir,
+                listeners=self.events.listeners,
+            ),
+        )
 
     def _events(self, req: Request) -> Response:
         since_text, until_text = req.arg("since"), req.arg("until")
@@ -384,8 +458,12 @@ class Engine:
         detailed = req.version < (1, 28)  # before 1.28 the list carried Containers
         out = []
         for net in self.controller.networks():
-            if not (filters.exact("driver", net.driver) and filters.match("name", net.name)
-                    and filters.match("id", net.id) and filters.exact("scope", net.scope)):
+            if not (
+                filters.exact("driver", net.driver)
+                and filters.match("name", net.name)
+                and filters.match("id", net.id)
+                and filters.exact("scope", net.scope)
+            ):
                 continue
             if kinds and ("builtin" if net.name in shapes.PREDEFINED_NETWORKS else "custom") not in kinds:
                 continue
@@ -422,23 +500,39 @@ class Engine:
         ipam = body["IPAM"] or {}
         requests = _ipam_requests(ipam.get("Config") or [], name)
         if body["Ingress"]:
-            raise ApiError(403, "pycnm does not support ingress networks (swarm's routing mesh);"
-                                " create the network without --ingress")
+            raise ApiError(
+                403,
+                "pycnm does not support ingress networks (swarm's routing mesh); create the network without --ingress",
+            )
         if body["ConfigOnly"]:
-            raise ApiError(403, "pycnm does not support configuration-only networks (--config-only);"
-                                " give the configuration to the network itself")
+            raise ApiError(
+                403,
+                "pycnm does not support configuration-only networks (--config-only);"
+                " give the configuration to the network itself",
+            )
         if (body["ConfigFrom"] or {}).get("Network"):
-            raise ApiError(403, "pycnm does not support networks that take their configuration from another"
-                                " (--config-from); give the configuration to the network itself")
+            raise ApiError(
+                403,
+                "pycnm does not support networks that take their configuration from another"
+                " (--config-from); give the configuration to the network itself",
+            )
         driver = body["Driver"] or "bridge"  # dockerd's default driver
         self._check_scope(body["Scope"], driver)
         ipam_driver = ipam.get("Driver") or ""
         net = self.controller.create_network(
-            name, driver,
-            subnet=requests["subnet"], ip_range=requests["ip_range"], gateway=requests["gateway"],
-            aux_addresses=requests["aux"], ipam_driver=None if ipam_driver in ("", "default") else ipam_driver,
-            ipam_options=ipam.get("Options") or {}, options=body["Options"] or {}, labels=body["Labels"] or {},
-            internal=body["Internal"], ipv6=body["EnableIPv6"], attachable=body["Attachable"],
+            name,
+            driver,
+            subnet=requests["subnet"],
+            ip_range=requests["ip_range"],
+            gateway=requests["gateway"],
+            aux_addresses=requests["aux"],
+            ipam_driver=None if ipam_driver in ("", "default") else ipam_driver,
+            ipam_options=ipam.get("Options") or {},
+            options=body["Options"] or {},
+            labels=body["Labels"] or {},
+            internal=body["Internal"],
+            ipv6=body["EnableIPv6"],
+            attachable=body["Attachable"],
         )
         return json_response(201, {"Id": net.id, "Warning": ""})
 
@@ -454,8 +548,11 @@ class Engine:
         if requested == "local" and scope == "global":
             raise ApiError(403, f"cannot downgrade network scope for {driver} networks")
         if requested == "global" and scope == "local":
-            raise ApiError(403, f"driver {driver} makes local-scope networks: pycnm cannot make one global;"
-                                " use a global-scope driver (overlay) or leave the scope out")
+            raise ApiError(
+                403,
+                f"driver {driver} makes local-scope networks: pycnm cannot make one global;"
+                " use a global-scope driver (overlay) or leave the scope out",
+            )
 
     def _network_delete(self, req: Request) -> Response:
         net = self._network(req.params["id"])
@@ -473,12 +570,18 @@ class Engine:
             raise ApiError(400, "pycnm does not support links (--link); use network-scoped aliases (--alias)")
         sandbox = self._sandbox(body["Container"])
         net = self._network(req.params["id"])
-        req.context.update(network_name=net.name, network_id=net.id, container_name=sandbox.name,
-                           container_id=sandbox.id)
+        req.context.update(
+            network_name=net.name, network_id=net.id, container_name=sandbox.name, container_id=sandbox.id
+        )
         self.controller.connect(
-            net, sandbox, ip=addresses.get("IPv4Address") or None, ip6=addresses.get("IPv6Address") or None,
-            aliases=settings.get("Aliases") or [], mac=settings.get("MacAddress") or None,
-            options=settings.get("DriverOpts") or {}, publish=body["Publish"] or [],
+            net,
+            sandbox,
+            ip=addresses.get("IPv4Address") or None,
+            ip6=addresses.get("IPv6Address") or None,
+            aliases=settings.get("Aliases") or [],
+            mac=settings.get("MacAddress") or None,
+            options=settings.get("DriverOpts") or {},
+            publish=body["Publish"] or [],
         )
         return Response(200)
 
@@ -500,8 +603,9 @@ class Engine:
             endpoint.delete(force=True)
             return Response(200)
         net = self._network(req.params["id"])
-        req.context.update(network_name=net.name, network_id=net.id, container_name=sandbox.name,
-                           container_id=sandbox.id)
+        req.context.update(
+            network_name=net.name, network_id=net.id, container_name=sandbox.name, container_id=sandbox.id
+        )
         # Force does not excuse a container that is not connected, in dockerd either
         self.controller.disconnect(net, sandbox)
         return Response(200)
@@ -569,8 +673,9 @@ class Engine:
                 continue
             doc, handles = self._container_docs(sandbox)
             if "network" in filters and not any(
-                    filters.exact("network", ep["NetworkID"]) or filters.exact("network", ep["Network"])
-                    for ep in doc.get("Endpoints") or ()):
+                filters.exact("network", ep["NetworkID"]) or filters.exact("network", ep["Network"])
+                for ep in doc.get("Endpoints") or ()
+            ):
                 continue
             out.append(shapes.container_summary(doc, handles, now))
         return json_response(200, out)
@@ -586,9 +691,12 @@ class Engine:
     def _status(self, req: Request) -> Response:
         networks = self.controller.networks()
         with self._stats_lock:
-            requests = {"Total": self.requests, "InFlight": self.in_flight,
-                        "ByStatus": {str(k): v for k, v in sorted(self.by_status.items())},
-                        "ByOperation": dict(sorted(self.by_operation.items()))}
+            requests = {
+                "Total": self.requests,
+                "InFlight": self.in_flight,
+                "ByStatus": {str(k): v for k, v in sorted(self.by_status.items())},
+                "ByOperation": dict(sorted(self.by_operation.items())),
+            }
         doc: dict[str, Any] = {
             "Pid": os.getpid(),
             "StateDir": self.controller.state_dir,
@@ -596,11 +704,17 @@ class Engine:
             "Version": PYCNM_VERSION,
             "ApiVersion": API_VERSION,
             "MinAPIVersion": MIN_API_VERSION,
-            "Counts": {"Networks": len(networks), "Sandboxes": len(self.controller.sandboxes()),
-                       "Endpoints": sum(len(net.endpoints()) for net in networks)},
+            "Counts": {
+                "Networks": len(networks),
+                "Sandboxes": len(self.controller.sandboxes()),
+                "Endpoints": sum(len(net.endpoints()) for net in networks),
+            },
             "Requests": requests,
-            "Events": {"Published": self.events.published, "Buffered": self.events.buffered,
-                       "Listeners": self.events.listeners},
+            "Events": {
+                "Published": self.events.published,
+                "Buffered": self.events.buffered,
+                "Listeners": self.events.listeners,
+            },
         }
         for name, section in list(self.status_sections.items()):
             try:
@@ -632,9 +746,14 @@ class Engine:
                 raise ApiError(400, f"invalid extra host {item!r}: expected HOST:IP")
             hosts.append((host, address))
         sandbox = self.controller.create_sandbox(
-            body["Name"], hostname=body["Hostname"] or None, domainname=body["Domainname"] or None,
-            dns=body["Dns"] or [], dns_search=body["DnsSearch"] or [], dns_options=body["DnsOptions"] or [],
-            extra_hosts=hosts, host_namespace=body["HostNamespace"],
+            body["Name"],
+            hostname=body["Hostname"] or None,
+            domainname=body["Domainname"] or None,
+            dns=body["Dns"] or [],
+            dns_search=body["DnsSearch"] or [],
+            dns_options=body["DnsOptions"] or [],
+            extra_hosts=hosts,
+            host_namespace=body["HostNamespace"],
         )
         return json_response(201, {"Id": sandbox.id})
 
@@ -709,12 +828,16 @@ def _ipam_requests(configs: Sequence[Mapping[str, Any]], network: str) -> dict[s
             try:
                 address = ipaddress.ip_address(value)
             except ValueError:
-                raise ApiError(500, f"non parsable secondary ip address ({key}:{value}) passed for network"
-                                    f" {network}") from None
+                raise ApiError(
+                    500, f"non parsable secondary ip address ({key}:{value}) passed for network {network}"
+                ) from None
             if address.version != pool.version or address not in pool:
                 raise ApiError(403, f"auxiliary address: ({key}:{value}) must belong to the master pool: {pool}")
             if key in out["aux"]:
-                raise ApiError(400, f"auxiliary address name {key!r} is given in two IPAM configs; pycnm needs"
-                                    " the names of a network's aux addresses unique")
+                raise ApiError(
+                    400,
+                    f"auxiliary address name {key!r} is given in two IPAM configs; pycnm needs"
+                    " the names of a network's aux addresses unique",
+                )
             out["aux"][key] = value
     return out

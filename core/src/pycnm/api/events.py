@@ -48,8 +48,9 @@ Event = dict[str, Any]
 class Subscription:
     """One ``/events`` reader: the buffered events it asked for, then live ones as they come."""
 
-    def __init__(self, bus: EventBus, matches: Callable[[Event], bool], backlog: list[Event],
-                 until_ns: int | None) -> None:
+    def __init__(
+        self, bus: EventBus, matches: Callable[[Event], bool], backlog: list[Event], until_ns: int | None
+    ) -> None:
         self._bus = bus
         self._matches = matches
         self._queue: collections.deque[Event] = collections.deque(backlog)
@@ -169,8 +170,12 @@ class EventBus:
         elif kind in ("endpoint.join", "endpoint.leave"):
             network_id = str(attributes.get("network_id") or "")
             net_name, driver = self._network(network_id)
-            self.publish("network", "connect" if kind == "endpoint.join" else "disconnect", network_id,
-                         {"container": str(attributes.get("sandbox_id") or ""), "name": net_name, "type": driver})
+            self.publish(
+                "network",
+                "connect" if kind == "endpoint.join" else "disconnect",
+                network_id,
+                {"container": str(attributes.get("sandbox_id") or ""), "name": net_name, "type": driver},
+            )
         elif kind == "sandbox.create":
             self.publish("container", "create", object_id, {"name": name})
         elif kind == "sandbox.delete":
@@ -200,11 +205,16 @@ class EventBus:
         event: Event = {}
         if type_ == "container":  # dockerd still fills the old fields for container events
             event.update({"status": action, "id": actor_id})
-        event.update({
-            "Type": type_, "Action": action,
-            "Actor": {"ID": actor_id, "Attributes": dict(sorted(attributes.items()))},
-            "scope": "local", "time": now // 1_000_000_000, "timeNano": now,
-        })
+        event.update(
+            {
+                "Type": type_,
+                "Action": action,
+                "Actor": {"ID": actor_id, "Attributes": dict(sorted(attributes.items()))},
+                "scope": "local",
+                "time": now // 1_000_000_000,
+                "timeNano": now,
+            }
+        )
         with self._lock:
             self._buffer.append(event)
             self.published += 1
@@ -213,8 +223,9 @@ class EventBus:
             sub._push(event)
         return event
 
-    def subscribe(self, filters: Filters | None = None, since_ns: int | None = None,
-                  until_ns: int | None = None) -> Subscription:
+    def subscribe(
+        self, filters: Filters | None = None, since_ns: int | None = None, until_ns: int | None = None
+    ) -> Subscription:
         """A subscription: with ``since``/``until``, the buffered events between them first (as
         dockerd: none when neither is given), then every new matching event."""
         matches = _matcher(filters)
@@ -222,8 +233,11 @@ class EventBus:
             backlog: list[Event] = []
             if since_ns is not None or until_ns is not None:
                 low = since_ns or 0
-                backlog = [e for e in self._buffer if e["timeNano"] >= low
-                           and (until_ns is None or e["timeNano"] <= until_ns) and matches(e)]
+                backlog = [
+                    e
+                    for e in self._buffer
+                    if e["timeNano"] >= low and (until_ns is None or e["timeNano"] <= until_ns) and matches(e)
+                ]
             sub = Subscription(self, matches, backlog, until_ns)
             self._subscribers.append(sub)
         return sub
@@ -279,13 +293,18 @@ def _matcher(filters: Filters | None) -> Callable[[Event], bool]:
         actor = event["Actor"]
         attrs = actor["Attributes"]
         names = (actor["ID"], attrs.get("name", ""))
-        if not (filters.exact("type", event["Type"]) and filters.exact("event", event["Action"])
-                and filters.exact("scope", event["scope"]) and filters.fuzzy_any("network", names)
-                and filters.match_kv("label", attrs)):
+        if not (
+            filters.exact("type", event["Type"])
+            and filters.exact("event", event["Action"])
+            and filters.exact("scope", event["scope"])
+            and filters.fuzzy_any("network", names)
+            and filters.match_kv("label", attrs)
+        ):
             return False
         if "container" in filters:
             return filters.fuzzy_any("container", names) or (
-                event["Type"] == "network" and filters.fuzzy_any("container", (attrs.get("container", ""),)))
+                event["Type"] == "network" and filters.fuzzy_any("container", (attrs.get("container", ""),))
+            )
         return True
 
     return matches

@@ -79,8 +79,9 @@ class _Int(_Scalar):
         super().__init__("int", (int,), 0)
 
     def decode(self, value: Any, ctx: _Context, current: Any = None) -> Any:
-        if isinstance(value, _Float) or (isinstance(value, int) and type(value) is not bool
-                                         and not -(2**63) <= value < 2**63):
+        if isinstance(value, _Float) or (
+            isinstance(value, int) and type(value) is not bool and not -(2**63) <= value < 2**63
+        ):
             ctx.mismatch(value, self, number_text=True)  # Go: "number 1.5", "number 1e99"
             return 0 if current is None else current
         return super().decode(value, ctx, current)
@@ -205,8 +206,9 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"not JSON: {name}")  # NaN, Infinity: Python's extension, not Go's
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_Pairs, parse_float=_Float, parse_int=_parse_int,
-                            parse_constant=_refuse_constant)
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_Pairs, parse_float=_Float, parse_int=_parse_int, parse_constant=_refuse_constant
+)
 
 
 class _Context:
@@ -232,8 +234,10 @@ class _Context:
         if number_text and isinstance(value, (int, float)):
             kind = f"number {getattr(value, 'text', value)}"
         if self.fields:
-            self.error = (f"json: cannot unmarshal {kind} into Go struct field"
-                          f" {self.struct[-1]}.{'.'.join(self.fields)} of type {typ.go}")
+            self.error = (
+                f"json: cannot unmarshal {kind} into Go struct field"
+                f" {self.struct[-1]}.{'.'.join(self.fields)} of type {typ.go}"
+            )
         else:
             self.error = f"json: cannot unmarshal {kind} into Go value of type {typ.go}"
 

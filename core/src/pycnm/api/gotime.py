@@ -116,8 +116,9 @@ def timestamp(value: str, now: float) -> float:
     if m is not None:
         year, month, day, hour, minute, second, fraction, zone = m.groups()
         try:
-            when = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
-                                     int(second or 0))
+            when = datetime.datetime(
+                int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+            )
         except ValueError:
             raise ValueError(f"failed to parse value as time or duration: {_go_quote(value)}") from None
         if zone is None:

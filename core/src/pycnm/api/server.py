@@ -89,8 +89,15 @@ class EngineServer:
     """Serve ``engine`` on the unix socket at ``path`` until :meth:`stop`. The engine may be set
     after :meth:`claim` (the daemon claims the path before its Controller starts)."""
 
-    def __init__(self, engine: Engine | None, path: str, *, max_body: int = MAX_BODY, workers: int = WORKERS,
-                 grace: float = SHUTDOWN_GRACE) -> None:
+    def __init__(
+        self,
+        engine: Engine | None,
+        path: str,
+        *,
+        max_body: int = MAX_BODY,
+        workers: int = WORKERS,
+        grace: float = SHUTDOWN_GRACE,
+    ) -> None:
         self.engine = engine
         self.path = path
         self.max_body = max_body
@@ -111,8 +118,13 @@ class EngineServer:
         """Bind the socket and serve."""
         self.claim()
         sock = self._bind()
-        server = web.Server(self._handle, handler_cancellation=True, access_log=None, keepalive_timeout=75.0,
-                            logger=_QuietLogger(http_log))
+        server = web.Server(
+            self._handle,
+            handler_cancellation=True,
+            access_log=None,
+            keepalive_timeout=75.0,
+            logger=_QuietLogger(http_log),
+        )
         self._runner = web.ServerRunner(server, shutdown_timeout=self.grace)
         await self._runner.setup()
         await web.SockSite(self._runner, sock, shutdown_timeout=self.grace).start()
@@ -136,8 +148,10 @@ class EngineServer:
     def _claim(self) -> None:
         path = self.path
         if len(os.fsencode(path)) > SUN_PATH_MAX:
-            raise SocketError(f"socket path {path} is {len(os.fsencode(path))} bytes long; unix sockets allow"
-                              f" {SUN_PATH_MAX}: give a shorter one with -H unix:///PATH")
+            raise SocketError(
+                f"socket path {path} is {len(os.fsencode(path))} bytes long; unix sockets allow"
+                f" {SUN_PATH_MAX}: give a shorter one with -H unix:///PATH"
+            )
         directory = os.path.dirname(path) or "."
         if not os.path.isdir(directory):
             os.makedirs(directory, exist_ok=True)
@@ -150,8 +164,10 @@ class EngineServer:
             holder = _read_pid(self._lock_fd)
             os.close(self._lock_fd)
             self._lock_fd = None
-            raise SocketError(f"another pycnm daemon{f' (pid {holder})' if holder else ''} serves {path};"
-                              " stop it first, or give this one another socket with -H") from None
+            raise SocketError(
+                f"another pycnm daemon{f' (pid {holder})' if holder else ''} serves {path};"
+                " stop it first, or give this one another socket with -H"
+            ) from None
         try:
             os.ftruncate(self._lock_fd, 0)
             os.write(self._lock_fd, f"{os.getpid()}\n".encode())
@@ -159,8 +175,9 @@ class EngineServer:
                 if not stat.S_ISSOCK(os.lstat(path).st_mode):
                     raise SocketError(f"{path} exists and is not a socket; remove it or give another path with -H")
                 if _alive(path):
-                    raise SocketError(f"a server that is not a pycnm daemon answers on {path}; stop it or give"
-                                      " another path with -H")
+                    raise SocketError(
+                        f"a server that is not a pycnm daemon answers on {path}; stop it or give another path with -H"
+                    )
                 os.unlink(path)  # a dead daemon's socket
                 log.info("replaced the stale socket %s", path)
         except BaseException:
@@ -223,7 +240,8 @@ class EngineServer:
         loop = asyncio.get_running_loop()
         pool = self._readers if request.method in ("GET", "HEAD") else self._writer
         answer: Response = await loop.run_in_executor(
-            pool, self.engine.handle, request.method, request.path, query, headers, body)
+            pool, self.engine.handle, request.method, request.path, query, headers, body
+        )
         if answer.stream is not None:
             return await self._stream(request, answer)
         return _to_web(answer)
@@ -246,14 +264,23 @@ class EngineServer:
         if asked == served or os.path.realpath(asked) == os.path.realpath(served):
             return None
         self.engine.count(409, "pycnm.state_dir_mismatch")
-        return _to_web(Response(409, [*COMMON_HEADERS, ("Content-Type", JSON_TYPE),
-                                      (STATE_DIR_HEADER, urllib.parse.quote(served))], error_body(
-            f"this pycnm daemon serves the state directory {served}, not {asked}")))
+        return _to_web(
+            Response(
+                409,
+                [*COMMON_HEADERS, ("Content-Type", JSON_TYPE), (STATE_DIR_HEADER, urllib.parse.quote(served))],
+                error_body(f"this pycnm daemon serves the state directory {served}, not {asked}"),
+            )
+        )
 
     def _too_large(self, request: web.BaseRequest) -> web.Response:
         self.engine.count(413)
-        response = _to_web(Response(413, [*COMMON_HEADERS, ("Content-Type", JSON_TYPE)], error_body(
-            f"request body is larger than {self.max_body} bytes; pycnm refuses it")))
+        response = _to_web(
+            Response(
+                413,
+                [*COMMON_HEADERS, ("Content-Type", JSON_TYPE)],
+                error_body(f"request body is larger than {self.max_body} bytes; pycnm refuses it"),
+            )
+        )
         response.force_close()  # the rest of the body is not read: this connection is done
         return response
 
@@ -330,7 +357,6 @@ def _group_id() -> int:
         return grp.getgrnam(SOCKET_GROUP).gr_gid
     except KeyError:
         return 0
-
 
 
 class _QuietLogger(logging.LoggerAdapter):

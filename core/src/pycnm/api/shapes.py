@@ -50,7 +50,8 @@ def network_resource(doc: Mapping[str, Any], *, containers: bool) -> dict[str, A
         "ConfigFrom": {"Network": ""},
         "ConfigOnly": False,
         "Containers": {str(k): endpoint_resource(v) for k, v in (doc.get("Containers") or {}).items()}
-        if containers else {},
+        if containers
+        else {},
         "Options": _strings(doc.get("Options")),
         "Labels": _strings(doc.get("Labels")),
     }
@@ -116,8 +117,9 @@ def _network_mode(doc: Mapping[str, Any]) -> str:
 
 
 def _networks(doc: Mapping[str, Any], handles: Mapping[str, Any]) -> dict[str, Any]:
-    return {ep["Network"]: endpoint_settings(ep, handles.get(ep.get("EndpointID")))
-            for ep in doc.get("Endpoints") or ()}
+    return {
+        ep["Network"]: endpoint_settings(ep, handles.get(ep.get("EndpointID"))) for ep in doc.get("Endpoints") or ()
+    }
 
 
 def container_json(doc: Mapping[str, Any], handles: Mapping[str, Any], domainname: str = "") -> dict[str, Any]:
@@ -131,9 +133,19 @@ def container_json(doc: Mapping[str, Any], handles: Mapping[str, Any], domainnam
         "Created": created,
         "Path": "",
         "Args": [],
-        "State": {"Status": "running", "Running": True, "Paused": False, "Restarting": False,
-                  "OOMKilled": False, "Dead": False, "Pid": 0, "ExitCode": 0, "Error": "",
-                  "StartedAt": created, "FinishedAt": ZERO_TIME},
+        "State": {
+            "Status": "running",
+            "Running": True,
+            "Paused": False,
+            "Restarting": False,
+            "OOMKilled": False,
+            "Dead": False,
+            "Pid": 0,
+            "ExitCode": 0,
+            "Error": "",
+            "StartedAt": created,
+            "FinishedAt": ZERO_TIME,
+        },
         "Image": "",
         "ResolvConfPath": doc.get("ResolvConfPath") or "",
         "HostnamePath": "",
@@ -149,15 +161,26 @@ def container_json(doc: Mapping[str, Any], handles: Mapping[str, Any], domainnam
         "ExecIDs": None,
         "HostConfig": {"NetworkMode": _network_mode(doc)},
         "Mounts": [],
-        "Config": {"Hostname": doc.get("Hostname") or "", "Domainname": domainname or "", "Image": "",
-                   "Labels": {}},
+        "Config": {"Hostname": doc.get("Hostname") or "", "Domainname": domainname or "", "Image": "", "Labels": {}},
         "NetworkSettings": {
-            "Bridge": "", "SandboxID": doc["Id"], "HairpinMode": False, "LinkLocalIPv6Address": "",
-            "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": doc.get("Key") or "",
-            "SecondaryIPAddresses": None, "SecondaryIPv6Addresses": None,
+            "Bridge": "",
+            "SandboxID": doc["Id"],
+            "HairpinMode": False,
+            "LinkLocalIPv6Address": "",
+            "LinkLocalIPv6PrefixLen": 0,
+            "Ports": {},
+            "SandboxKey": doc.get("Key") or "",
+            "SecondaryIPAddresses": None,
+            "SecondaryIPv6Addresses": None,
             # dockerd copies these from the network named "bridge" only; pycnm has none
-            "EndpointID": "", "Gateway": "", "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0,
-            "IPAddress": "", "IPPrefixLen": 0, "IPv6Gateway": "", "MacAddress": "",
+            "EndpointID": "",
+            "Gateway": "",
+            "GlobalIPv6Address": "",
+            "GlobalIPv6PrefixLen": 0,
+            "IPAddress": "",
+            "IPPrefixLen": 0,
+            "IPv6Gateway": "",
+            "MacAddress": "",
             "Networks": _networks(doc, handles),
         },
     }
@@ -189,8 +212,16 @@ def container_summary(doc: Mapping[str, Any], handles: Mapping[str, Any], now: f
 
 def go_arch() -> str:
     machine = platform.machine()
-    return {"x86_64": "amd64", "aarch64": "arm64", "i686": "386", "i386": "386", "armv7l": "arm",
-            "ppc64le": "ppc64le", "s390x": "s390x", "riscv64": "riscv64"}.get(machine, machine)
+    return {
+        "x86_64": "amd64",
+        "aarch64": "arm64",
+        "i686": "386",
+        "i386": "386",
+        "armv7l": "arm",
+        "ppc64le": "ppc64le",
+        "s390x": "s390x",
+        "riscv64": "riscv64",
+    }.get(machine, machine)
 
 
 def version_doc(version: str, api_version: str, min_api_version: str) -> dict[str, Any]:
@@ -198,10 +229,21 @@ def version_doc(version: str, api_version: str, min_api_version: str) -> dict[st
     kernel = platform.release()
     return {
         "Platform": {"Name": "pycnm"},
-        "Components": [{"Name": "Engine", "Version": version,
-                        "Details": {"ApiVersion": api_version, "Arch": go_arch(), "Experimental": "false",
-                                    "KernelVersion": kernel, "MinAPIVersion": min_api_version, "Os": "linux",
-                                    "Python": platform.python_version()}}],
+        "Components": [
+            {
+                "Name": "Engine",
+                "Version": version,
+                "Details": {
+                    "ApiVersion": api_version,
+                    "Arch": go_arch(),
+                    "Experimental": "false",
+                    "KernelVersion": kernel,
+                    "MinAPIVersion": min_api_version,
+                    "Os": "linux",
+                    "Python": platform.python_version(),
+                },
+            }
+        ],
         "Version": version,
         "ApiVersion": api_version,
         "MinAPIVersion": min_api_version,
@@ -211,8 +253,9 @@ def version_doc(version: str, api_version: str, min_api_version: str) -> dict[st
     }
 
 
-def info_doc(*, instance_id: str, version: str, sandboxes: int, network_drivers: Sequence[str],
-             state_dir: str, listeners: int) -> dict[str, Any]:
+def info_doc(
+    *, instance_id: str, version: str, sandboxes: int, network_drivers: Sequence[str], state_dir: str, listeners: int
+) -> dict[str, Any]:
     """``GET /info``: only what is true of pycnm. Containers are its sandboxes (each "running",
     see :func:`container_json`); it has no images, volumes, logs, runtimes or swarm."""
     return {
@@ -236,8 +279,14 @@ def info_doc(*, instance_id: str, version: str, sandboxes: int, network_drivers:
         "ExperimentalBuild": False,
         "ServerVersion": version,
         "SystemTime": rfc3339nano_now(),
-        "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": False,
-                  "Error": "", "RemoteManagers": None},
+        "Swarm": {
+            "NodeID": "",
+            "NodeAddr": "",
+            "LocalNodeState": "inactive",
+            "ControlAvailable": False,
+            "Error": "",
+            "RemoteManagers": None,
+        },
         "Warnings": None,
     }
 

@@ -45,34 +45,89 @@ _Template = str | Callable[[re.Match[str], Mapping[str, Any]], str]
 #: (``network_name``, ``network_id``, ``container_name``, ``container_id``).
 DOCKERD_WORDING: tuple[tuple[str, type[CNMError], re.Pattern[str], int, _Template], ...] = (
     # names are unique in pycnm; dockerd says 409 for a taken name (CheckDuplicate)
-    ("network.create", Forbidden, re.compile(r"^network with name (?P<name>.*) already exists$"),
-     409, "network with name {name} already exists"),
-    ("network.create", Forbidden, re.compile(r"overlaps with subnet"),
-     403, "Pool overlaps with other one on this address space"),
-    ("network.create", InvalidParameter, re.compile(r"^subnets \S+ and \S+ overlap$"),
-     403, "Pool overlaps with other one on this address space"),
-    ("network.create", Unavailable,
-     re.compile(r"^could not find an available, non-overlapping (?P<family>IPv[46]) address pool"),
-     404, "could not find an available, non-overlapping {family} address pool among the defaults to assign"
-          " to the network"),
-    ("network.create", NotFound, re.compile(r"^unknown (?:network|IPAM) driver (?P<q>['\"])(?P<name>.*)(?P=q):"),
-     404, 'plugin "{name}" not found'),
-    ("network.delete", Forbidden, re.compile(r"^network (?P<name>\S+) id (?P<id>[0-9a-f]+) has active endpoints"),
-     403, "error while removing network: network {name} id {id} has active endpoints"),
-    ("network.connect", Forbidden, re.compile(r"already exists in network|is already connected to network"),
-     403, "endpoint with name {container_name} already exists in network {network_name}"),
-    ("network.connect", Forbidden, re.compile(r"^address \S+ is already in use"),
-     403, "Address already in use"),
-    ("network.connect", InvalidParameter, re.compile(r"^invalid address (?P<ip>\S+): it is not in any subnet"),
-     500, "Invalid address {ip}: It does not belong to any of this network's subnets"),
-    ("network.connect", Unavailable, re.compile(r"^no available addresses in pool (?P<pool>\S+)"),
-     500, lambda m, ctx: (f"no available {'IPv6' if ':' in m['pool'] else 'IPv4'} addresses on this network's"
-                          f" address pools: {ctx.get('network_name')} ({ctx.get('network_id')})")),
+    (
+        "network.create",
+        Forbidden,
+        re.compile(r"^network with name (?P<name>.*) already exists$"),
+        409,
+        "network with name {name} already exists",
+    ),
+    (
+        "network.create",
+        Forbidden,
+        re.compile(r"overlaps with subnet"),
+        403,
+        "Pool overlaps with other one on this address space",
+    ),
+    (
+        "network.create",
+        InvalidParameter,
+        re.compile(r"^subnets \S+ and \S+ overlap$"),
+        403,
+        "Pool overlaps with other one on this address space",
+    ),
+    (
+        "network.create",
+        Unavailable,
+        re.compile(r"^could not find an available, non-overlapping (?P<family>IPv[46]) address pool"),
+        404,
+        "could not find an available, non-overlapping {family} address pool among the defaults to assign"
+        " to the network",
+    ),
+    (
+        "network.create",
+        NotFound,
+        re.compile(r"^unknown (?:network|IPAM) driver (?P<q>['\"])(?P<name>.*)(?P=q):"),
+        404,
+        'plugin "{name}" not found',
+    ),
+    (
+        "network.delete",
+        Forbidden,
+        re.compile(r"^network (?P<name>\S+) id (?P<id>[0-9a-f]+) has active endpoints"),
+        403,
+        "error while removing network: network {name} id {id} has active endpoints",
+    ),
+    (
+        "network.connect",
+        Forbidden,
+        re.compile(r"already exists in network|is already connected to network"),
+        403,
+        "endpoint with name {container_name} already exists in network {network_name}",
+    ),
+    ("network.connect", Forbidden, re.compile(r"^address \S+ is already in use"), 403, "Address already in use"),
+    (
+        "network.connect",
+        InvalidParameter,
+        re.compile(r"^invalid address (?P<ip>\S+): it is not in any subnet"),
+        500,
+        "Invalid address {ip}: It does not belong to any of this network's subnets",
+    ),
+    (
+        "network.connect",
+        Unavailable,
+        re.compile(r"^no available addresses in pool (?P<pool>\S+)"),
+        500,
+        lambda m, ctx: (
+            f"no available {'IPv6' if ':' in m['pool'] else 'IPv4'} addresses on this network's"
+            f" address pools: {ctx.get('network_name')} ({ctx.get('network_id')})"
+        ),
+    ),
     # pycnm: only a host-namespace sandbox joins a host network, and it joins nothing else
-    ("network.connect", Forbidden, re.compile(r"host_namespace"),
-     400, "container cannot be disconnected from host network or connected to host network"),
-    ("network.disconnect", NotFound, re.compile(r"is not connected to network"),
-     500, "container {container_id} is not connected to network {network_name}"),
+    (
+        "network.connect",
+        Forbidden,
+        re.compile(r"host_namespace"),
+        400,
+        "container cannot be disconnected from host network or connected to host network",
+    ),
+    (
+        "network.disconnect",
+        NotFound,
+        re.compile(r"is not connected to network"),
+        500,
+        "container {container_id} is not connected to network {network_name}",
+    ),
     # pycnm's own routes: a taken name is a conflict there too
     ("pycnm.sandbox.create", Forbidden, re.compile(r"already exists"), 409, "{message}"),
 )

@@ -822,8 +822,14 @@ def cni_conflist(ctx: Context, a: Namespace, out: list) -> int:
     sock = ctx.socket if ctx.socket != DEFAULT_SOCKET else None
     state = ctx.state_dir if ctx.state_dir not in (None, DEFAULT_STATE_DIR) else None
     try:
-        made = spec.conflist(name, cni_version=a.cni_version, socket=sock, state_dir=state,
-                             capabilities=a.capability or None, chain=a.chain)
+        made = spec.conflist(
+            name,
+            cni_version=a.cni_version,
+            socket=sock,
+            state_dir=state,
+            capabilities=a.capability or None,
+            chain=a.chain,
+        )
         text = json.dumps(made, indent=2) + "\n"
     except InvalidParameter as exc:
         raise Failed(str(exc)) from None
@@ -1077,12 +1083,25 @@ COMMANDS = {
             [("NETWORK", False)],
             [
                 Opt("-o", "--output", kind=VALUE, metavar="PATH", doc="Write it there (a directory: NAME.conflist)."),
-                Opt("--cni-version", kind=VALUE, default="1.0.0", metavar="VERSION",
-                    doc="The list's cniVersion (default 1.0.0, what Debian 12's libcni speaks)."),
-                Opt("--chain", kind=MULTI, metavar="PLUGIN",
-                    doc="A plugin to run after pycnm-cni: portmap, tuning, bandwidth or firewall."),
-                Opt("--capability", kind=MULTI, metavar="NAME",
-                    doc="A capability pycnm-cni declares (default: portMappings, ips, mac, aliases)."),
+                Opt(
+                    "--cni-version",
+                    kind=VALUE,
+                    default="1.0.0",
+                    metavar="VERSION",
+                    doc="The list's cniVersion (default 1.0.0, what Debian 12's libcni speaks).",
+                ),
+                Opt(
+                    "--chain",
+                    kind=MULTI,
+                    metavar="PLUGIN",
+                    doc="A plugin to run after pycnm-cni: portmap, tuning, bandwidth or firewall.",
+                ),
+                Opt(
+                    "--capability",
+                    kind=MULTI,
+                    metavar="NAME",
+                    doc="A capability pycnm-cni declares (default: portMappings, ips, mac, aliases).",
+                ),
             ],
         ),
         Command(
@@ -1091,8 +1110,12 @@ COMMANDS = {
             "Install the pycnm-cni plugin executable in DIRECTORY (a runtime's CNI plugin directory).",
             [("DIRECTORY", False)],
             [
-                Opt("--python", kind=VALUE, metavar="PATH",
-                    doc="The interpreter it runs with (default /usr/bin/python3; it needs no packages)."),
+                Opt(
+                    "--python",
+                    kind=VALUE,
+                    metavar="PATH",
+                    doc="The interpreter it runs with (default /usr/bin/python3; it needs no packages).",
+                ),
                 Opt("--single-file", doc="One self-contained file (slower start: it is compiled on every run)."),
             ],
         ),

@@ -105,16 +105,25 @@ class Controller:
 
             cluster = EtcdStore(cluster)
         loaded = list(discovery.load_plugins() if plugins is None else plugins)
-        lock = StateLock(os.path.join(state_dir, "controller.lock"), lambda: self._recovery.catch_up(),
-                         lambda: self._recovery.settle())
+        lock = StateLock(
+            os.path.join(state_dir, "controller.lock"),
+            lambda: self._recovery.catch_up(),
+            lambda: self._recovery.settle(),
+        )
         self._core = core = Core(
             state_dir=state_dir,
             netns_dir=netns_dir or env.get("PYCNM_NETNS_DIR") or DEFAULT_NETNS_DIR,
-            netns_prefix=netns_prefix if netns_prefix is not None else env.get("PYCNM_NETNS_PREFIX",
-                                                                                DEFAULT_NETNS_PREFIX),
-            ifname_prefix=prefix, store=ScopedStore(local, cluster) if cluster else local,
-            cluster_store=cluster or None, advertise_addr=advertise_addr or env.get("PYCNM_ADVERTISE_ADDR"),
-            osl=osl or LinuxOSLayer(), events=EventBus(loaded), plugins=loaded, lock=lock,
+            netns_prefix=netns_prefix
+            if netns_prefix is not None
+            else env.get("PYCNM_NETNS_PREFIX", DEFAULT_NETNS_PREFIX),
+            ifname_prefix=prefix,
+            store=ScopedStore(local, cluster) if cluster else local,
+            cluster_store=cluster or None,
+            advertise_addr=advertise_addr or env.get("PYCNM_ADVERTISE_ADDR"),
+            osl=osl or LinuxOSLayer(),
+            events=EventBus(loaded),
+            plugins=loaded,
+            lock=lock,
         )
         self._drivers = Drivers(core)
         self._networks = Networks(core, self._drivers)
@@ -254,9 +263,20 @@ class Controller:
 
         ``attachable`` is Docker's flag, kept and shown (every pycnm network takes any sandbox)."""
         record = self._networks.create(
-            name, driver, subnet=subnet, gateway=gateway, ip_range=ip_range, aux_addresses=aux_addresses,
-            ipam_driver=ipam_driver, ipam_options=ipam_options, options=options, labels=labels, internal=internal,
-            ipv6=ipv6, attachable=attachable)
+            name,
+            driver,
+            subnet=subnet,
+            gateway=gateway,
+            ip_range=ip_range,
+            aux_addresses=aux_addresses,
+            ipam_driver=ipam_driver,
+            ipam_options=ipam_options,
+            options=options,
+            labels=labels,
+            internal=internal,
+            ipv6=ipv6,
+            attachable=attachable,
+        )
         return Network(self, record)
 
     def networks(self) -> list[Network]:
@@ -300,8 +320,13 @@ class Controller:
         """An endpoint of ``network`` by name, full ID or unique ID prefix."""
         core = self._core
         nid = self.network(network).id
-        eid = core.resolve("endpoint", name_or_id, keys.endpoint_names(nid), lambda: core.endpoint_records(nid),
-                           lambda full: keys.endpoint(nid, full))
+        eid = core.resolve(
+            "endpoint",
+            name_or_id,
+            keys.endpoint_names(nid),
+            lambda: core.endpoint_records(nid),
+            lambda full: keys.endpoint(nid, full),
+        )
         return Endpoint(self, core.endpoint(nid, eid)[0])
 
     def delete_endpoint(self, endpoint: Endpoint, force: bool = False) -> None:
@@ -349,9 +374,17 @@ class Controller:
     ) -> Sandbox:
         """Create a sandbox: a new network namespace (or the host's, with ``host_namespace``; or
         the existing namespace at ``key``, which stays its maker's: a container runtime's)."""
-        rec = self._sandboxes.create(name, hostname=hostname, domainname=domainname, dns=dns, dns_search=dns_search,
-                                     dns_options=dns_options, extra_hosts=extra_hosts, host_namespace=host_namespace,
-                                     key=key)
+        rec = self._sandboxes.create(
+            name,
+            hostname=hostname,
+            domainname=domainname,
+            dns=dns,
+            dns_search=dns_search,
+            dns_options=dns_options,
+            extra_hosts=extra_hosts,
+            host_namespace=host_namespace,
+            key=key,
+        )
         return Sandbox(self, rec)
 
     def sandboxes(self) -> list[Sandbox]:

@@ -49,8 +49,13 @@ class Drivers:
         with self.core.lock:
             if name in self.network_relays:
                 raise Forbidden(f"network driver {name!r} is already loaded")
-            entry = discovery.DriverEntry(name, discovery.NETWORK_DRIVERS, f"{type(driver).__module__}:"
-                                          f"{type(driver).__qualname__}", "<in-process>", "-")
+            entry = discovery.DriverEntry(
+                name,
+                discovery.NETWORK_DRIVERS,
+                f"{type(driver).__module__}:{type(driver).__qualname__}",
+                "<in-process>",
+                "-",
+            )
             discovery.check_contract(driver, entry)
             return self._start(name, driver, entry)
 
@@ -83,8 +88,9 @@ class Drivers:
             if driver is None:
                 raise
             source = getattr(driver, "pycnm_source", None) or {}
-            entry = discovery.DriverEntry(name, group, source.get("address", "?"),
-                                          source.get("distribution", "?"), source.get("version", "-"))
+            entry = discovery.DriverEntry(
+                name, group, source.get("address", "?"), source.get("distribution", "?"), source.get("version", "-")
+            )
             discovery.check_contract(driver, entry)
             return driver, entry
 
@@ -96,9 +102,15 @@ class Drivers:
         else:
             local = core.store.local if isinstance(core.store, ScopedStore) else core.store
             corner = PrefixedStore(local, keys.driver_corner(kind, name))
-        return DriverConfig(state_dir=state, ifname_prefix=core.ifname_prefix, instance_id=core.instance_id,
-                            scope=scope, extra={"advertise_addr": core.advertise_addr or ""}, store=corner,
-                            osl=core.osl)
+        return DriverConfig(
+            state_dir=state,
+            ifname_prefix=core.ifname_prefix,
+            instance_id=core.instance_id,
+            scope=scope,
+            extra={"advertise_addr": core.advertise_addr or ""},
+            store=corner,
+            osl=core.osl,
+        )
 
     def forget_all(self) -> None:
         """Drop every loaded network driver: each loads afresh (and restores) when next used. An
@@ -121,8 +133,11 @@ class Drivers:
     # ---- what the store holds, as a driver is told it --------------------------------------------
 
     def snapshots(self, driver: str) -> list[NetworkSnapshot]:
-        return [self.snapshot(net) for net in self.core.network_records()
-                if net.driver == driver and net.state in (State.READY, State.DELETING)]
+        return [
+            self.snapshot(net)
+            for net in self.core.network_records()
+            if net.driver == driver and net.state in (State.READY, State.DELETING)
+        ]
 
     def snapshot(self, net: NetworkRecord) -> NetworkSnapshot:
         """What the store holds of one network (restore, refresh)."""
@@ -134,13 +149,21 @@ class Drivers:
         for ep in core.endpoint_records(net.id):
             if ep.owner not in ("", core.instance_id):
                 continue  # another host's endpoint of a global network: a peer, not ours to restore
-            sb = core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)[0] \
-                if ep.sandbox_id and ep.state in _MAYBE_JOINED else None
-            eps.append(EndpointSnapshot(
-                ep.id, EndpointInterface(ep.address, ep.address_ipv6, ep.mac), ep.options,
-                sandbox_key=sb.key if sb else None, dst_name=ep.dst_name if sb else None,
-                external_connectivity=sb is not None and sb.gateway_endpoint == ep.id,
-            ))
+            sb = (
+                core.get(keys.sandbox(ep.sandbox_id), SandboxRecord)[0]
+                if ep.sandbox_id and ep.state in _MAYBE_JOINED
+                else None
+            )
+            eps.append(
+                EndpointSnapshot(
+                    ep.id,
+                    EndpointInterface(ep.address, ep.address_ipv6, ep.mac),
+                    ep.options,
+                    sandbox_key=sb.key if sb else None,
+                    dst_name=ep.dst_name if sb else None,
+                    external_connectivity=sb is not None and sb.gateway_endpoint == ep.id,
+                )
+            )
         return NetworkSnapshot(net.id, net.options, ipam_data(net.ipv4_pools), ipam_data(net.ipv6_pools), eps)
 
     def ensure_knows(self, net: NetworkRecord, relay: NetworkRelay) -> None:

@@ -48,9 +48,16 @@ class Daemon:
     :param services: factories ``callable(controller, engine) -> service`` of more services.
     """
 
-    def __init__(self, state_dir: str | None = None, *, host: str | None = None, cluster_store: str | None = None,
-                 advertise_addr: str | None = None, lease_ttl: int = 10,
-                 services: Sequence[Callable[[Any, Any], Any]] = ()) -> None:
+    def __init__(
+        self,
+        state_dir: str | None = None,
+        *,
+        host: str | None = None,
+        cluster_store: str | None = None,
+        advertise_addr: str | None = None,
+        lease_ttl: int = 10,
+        services: Sequence[Callable[[Any, Any], Any]] = (),
+    ) -> None:
         self.state_dir = os.path.abspath(state_dir or os.environ.get("PYCNM_STATE_DIR") or api.DEFAULT_STATE_DIR)
         self.socket = api.socket_path(host, self.state_dir)
         self.cluster_store = cluster_store
@@ -81,14 +88,20 @@ class Daemon:
             # synchronous calls run an event loop of their own, which cannot run inside a running
             # one ("This event loop is already running").
             bus = EventBus()
-            ctl = Controller(self.state_dir, cluster_store=self.cluster_store, advertise_addr=self.advertise_addr,
-                             plugins=[bus.observer(), *discovery.load_plugins()])
+            ctl = Controller(
+                self.state_dir,
+                cluster_store=self.cluster_store,
+                advertise_addr=self.advertise_addr,
+                plugins=[bus.observer(), *discovery.load_plugins()],
+            )
             undo.callback(ctl.close)
             server.engine = engine = Engine(ctl, bus)
             services = self._services(ctl, engine)
             engine.status_sections["Daemon"] = lambda: {
-                "Socket": self.socket, "ClusterStore": ctl.cluster_store is not None,
-                "Services": {getattr(s, "name", type(s).__name__): _status_of(s) for s in services}}
+                "Socket": self.socket,
+                "ClusterStore": ctl.cluster_store is not None,
+                "Services": {getattr(s, "name", type(s).__name__): _status_of(s) for s in services},
+            }
             for service in services:
                 service.start()
                 undo.callback(_safely, f"stop {type(service).__name__}", service.stop)
@@ -119,8 +132,11 @@ class Daemon:
             stopping.set()
         await server.start()
         try:
-            print(f"pycnm daemon: pid {os.getpid()}, state {self.state_dir}, serving the Engine API"
-                  f" {api.API_VERSION} on unix://{self.socket}", flush=True)
+            print(
+                f"pycnm daemon: pid {os.getpid()}, state {self.state_dir}, serving the Engine API"
+                f" {api.API_VERSION} on unix://{self.socket}",
+                flush=True,
+            )
             await stopping.wait()
             log.info("stopping: finishing requests in flight")
         finally:

@@ -63,8 +63,9 @@ class DNSService:
 
     name = "DNS"
 
-    def __init__(self, controller: Any, engine: Any, *, ttl: int = 5, poll: float = 0.05,
-                 resolv_conf: str | None = None) -> None:
+    def __init__(
+        self, controller: Any, engine: Any, *, ttl: int = 5, poll: float = 0.05, resolv_conf: str | None = None
+    ) -> None:
         self.ctl = controller
         self.engine = engine
         self.poll = poll
@@ -110,8 +111,12 @@ class DNSService:
         self.resolver.stop()
 
     def status(self) -> dict[str, Any]:
-        return {"Address": ADDRESS, "Sandboxes": len(self._clients), "SyncErrors": self.errors,
-                "Resolver": self.resolver.status()}
+        return {
+            "Address": ADDRESS,
+            "Sandboxes": len(self._clients),
+            "SyncErrors": self.errors,
+            "Resolver": self.resolver.status(),
+        }
 
     def routes(self) -> list[tuple[str, str, str, Callable[[Any], Any]]]:
         return [("GET", "/pycnm/v1/dns/query", "pycnm.dns.query", self._query)]
@@ -151,14 +156,22 @@ class DNSService:
                     given = self._endpoints.setdefault(nid, set())
                     seen = set()
                     for ep in self._records(keys.endpoints(nid), EndpointRecord):
-                        if ep.sandbox_id is None or ep.state not in (State.JOINED, State.JOINING) or not ep.address \
-                                and not ep.address_ipv6:
+                        if (
+                            ep.sandbox_id is None
+                            or ep.state not in (State.JOINED, State.JOINING)
+                            or not ep.address
+                            and not ep.address_ipv6
+                        ):
                             continue
                         sb = sandboxes.get(ep.sandbox_id)
-                        self.names.set_endpoint(nid, ep.id, names=_names(ep, sb),
-                                                ipv4=str(ep.address.ip) if ep.address else None,
-                                                ipv6=str(ep.address_ipv6.ip) if ep.address_ipv6 else None,
-                                                ports=_exposed(ep))
+                        self.names.set_endpoint(
+                            nid,
+                            ep.id,
+                            names=_names(ep, sb),
+                            ipv4=str(ep.address.ip) if ep.address else None,
+                            ipv6=str(ep.address_ipv6.ip) if ep.address_ipv6 else None,
+                            ports=_exposed(ep),
+                        )
                         seen.add(ep.id)
                     for eid in given - seen:
                         self.names.remove_endpoint(nid, eid)
@@ -213,8 +226,9 @@ class DNSService:
             factory = _in_namespace(sb.key)
             upstreams = [Upstream(server, 53, factory=factory) for server in sb.dns[:MAX_UPSTREAMS]]
         else:  # the host's, dialled from the host's namespace (127.0.0.53 works)
-            upstreams = [Upstream(server, 53, factory=default_socket_factory)
-                         for server in self._host_servers()[:MAX_UPSTREAMS]]
+            upstreams = [
+                Upstream(server, 53, factory=default_socket_factory) for server in self._host_servers()[:MAX_UPSTREAMS]
+            ]
         return Forwarding(upstreams=tuple(upstreams), forward_single_label=not ndots)
 
     def _host_servers(self) -> list[str]:
@@ -223,8 +237,11 @@ class DNSService:
                 lines = fh.read().splitlines()
         except OSError:
             return []
-        return [parts[1].split("%")[0] for parts in (line.split() for line in lines)
-                if len(parts) > 1 and parts[0] == "nameserver" and parts[1] != ADDRESS]
+        return [
+            parts[1].split("%")[0]
+            for parts in (line.split() for line in lines)
+            if len(parts) > 1 and parts[0] == "nameserver" and parts[1] != ADDRESS
+        ]
 
     def _rewrite_files(self) -> None:
         for sb in self.ctl.sandboxes():
@@ -285,8 +302,12 @@ class DNSService:
             raise InvalidParameter(f"invalid query {name!r} {kind}: {exc}") from None
         with netns.entered(sb.key):
             answer = dns.query.udp(message, ADDRESS, port=53, timeout=3)
-        body = {"Sandbox": sb.name, "Question": f"{name} {kind}", "Rcode": dns.rcode.to_text(answer.rcode()),
-                "Answers": [line for rrset in answer.answer for line in rrset.to_text().splitlines()]}
+        body = {
+            "Sandbox": sb.name,
+            "Question": f"{name} {kind}",
+            "Rcode": dns.rcode.to_text(answer.rcode()),
+            "Answers": [line for rrset in answer.answer for line in rrset.to_text().splitlines()],
+        }
         return json_response(200, body)
 
 
@@ -294,8 +315,12 @@ def _names(ep: EndpointRecord, sb: SandboxRecord | None) -> list[str]:
     """What an endpoint answers to: its sandbox's name first (PTR and SRV answer it), the
     endpoint's name and aliases, the sandbox's short ID and hostname."""
     out: list[str] = []
-    for name in ([sb.name] if sb else []) + [ep.name, *ep.aliases] + [(ep.sandbox_id or "")[:12]] + \
-            ([sb.hostname] if sb and sb.hostname else []):
+    for name in (
+        ([sb.name] if sb else [])
+        + [ep.name, *ep.aliases]
+        + [(ep.sandbox_id or "")[:12]]
+        + ([sb.hostname] if sb and sb.hostname else [])
+    ):
         if name and name.lower() not in {n.lower() for n in out}:
             out.append(name)
     return out
@@ -310,15 +335,19 @@ def _exposed(ep: EndpointRecord) -> list[tuple[str, int]]:
 
 def _nat(udp_port: int, tcp_port: int) -> str:
     t = f"ip {TABLE}"
-    return "\n".join([
-        f"add table {t}", f"delete table {t}", f"add table {t}",
-        f"add chain {t} output {{ type nat hook output priority -100; policy accept; }}",
-        f"add chain {t} postrouting {{ type nat hook postrouting priority 100; policy accept; }}",
-        f"add rule {t} output ip daddr {ADDRESS} udp dport 53 dnat to {ADDRESS}:{udp_port}",
-        f"add rule {t} output ip daddr {ADDRESS} tcp dport 53 dnat to {ADDRESS}:{tcp_port}",
-        f"add rule {t} postrouting ip saddr {ADDRESS} udp sport {udp_port} snat to {ADDRESS}:53",
-        f"add rule {t} postrouting ip saddr {ADDRESS} tcp sport {tcp_port} snat to {ADDRESS}:53",
-    ])
+    return "\n".join(
+        [
+            f"add table {t}",
+            f"delete table {t}",
+            f"add table {t}",
+            f"add chain {t} output {{ type nat hook output priority -100; policy accept; }}",
+            f"add chain {t} postrouting {{ type nat hook postrouting priority 100; policy accept; }}",
+            f"add rule {t} output ip daddr {ADDRESS} udp dport 53 dnat to {ADDRESS}:{udp_port}",
+            f"add rule {t} output ip daddr {ADDRESS} tcp dport 53 dnat to {ADDRESS}:{tcp_port}",
+            f"add rule {t} postrouting ip saddr {ADDRESS} udp sport {udp_port} snat to {ADDRESS}:53",
+            f"add rule {t} postrouting ip saddr {ADDRESS} tcp sport {tcp_port} snat to {ADDRESS}:53",
+        ]
+    )
 
 
 def _in_namespace(key: str) -> Callable[[int, int], socket.socket]:

@@ -33,8 +33,10 @@ class DaemonLock:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
             who = f" (pid {holder})" if holder.isdigit() else ""
-            raise Forbidden(f"another pycnm daemon{who} runs on state directory {os.path.dirname(self.path)};"
-                            " stop it first (one daemon per state directory)") from None
+            raise Forbidden(
+                f"another pycnm daemon{who} runs on state directory {os.path.dirname(self.path)};"
+                " stop it first (one daemon per state directory)"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd

@@ -38,8 +38,7 @@ class PeerSync:
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
-        print(f"pycnm daemon: host {ctl.instance_id} at {ctl.advertise_addr}, watching the cluster store",
-              flush=True)
+        print(f"pycnm daemon: host {ctl.instance_id} at {ctl.advertise_addr}, watching the cluster store", flush=True)
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
@@ -48,17 +47,22 @@ class PeerSync:
             thread.join(timeout)
 
     def status(self) -> dict[str, Any]:
-        return {"Host": self.ctl.instance_id, "AdvertiseAddr": self.ctl.advertise_addr,
-                "Revision": getattr(self.ctl, "peer_revision", None), "Changes": self.changes,
-                "LastError": self.last_error}
+        return {
+            "Host": self.ctl.instance_id,
+            "AdvertiseAddr": self.ctl.advertise_addr,
+            "Revision": getattr(self.ctl, "peer_revision", None),
+            "Changes": self.changes,
+            "LastError": self.last_error,
+        }
 
     def _keep_alive(self) -> None:
         store, ctl = self.ctl.cluster_store, self.ctl
         while not self._stop.wait(self.lease_ttl / 3):
             try:
                 if not store.keep_alive(self._lease):
-                    self._lease = store.put_leased(f"hosts/{ctl.instance_id}", ctl.advertise_addr.encode(),
-                                                   self.lease_ttl)
+                    self._lease = store.put_leased(
+                        f"hosts/{ctl.instance_id}", ctl.advertise_addr.encode(), self.lease_ttl
+                    )
             except Exception as exc:  # the store is down: try again at the next beat
                 log.warning("cannot refresh the lease: %s", exc)
 

@@ -69,9 +69,18 @@ class OSLayer(abc.ABC):
     # ---- interfaces ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
-               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = (),
-               ipv6: bool | None = None) -> int:
+    def attach(
+        self,
+        key: str,
+        *,
+        src_name: str,
+        dst_name: str,
+        created_in_sandbox: bool,
+        addresses: Sequence[IPInterface],
+        mac: str | None = None,
+        gateways: Sequence[Address] = (),
+        ipv6: bool | None = None,
+    ) -> int:
         """Bring a driver's interface into the sandbox as ``dst_name`` (moved from the host and
         renamed, or found there), address it, set it up, point the default routes of
         ``gateways`` at it; returns its index in the sandbox. ``ipv6``: whether it carries IPv6
@@ -181,11 +190,29 @@ class LinuxOSLayer(OSLayer):
             return []
         return sorted(os.path.join(directory, e) for e in os.listdir(directory) if e.startswith(prefix))
 
-    def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
-               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = (),
-               ipv6: bool | None = None) -> int:
-        return interfaces.attach(key, src_name=src_name, dst_name=dst_name, created_in_sandbox=created_in_sandbox,
-                                 addresses=addresses, mac=mac, gateways=gateways, sockets=self.sockets, ipv6=ipv6)
+    def attach(
+        self,
+        key: str,
+        *,
+        src_name: str,
+        dst_name: str,
+        created_in_sandbox: bool,
+        addresses: Sequence[IPInterface],
+        mac: str | None = None,
+        gateways: Sequence[Address] = (),
+        ipv6: bool | None = None,
+    ) -> int:
+        return interfaces.attach(
+            key,
+            src_name=src_name,
+            dst_name=dst_name,
+            created_in_sandbox=created_in_sandbox,
+            addresses=addresses,
+            mac=mac,
+            gateways=gateways,
+            sockets=self.sockets,
+            ipv6=ipv6,
+        )
 
     def detach(self, key: str, *, dst_name: str, src_name: str) -> None:
         interfaces.detach(key, dst_name=dst_name, src_name=src_name, created_in_sandbox=False, sockets=self.sockets)

@@ -91,22 +91,25 @@ def view(ctl) -> dict[str, list]:
         nets.append([net.name, net.driver, [str(p.pool) for p in pools], [str(p.gateway) for p in pools if p.gateway]])
         for ep in net.endpoints():
             r = ep.record
-            eps.append([net.name, ep.name, names.get(r.sandbox_id), str(r.address) if r.address else None,
-                        r.anonymous])
+            eps.append([net.name, ep.name, names.get(r.sandbox_id), str(r.address) if r.address else None, r.anonymous])
     for sb in ctl.sandboxes():
         joined = sb.endpoints()
         gateway = next((e.name for e in joined if e.id == sb.record.gateway_endpoint), None)
         sbs.append([sb.name, [e.name for e in joined], gateway])
-    return json.loads(json.dumps({"networks": sorted(nets), "endpoints": sorted(eps, key=str),
-                                  "sandboxes": sorted(sbs)}))
+    return json.loads(
+        json.dumps({"networks": sorted(nets), "endpoints": sorted(eps, key=str), "sandboxes": sorted(sbs)})
+    )
 
 
 def transient(ctl) -> list[str]:
     """Records left in a state that is not settled."""
     out = [f"network {n.name} is {n.record.state}" for n in ctl.networks() if n.record.state not in SETTLED]
     for net in ctl.networks():
-        out += [f"endpoint {e.name} on {net.name} is {e.record.state}" for e in net.endpoints()
-                if e.record.state not in SETTLED]
+        out += [
+            f"endpoint {e.name} on {net.name} is {e.record.state}"
+            for e in net.endpoints()
+            if e.record.state not in SETTLED
+        ]
     out += [f"sandbox {s.name} is {s.record.state}" for s in ctl.sandboxes() if s.record.state not in SETTLED]
     return out
 
@@ -139,9 +142,12 @@ def kernel_problems(ctl) -> list[str]:
                 for address in (ep.address, ep.address_ipv6):
                     if address is not None and str(address) not in links[name]:
                         problems.append(f"interface {name} in sandbox {sb.name} lacks {address}")
-        text = dnsfiles.hosts(sb.hostname, sb.record.domainname,
-                              [str(a.ip) for e in joined for a in (e.address, e.address_ipv6) if a is not None],
-                              sb.record.extra_hosts)
+        text = dnsfiles.hosts(
+            sb.hostname,
+            sb.record.domainname,
+            [str(a.ip) for e in joined for a in (e.address, e.address_ipv6) if a is not None],
+            sb.record.extra_hosts,
+        )
         try:
             if osl.read_file(sb.hosts_path) != text:
                 problems.append(f"the hosts file of sandbox {sb.name} is not what its endpoints say")
@@ -166,8 +172,10 @@ def ipam_problems(ctl) -> list[str]:
             held = want_addrs.setdefault((pool.address_space, str(pool.pool)), set())
             held |= {str(a.ip) for a in (pool.gateway, *pool.aux_addresses.values()) if a is not None}
         for ep in net.endpoints():
-            for address, pool_id in ((ep.record.address, ep.record.address_pool),
-                                     (ep.record.address_ipv6, ep.record.address_ipv6_pool)):
+            for address, pool_id in (
+                (ep.record.address, ep.record.address_pool),
+                (ep.record.address_ipv6, ep.record.address_ipv6_pool),
+            ):
                 if address is not None and pool_id:
                     pool = next(p for p in rec.ipv4_pools + rec.ipv6_pools if p.pool_id == pool_id)
                     want_addrs.setdefault((pool.address_space, str(pool.pool)), set()).add(str(address.ip))
@@ -306,10 +314,23 @@ def _verify(matrix: Matrix, scenario: Scenario, config: dict, work: str) -> None
         ctl = matrix.controller(config)
         report["reconciled"] = list(ctl.reconciled)
         report["view"] = view(ctl)
-        report["problems"] += phase("checking", lambda: transient(ctl) + kernel_problems(ctl) + ipam_problems(ctl)
-                                    + [p for check in matrix.kernel_checks for p in check(ctl, config)]) or []
-        if phase("tearing down", lambda: teardown(ctl)) is None and report["problems"] and \
-                report["problems"][-1].startswith("tearing down"):
+        report["problems"] += (
+            phase(
+                "checking",
+                lambda: (
+                    transient(ctl)
+                    + kernel_problems(ctl)
+                    + ipam_problems(ctl)
+                    + [p for check in matrix.kernel_checks for p in check(ctl, config)]
+                ),
+            )
+            or []
+        )
+        if (
+            phase("tearing down", lambda: teardown(ctl)) is None
+            and report["problems"]
+            and report["problems"][-1].startswith("tearing down")
+        ):
             raise RuntimeError(report["problems"][-1])
         report["leftovers"] = leftovers(ctl) + [p for check in matrix.leftover_checks for p in check(ctl, config)]
         subnet = scenario.subnet
@@ -355,13 +376,20 @@ def serve(matrix: Matrix, requests, answers) -> None:
         with tempfile.TemporaryDirectory(prefix="pycnm-crash-") as work:
             run = _child(functools.partial(_run, matrix, scenario, request["config"], request.get("kill_at"), work))
             verify = _child(functools.partial(_verify, matrix, scenario, request["config"], work))
-            with open(os.path.join(work, "steps.jsonl")) if os.path.exists(os.path.join(work, "steps.jsonl")) \
-                    else open(os.devnull) as fh:
+            with (
+                open(os.path.join(work, "steps.jsonl"))
+                if os.path.exists(os.path.join(work, "steps.jsonl"))
+                else open(os.devnull) as fh
+            ):
                 taken = [json.loads(row) for row in fh]
-            answer = {"run": _status(run), "verify_exit": _status(verify), "steps": taken,
-                      "before": _load(os.path.join(work, "before.json")),
-                      "after": _load(os.path.join(work, "after.json")),
-                      "verify": _load(os.path.join(work, "verify.json"))}
+            answer = {
+                "run": _status(run),
+                "verify_exit": _status(verify),
+                "steps": taken,
+                "before": _load(os.path.join(work, "before.json")),
+                "after": _load(os.path.join(work, "after.json")),
+                "verify": _load(os.path.join(work, "verify.json")),
+            }
         answers.write(json.dumps(answer) + "\n")
         answers.flush()
 

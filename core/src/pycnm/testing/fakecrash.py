@@ -17,9 +17,15 @@ SUBNET, SUBNET2 = "10.212.0.0/28", "10.212.1.0/28"
 
 
 def controller(config: dict[str, Any]) -> Controller:
-    return Controller(config["state"], netns_dir=config["netns_dir"], netns_prefix=config["prefix"] + "-",
-                      ifname_prefix=config["prefix"], plugins=[], osl=FakeOSLayer(config["kernel"]),
-                      drivers={"veth": VethDriver()})
+    return Controller(
+        config["state"],
+        netns_dir=config["netns_dir"],
+        netns_prefix=config["prefix"] + "-",
+        ifname_prefix=config["prefix"],
+        plugins=[],
+        osl=FakeOSLayer(config["kernel"]),
+        drivers={"veth": VethDriver()},
+    )
 
 
 def _network(ctl: Controller) -> None:

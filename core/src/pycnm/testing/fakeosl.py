@@ -135,9 +135,18 @@ class FakeOSLayer(OSLayer):
         start = os.path.join(directory, prefix)
         return sorted(k for k in self.state["namespaces"] if prefix and k.startswith(start))
 
-    def attach(self, key: str, *, src_name: str, dst_name: str, created_in_sandbox: bool,
-               addresses: Sequence[IPInterface], mac: str | None = None, gateways: Sequence[Address] = (),
-               ipv6: bool | None = None) -> int:
+    def attach(
+        self,
+        key: str,
+        *,
+        src_name: str,
+        dst_name: str,
+        created_in_sandbox: bool,
+        addresses: Sequence[IPInterface],
+        mac: str | None = None,
+        gateways: Sequence[Address] = (),
+        ipv6: bool | None = None,
+    ) -> int:
         self._call("attach", key, src_name, dst_name, change="netlink")
         links = self.links(key)
         if created_in_sandbox:
@@ -288,8 +297,11 @@ class VethDriver:
         for net in networks:
             self.networks[net.network_id] = list(net.ipv4_data)
             for ep in net.endpoints:
-                self.endpoints[ep.endpoint_id] = {"network_id": net.network_id, "interface": ep.interface,
-                                                  "where": (ep.sandbox_key, ep.dst_name) if ep.sandbox_key else None}
+                self.endpoints[ep.endpoint_id] = {
+                    "network_id": net.network_id,
+                    "interface": ep.interface,
+                    "where": (ep.sandbox_key, ep.dst_name) if ep.sandbox_key else None,
+                }
 
     @hookimpl
     def cnm_refresh(self, networks: Sequence[Any], removed: Sequence[str]) -> None:
