@@ -134,6 +134,7 @@ class Daemon:
             env=self.env,
             timeout=timeout,
             input=stdin,
+            check=False,
         )
         if check and out.returncode != 0:
             raise AssertionError(f"{cli} {' '.join(argv)} failed ({out.returncode}): {out.stderr.strip()}")
@@ -422,7 +423,7 @@ def test_docker_py_creates_lists_gets_reloads_removes_and_prunes(dpy):
 def test_docker_py_reads_the_event_stream(dpy, daemon):
     got: list[dict] = []
     stream = dpy.events(filters={"type": "network"}, decode=True)
-    reader = threading.Thread(target=lambda: got.extend(e for e, _ in zip(stream, range(2))), daemon=True)
+    reader = threading.Thread(target=lambda: got.extend(e for e, _ in zip(stream, range(2), strict=False)), daemon=True)
     reader.start()
     wait_listeners(daemon, 1)
     dpy.networks.create("ev", driver="null").remove()
@@ -524,7 +525,7 @@ def test_the_daemon_answers_what_the_engine_answers_in_process(daemon, tmp_path,
         engine.controller.delete_sandboxes(engine.controller.sandboxes())
         for net in engine.controller.networks():
             net.delete()
-    for step, (mine, theirs) in enumerate(zip(local, remote)):
+    for step, (mine, theirs) in enumerate(zip(local, remote, strict=True)):
         assert mine == theirs, script[step]
 
 
@@ -536,7 +537,7 @@ def test_the_client_streams_events_as_the_engine_does(daemon):
         assert answer.status == 200 and answer.header("Api-Version") == "1.41"
         wait_listeners(daemon, 1)
         got: list[dict] = []
-        reader = threading.Thread(target=lambda: got.extend(e for e, _ in zip(answer.stream, range(1))))
+        reader = threading.Thread(target=lambda: got.extend(e for e, _ in zip(answer.stream, range(1), strict=False)))
         reader.start()
         created = client.handle(
             "POST", "/networks/create", {}, {"Content-Type": "application/json"}, b'{"Name": "ev", "Driver": "null"}'
@@ -714,6 +715,7 @@ def test_a_second_daemon_on_the_same_state_directory_is_refused_naming_the_first
         text=True,
         env=daemon.env,
         timeout=60,
+        check=False,
     )
     assert second.returncode == 1
     assert f"another pycnm daemon (pid {daemon.proc.pid}) runs on state directory {daemon.state}" in second.stderr
@@ -736,6 +738,7 @@ def test_a_daemon_on_another_state_directory_cannot_take_a_live_socket(daemon, t
         text=True,
         env=daemon.env,
         timeout=60,
+        check=False,
     )
     assert second.returncode == 1 and f"(pid {daemon.proc.pid}) serves {daemon.socket}" in second.stderr
     assert daemon.request("GET", "/_ping")[0] == 200
@@ -798,7 +801,7 @@ def test_the_socket_is_0660_in_a_directory_made_0755(tmp_path, prefix):
 def test_a_path_that_is_not_a_socket_is_never_replaced(tmp_path, prefix):
     d = Daemon(tmp_path, prefix)
     Path(d.socket).write_text("precious")
-    out = subprocess.run(d.argv(), capture_output=True, text=True, env=d.env, timeout=60)
+    out = subprocess.run(d.argv(), capture_output=True, text=True, env=d.env, timeout=60, check=False)
     assert out.returncode == 1 and "exists and is not a socket" in out.stderr
     assert Path(d.socket).read_text() == "precious"
 
@@ -932,7 +935,9 @@ def lab_daemon(lab, tmp_path, prefix, no_leaks):
 
 
 def kernel_view(key: str) -> str:
-    out = subprocess.run(["nsenter", f"--net={key}", "ip", "-j", "addr"], capture_output=True, text=True, timeout=20)
+    out = subprocess.run(
+        ["nsenter", f"--net={key}", "ip", "-j", "addr"], capture_output=True, text=True, timeout=20, check=False
+    )
     assert out.returncode == 0, out.stderr
     return json.dumps(
         [

@@ -745,7 +745,10 @@ def test_connect_finds_the_container_by_name_id_and_prefix(api, ref):
         (
             {"Container": "s1", "EndpointConfig": {"Aliases": "web"}},
             400,
-            "json: cannot unmarshal string into Go struct field EndpointSettings.EndpointConfig.Aliases of type []string",
+            (
+                "json: cannot unmarshal string into Go struct field EndpointSettings.EndpointConfig.Aliases"
+                " of type []string"
+            ),
         ),
     ],
 )

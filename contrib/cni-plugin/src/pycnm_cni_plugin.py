@@ -37,11 +37,11 @@ import time
 try:  # the C scanner and string encoder behind json; None: the pure-Python json is used instead
     import _json
 except ImportError:  # pragma: no cover - CPython always has it
-    _json = None
+    _json = None  # type: ignore[assignment]  # mypy types the name as the module: each use checks for None
 try:  # the C socket type behind socket.socket, with the same methods
     import _socket as _net
 except ImportError:  # pragma: no cover
-    import socket as _net
+    import socket as _net  # type: ignore[no-redef]  # the other module of the same socket type
 
 # typing's import costs what collections.abc's does: annotations name what it would export
 TYPE_CHECKING = False
@@ -126,7 +126,8 @@ class _ScannerContext:
     parse_constant = staticmethod(_refuse_constant)
 
 
-_scan = _json.make_scanner(_ScannerContext()) if _json is not None else None
+# typeshed types the context as a make_scanner itself (its TODO: any object with these attributes)
+_scan = _json.make_scanner(_ScannerContext()) if _json is not None else None  # type: ignore[arg-type]
 _WHITESPACE = " \t\n\r"
 
 
@@ -140,7 +141,7 @@ def _loads(text: str) -> object:
             value, stop = _scan(text, start)
         except ValueError:
             raise
-        except Exception:
+        except Exception:  # noqa: BLE001 - whatever it raises, json below says what is wrong
             # the C scanner reports most syntax errors through json.decoder, which is not
             # imported here (it surfaces as SystemError or StopIteration): json says what is wrong
             pass
@@ -163,7 +164,7 @@ def _dumps(value: object) -> str:
         import json
 
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
-    parts = []
+    parts: list[str] = []
     _encode(value, parts)
     return "".join(parts)
 
@@ -180,7 +181,7 @@ def _encode(value: object, out: list[str]) -> None:
     elif isinstance(value, int):
         out.append(int.__repr__(value))
     elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if value != value or value in (float("inf"), float("-inf")):  # noqa: PLR0124 - NaN, without importing math
             raise ValueError(f"{value!r} is not JSON")
         out.append(float.__repr__(value))
     elif isinstance(value, dict):
@@ -485,7 +486,7 @@ def read_answer(reader: _Reader) -> tuple[int, dict[str, str], bytes]:
             headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
         if not 100 <= status < 200:
             break
-    if status == 204 or status == 304:
+    if status in (204, 304):
         return status, headers, b""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         return status, headers, _read_chunked(reader)
@@ -715,15 +716,18 @@ class Invocation:
                 raise _BadAnswer("it answered ADD without a result")
         except _Unreachable as exc:
             self.say(f"daemon unreachable: {exc}")
-            return self.daemon_down(command, path, str(exc), body)
+            self.daemon_down(command, path, str(exc), body)  # raises, or queues a DEL or GC
+            return None
         except _BadAnswer as exc:
             self.say(f"daemon answer not understood: {exc}")
-            return self.bad_answer(command, path, str(exc), body)
+            self.bad_answer(command, path, str(exc), body)  # as daemon_down
+            return None
         return result or None
 
     def daemon_down(self, command: str, path: str, reason: str, body: dict) -> None:
         if command in ("DEL", "GC"):
-            return self.queue(command, path, f"daemon unreachable: {reason}", body)
+            self.queue(command, path, f"daemon unreachable: {reason}", body)
+            return
         where = f"the pycnm daemon at {path}: {reason}"
         if command == "STATUS":
             directory = queue_dir(self.config, self.environ)
@@ -744,7 +748,8 @@ class Invocation:
 
     def bad_answer(self, command: str, path: str, reason: str, body: dict) -> None:
         if command in ("DEL", "GC"):
-            return self.queue(command, path, f"daemon answer not understood: {reason}", body)
+            self.queue(command, path, f"daemon answer not understood: {reason}", body)
+            return
         if command == "STATUS":
             raise PluginError(
                 50,
@@ -774,7 +779,6 @@ class Invocation:
                 f"{reason}; writing to {directory}: {_why(exc)}",
             ) from None
         self.say(f"queued {command} as {written}")
-        return None
 
 
 def _read_all_stdin() -> bytes:
@@ -802,7 +806,7 @@ def main() -> int:
         output = call.run()
     except PluginError as err:
         output, status = err.to_json(call.cni_version), 1
-    except Exception as exc:  # a bug here must still reach the runtime as a CNI error on stdout
+    except Exception as exc:  # noqa: BLE001 - a bug here must still reach the runtime as a CNI error on stdout
         call.say(f"internal error: {exc!r}")
         output, status = (
             {

@@ -95,10 +95,10 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "API_VERSION",
     "DEFAULT_SOCKET",
-    "Engine",
-    "EventBus",
     "MIN_API_VERSION",
     "ROUTES",
+    "Engine",
+    "EventBus",
     "Request",
     "Response",
     "socket_path",

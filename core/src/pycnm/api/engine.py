@@ -286,7 +286,7 @@ class Engine:
     def _dispatch(
         self, method: str, path: str, query: Mapping[str, Sequence[str]], headers: Mapping[str, str], body: bytes
     ) -> tuple[str, Response]:
-        version = _API
+        version: tuple[int, ...] = _API
         versioned = _VERSIONED.fullmatch(path)
         if versioned is not None:
             text = versioned["version"]
@@ -346,7 +346,7 @@ class Engine:
                 raise ApiError(400, f"Content-Type specified ({content_type}) must be 'application/json'")
         try:
             decoded = gojson.decode(typ, req.body, stream=True)
-        except gojson.EOFError_:
+        except gojson.GoEOFError:
             raise ApiError(400, "got EOF while reading request body") from None
         except gojson.GoJSONError as exc:
             raise ApiError(400, str(exc)) from None
@@ -700,7 +700,7 @@ class Engine:
         doc: dict[str, Any] = {
             "Pid": os.getpid(),
             "StateDir": self.controller.state_dir,
-            "Started": rfc3339nano(datetime.datetime.fromtimestamp(self.started, datetime.timezone.utc)),
+            "Started": rfc3339nano(datetime.datetime.fromtimestamp(self.started, datetime.UTC)),
             "Version": PYCNM_VERSION,
             "ApiVersion": API_VERSION,
             "MinAPIVersion": MIN_API_VERSION,
@@ -811,7 +811,7 @@ def _ipam_requests(configs: Sequence[Mapping[str, Any]], network: str) -> dict[s
         except ValueError:
             raise ApiError(500, f"Invalid subnet {subnet} : invalid CIDR address: {subnet}") from None
     out: dict[str, Any] = {"subnet": [], "ip_range": [], "gateway": [], "aux": {}}
-    for cfg, pool in zip(configs, parsed):
+    for cfg, pool in zip(configs, parsed, strict=True):
         out["subnet"].append(cfg["Subnet"])
         if cfg.get("IPRange"):
             out["ip_range"].append(cfg["IPRange"])

@@ -34,7 +34,7 @@ class GoJSONError(ValueError):
     """A body or parameter Go's decoder would refuse; ``str()`` is Go's message."""
 
 
-class EOFError_(GoJSONError):
+class GoEOFError(GoJSONError):
     """Nothing but white space: Go's ``io.EOF`` (dockerd: ``got EOF while reading request body``)."""
 
 
@@ -136,7 +136,7 @@ class Struct(GoType):
         self.go = go
         self.name = go.rsplit(".", 1)[-1]
         self.fields = dict(fields)
-        self._folded = {}
+        self._folded: dict[str, str] = {}
         for field in self.fields:
             self._folded.setdefault(field.lower(), field)
 
@@ -261,12 +261,12 @@ def _clean(text: str) -> str:
 def parse(text: str, *, stream: bool) -> Any:
     """The JSON value of ``text``, objects as key/value pair lists; Go's syntax error if it is
     not JSON. ``stream``: as ``Decoder.Decode`` (one value, the rest unread; nothing at all
-    raises :class:`EOFError_`), else as ``json.Unmarshal`` (nothing may follow the value)."""
+    raises :class:`GoEOFError`), else as ``json.Unmarshal`` (nothing may follow the value)."""
     start = 0
     while start < len(text) and text[start] in _WS:
         start += 1
     if stream and start == len(text):
-        raise EOFError_("EOF")
+        raise GoEOFError("EOF")
     try:
         value, end = _DECODER.raw_decode(text, start)
     except (ValueError, RecursionError):

@@ -42,8 +42,8 @@ def rfc3339nano(value: str | datetime.datetime | None) -> str:
         except ValueError:
             return ZERO_TIME
     if value.tzinfo is None:
-        value = value.replace(tzinfo=datetime.timezone.utc)
-    value = value.astimezone(datetime.timezone.utc)
+        value = value.replace(tzinfo=datetime.UTC)
+    value = value.astimezone(datetime.UTC)
     text = value.strftime("%Y-%m-%dT%H:%M:%S")
     if value.microsecond:
         text += f".{value.microsecond:06d}".rstrip("0")
@@ -59,7 +59,7 @@ def unix_seconds(value: str | None) -> float:
     except ValueError:
         return 0.0
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=datetime.timezone.utc)
+        parsed = parsed.replace(tzinfo=datetime.UTC)
     return parsed.timestamp()
 
 
@@ -116,7 +116,7 @@ def timestamp(value: str, now: float) -> float:
     if m is not None:
         year, month, day, hour, minute, second, fraction, zone = m.groups()
         try:
-            when = datetime.datetime(
+            when = datetime.datetime(  # noqa: DTZ001 - naive: the zone is set below, the local one when none is given
                 int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
             )
         except ValueError:
@@ -124,7 +124,7 @@ def timestamp(value: str, now: float) -> float:
         if zone is None:
             when = when.astimezone()  # the daemon's local zone, as dockerd
         elif zone in ("Z", "z"):
-            when = when.replace(tzinfo=datetime.timezone.utc)
+            when = when.replace(tzinfo=datetime.UTC)
         else:
             offset = datetime.timedelta(hours=int(zone[1:3]), minutes=int(zone[4:6]))
             when = when.replace(tzinfo=datetime.timezone(-offset if zone[0] == "-" else offset))

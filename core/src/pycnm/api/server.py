@@ -32,6 +32,7 @@ import stat
 import struct
 import time
 import urllib.parse
+from typing import Any
 
 from aiohttp import web
 
@@ -219,6 +220,11 @@ class EngineServer:
 
     # ---- requests -------------------------------------------------------------------------------
 
+    def _serving(self) -> Engine:
+        """The engine, which a request finds set: the daemon sets it before :meth:`start`."""
+        assert self.engine is not None
+        return self.engine
+
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         wanted = request.headers.get(STATE_DIR_HEADER)
         if wanted is not None:
@@ -231,7 +237,7 @@ class EngineServer:
             body = await self._read(request)
         except _TooLarge:
             return self._too_large(request)
-        query = {key: request.query.getall(key) for key in request.query.keys()}
+        query = {key: request.query.getall(key) for key in request.query}
         headers = {k: v for k, v in request.headers.items() if k.lower() != PEER_PID_HEADER.lower()}
         if request.path in PEER_ROUTES:
             pid = _peer_pid(request)
@@ -240,7 +246,7 @@ class EngineServer:
         loop = asyncio.get_running_loop()
         pool = self._readers if request.method in ("GET", "HEAD") else self._writer
         answer: Response = await loop.run_in_executor(
-            pool, self.engine.handle, request.method, request.path, query, headers, body
+            pool, self._serving().handle, request.method, request.path, query, headers, body
         )
         if answer.stream is not None:
             return await self._stream(request, answer)
@@ -259,11 +265,11 @@ class EngineServer:
 
     def _other_state_dir(self, wanted: str) -> web.Response | None:
         """The refusal of a request meant for another state directory than this daemon's, or None."""
-        served = self.engine.controller.state_dir
+        served = self._serving().controller.state_dir
         asked = urllib.parse.unquote(wanted)
         if asked == served or os.path.realpath(asked) == os.path.realpath(served):
             return None
-        self.engine.count(409, "pycnm.state_dir_mismatch")
+        self._serving().count(409, "pycnm.state_dir_mismatch")
         return _to_web(
             Response(
                 409,
@@ -273,7 +279,7 @@ class EngineServer:
         )
 
     def _too_large(self, request: web.BaseRequest) -> web.Response:
-        self.engine.count(413)
+        self._serving().count(413)
         response = _to_web(
             Response(
                 413,
@@ -362,5 +368,6 @@ def _group_id() -> int:
 class _QuietLogger(logging.LoggerAdapter):
     """aiohttp logs a malformed request as an error with a traceback: keep it for --debug."""
 
-    def log(self, level: int, msg: object, *args: object, **kwargs: object) -> None:
+    # **kwargs: the base's keywords (exc_info, extra, ...), each of its own type, handed on as given
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         super().log(min(level, logging.DEBUG), msg, *args, **kwargs)

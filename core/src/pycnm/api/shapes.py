@@ -292,7 +292,7 @@ def info_doc(
 
 
 def rfc3339nano_now() -> str:
-    return rfc3339nano(datetime.datetime.now(datetime.timezone.utc))
+    return rfc3339nano(datetime.datetime.now(datetime.UTC))
 
 
 def _os_name() -> str:

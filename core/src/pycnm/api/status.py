@@ -71,8 +71,10 @@ DOCKERD_WORDING: tuple[tuple[str, type[CNMError], re.Pattern[str], int, _Templat
         Unavailable,
         re.compile(r"^could not find an available, non-overlapping (?P<family>IPv[46]) address pool"),
         404,
-        "could not find an available, non-overlapping {family} address pool among the defaults to assign"
-        " to the network",
+        (
+            "could not find an available, non-overlapping {family} address pool among the defaults to assign"
+            " to the network"
+        ),
     ),
     (
         "network.create",

@@ -28,6 +28,12 @@ import sys
 
 from . import _wire
 
+# typing's import would cost every command (the point of this module is a fast client path): the
+# annotations name what only the type checker imports
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from ._local import Local
+
 #: where the daemon listens when the state directory is the default one (as pycnm.api says:
 #: importing pycnm.api would cost ``typing`` on every command)
 DEFAULT_SOCKET = "/run/pycnm/pycnm.sock"
@@ -98,6 +104,62 @@ class Command:
 
 class Namespace:
     """Parsed values, as attributes."""
+
+    # What the options and arguments of COMMANDS and GLOBAL_OPTS parse to, for the type checker:
+    # each command's namespace holds its own only. A FLAG is a bool, a VALUE a str (None when not
+    # given and without a default; an int with convert=int), a MULTI a list of str, an argument a
+    # str (a list of str with ``many``). Annotations alone: nothing is set on the class.
+    add_host: list[str]
+    advertise_addr: str | None
+    alias: list[str]
+    aux_address: list[str]
+    capability: list[str]
+    chain: list[str]
+    cluster_store: str | None
+    cni_version: str
+    debug: bool
+    directory: str
+    dns: list[str]
+    dns_option: list[str]
+    dns_search: list[str]
+    dns_ttl: int
+    domainname: str | None
+    driver: str
+    driver_opt: list[str]
+    filters: list[str]
+    fmt: str | None
+    force: bool
+    gateway: list[str]
+    host: str | None
+    host_namespace: bool
+    hostname: str | None
+    internal: bool
+    ip: str | None
+    ip6: str | None
+    ip_range: list[str]
+    ipam_driver: str | None
+    ipam_opt: list[str]
+    ipv6: bool
+    label: list[str]
+    lease_ttl: int
+    mac_address: str | None
+    name: str
+    names: list[str]
+    network: str
+    no_cni: bool
+    no_dns: bool
+    no_trunc: bool
+    opts: list[str]
+    output: str | None
+    publish: list[str]
+    python: str | None
+    quiet: bool
+    sandbox: str | None  # an argument of network connect and disconnect, an option of dns query
+    scope: bool
+    single_file: bool
+    state_dir: str | None
+    subnet: list[str]
+    type: str
 
     def __init__(self, values: dict) -> None:
         self.__dict__.update(values)
@@ -193,15 +255,16 @@ def parse(cmd, tokens: list) -> Namespace:
 
 
 def _store(cmd, opt: Opt, name: str, value: str, values: dict) -> None:
+    stored: str | int = value
     if opt.convert is int:
         try:
-            value = int(value)
+            stored = int(value)
         except ValueError:
             raise Usage(f"Invalid value for '{name}': {value!r} is not a valid integer.", cmd) from None
     if opt.kind == MULTI:
-        values.setdefault(opt.dest, []).append(value)
+        values.setdefault(opt.dest, []).append(stored)
     else:
-        values[opt.dest] = value
+        values[opt.dest] = stored
 
 
 def _help(cmd, group_words: str = "") -> str:
@@ -226,7 +289,7 @@ def _help(cmd, group_words: str = "") -> str:
     lines += [f"  {n.ljust(width)}{t}".rstrip() for n, t in rows]
     if not isinstance(cmd, Command):
         prefix = f"{group_words} " if group_words else ""
-        subs = sorted(
+        subs: list[tuple[str, Command | None]] = sorted(
             {c.words[len(prefix) :].split(" ")[0]: c for c in COMMANDS.values() if c.words.startswith(prefix)}.items()
         )
         if not group_words:
@@ -271,7 +334,7 @@ class Context:
         # neither it nor a daemon was named, and whatever the named daemon serves otherwise
         self.expected = self.state_dir or (None if host else DEFAULT_STATE_DIR)
         self._daemon = _wire.Connection(self.socket)
-        self._local = None
+        self._local: Local | None = None
         self.via = ""  # "daemon" or "in-process", once known
 
     def call(self, method: str, path: str, query=None, body=None) -> _wire.Answer:

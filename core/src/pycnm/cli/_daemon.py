@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from . import Usage
@@ -24,7 +25,7 @@ def run(globals_: dict[str, Any], args: Any) -> int:
     if not log.isEnabledFor(logging.INFO):
         log.setLevel(logging.INFO)  # a daemon says what it programs
     host = args.host or globals_.get("host")
-    services = []
+    services: list[Callable[[Any, Any], Any]] = []  # factories, as Daemon takes them
     if not args.no_cni:
         from ..daemon.cni import CNIService
 

@@ -23,7 +23,7 @@ import _socket
 try:
     import _json
 except ImportError:  # pragma: no cover - CPython always has it
-    _json = None
+    _json = None  # type: ignore[assignment]  # mypy types the name as the module: each use checks for None
 
 #: the request header that names the state directory the CLI means; a daemon serving another
 #: one refuses the request (409) with its own in the same header, before it does anything
@@ -63,11 +63,11 @@ class Connection:
     def __init__(self, path: str, timeout: float = 120.0) -> None:
         self.path = path
         self.timeout = timeout
-        self._sock = None
+        self._sock: _socket.socket | None = None
         self._buffer = b""
         self.used = False  # a connection was made once: a daemon answers there
 
-    def _connect(self):
+    def _connect(self) -> _socket.socket:
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
@@ -94,11 +94,12 @@ class Connection:
             head.append(f"Content-Length: {len(body)}\r\n")
         head.append("\r\n")
         data = "".join(head).encode("latin-1") + body
-        fresh = self._sock is None
-        if fresh:
-            self._sock = self._connect()
+        sock = self._sock
+        fresh = sock is None
+        if sock is None:
+            sock = self._sock = self._connect()
         try:
-            self._sock.sendall(data)
+            sock.sendall(data)
             return self._answer(method)
         except (BrokenPipeError, ConnectionResetError, _Closed):
             self.close()
@@ -121,6 +122,7 @@ class Connection:
     # ---- reading ----------------------------------------------------------------------------
 
     def _fill(self) -> bytes:
+        assert self._sock is not None  # request() connects before it reads an answer
         chunk = self._sock.recv(65536)
         if not chunk:
             raise _Closed
@@ -175,7 +177,7 @@ class Connection:
         return Answer(status, headers, body)
 
     def _chunked(self) -> bytes:
-        out = []
+        out: list[bytes] = []
         while True:
             size = int(self._line().split(b";", 1)[0].strip() or b"0", 16)
             if size == 0:
@@ -240,7 +242,8 @@ if _json is not None:
         parse_int = int
         parse_constant = {"NaN": float("nan"), "Infinity": float("inf"), "-Infinity": float("-inf")}.__getitem__
 
-    _scan = _json.make_scanner(_ScannerContext())
+    # typeshed types the context as a make_scanner itself (its TODO: any object with these attributes)
+    _scan = _json.make_scanner(_ScannerContext())  # type: ignore[arg-type]
     _string = _json.encode_basestring_ascii
     # json.dumps(value) and json.dumps(value, separators=(",", ":")): ensure_ascii, no sorting
     _encode = _json.make_encoder(None, _refuse, _string, None, ": ", ", ", False, False, True)
@@ -279,7 +282,7 @@ else:  # pragma: no cover - interpreters without _json
 
 
 def _float(value: float) -> str:
-    if value != value:
+    if value != value:  # noqa: PLR0124 - NaN, without importing math (as gotemplate)
         return "NaN"
     if value == float("inf"):
         return "Infinity"

@@ -436,7 +436,7 @@ class CNIService:
             else:
                 for ep in joined:
                     ctl.disconnect(ep.network_id, sb, force=True)
-        if record is not None:
+        if key is not None and record is not None:  # a record is read only at a key
             store.commit([Delete(key, record.version)])
 
     # ---- CHECK ----------------------------------------------------------------------------------

@@ -159,8 +159,7 @@ class DNSService:
                         if (
                             ep.sandbox_id is None
                             or ep.state not in (State.JOINED, State.JOINING)
-                            or not ep.address
-                            and not ep.address_ipv6
+                            or (not ep.address and not ep.address_ipv6)
                         ):
                             continue
                         sb = sandboxes.get(ep.sandbox_id)

@@ -63,7 +63,7 @@ class PeerSync:
                     self._lease = store.put_leased(
                         f"hosts/{ctl.instance_id}", ctl.advertise_addr.encode(), self.lease_ttl
                     )
-            except Exception as exc:  # the store is down: try again at the next beat
+            except Exception as exc:  # noqa: BLE001 - the store is down: try again at the next beat
                 log.warning("cannot refresh the lease: %s", exc)
 
     def _watch(self) -> None:
@@ -84,7 +84,7 @@ class PeerSync:
                         log.info("programmed %d peer change(s) after %s %s", changed, event["type"], event["key"])
                 if not self._stop.is_set():
                     log.warning("the watch ended (its etcd member went away?): reading the store again")
-            except Exception as exc:  # the store is unreachable, or a driver call failed: start over
+            except Exception as exc:  # noqa: BLE001 - the store is unreachable, or a driver call failed: start over
                 self.last_error = str(exc)
                 log.warning("watch interrupted: %s", exc)
                 self._stop.wait(1)

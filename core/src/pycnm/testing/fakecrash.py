@@ -68,7 +68,7 @@ def fake_kernel_problems(ctl: Controller, config: dict[str, Any]) -> list[str]:
     osl = ctl.osl
     assert isinstance(osl, FakeOSLayer)
     problems = [f"interface {name} is left in the host" for name in osl.links(HOST) if name != "lo"]
-    gateways = {sb.record.gateway_endpoint for sb in ctl.sandboxes()} - {None}
+    gateways = {sb.record.gateway_endpoint for sb in ctl.sandboxes() if sb.record.gateway_endpoint is not None}
     problems += [f"endpoint {e[:12]} is published but holds no gateway" for e in sorted(set(osl.published) - gateways)]
     problems += [f"gateway endpoint {e[:12]} is not published" for e in sorted(gateways - set(osl.published))]
     return problems

@@ -19,10 +19,10 @@ host's namespace and moved in by the core, or born in the sandbox; it keeps what
 from __future__ import annotations
 
 import json
-import uuid
 import os
-from collections.abc import Sequence
-from typing import Any
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 from .. import hookimpl, steps
 from ..errors import Forbidden, NotFound
@@ -274,7 +274,7 @@ class VethDriver:
     pool's; published ports are recorded in the fake."""
 
     pycnm_contract = (1, 0)
-    pycnm_conformance: dict = {}
+    pycnm_conformance: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, in_sandbox: bool = False) -> None:
         self.in_sandbox = in_sandbox
