@@ -73,8 +73,9 @@ docs: $(VENV)/.docs-installed
 	$(VENV)/bin/sphinx-build -q -W --keep-going -b html docs/reference docs/reference/_build/html
 
 # Benchmarks (not part of the README's two commands): figures go to docs/benchmarks.md.
-# The peers measured beside pycnm: CNI's plugins and netavark (Debian's packages).
-BENCH_PACKAGES := netavark:/usr/lib/podman/netavark
+# The peers measured beside pycnm (Debian's packages): CNI's plugins, netavark, aardvark-dns, and
+# dnsperf to load the resolvers.
+BENCH_PACKAGES := netavark:/usr/lib/podman/netavark aardvark-dns:/usr/lib/podman/aardvark-dns dnsperf:dnsperf
 bench: venv
 	@$(MAKE) --no-print-directory system SYSTEM_PACKAGES="$(BENCH_PACKAGES)"
 	$(PIP) install -q matplotlib
@@ -85,6 +86,7 @@ bench: venv
 	$(PY) bench/remote.py --write docs/benchmarks.md
 	$(PY) bench/overlay.py --write docs/benchmarks.md
 	$(PY) bench/cli.py --write docs/benchmarks.md
+	$(PY) bench/cni.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV)
