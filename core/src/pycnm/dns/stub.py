@@ -221,6 +221,7 @@ class LoopbackClient:
     def __init__(self, resolver, client_id: str, address: str = "127.0.0.1") -> None:
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         udp = socket.socket(family, socket.SOCK_DGRAM)
+        udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # as the daemon's
         udp.bind((address, 0))
         tcp = socket.socket(family, socket.SOCK_STREAM)
         try:
