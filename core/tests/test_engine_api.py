@@ -477,6 +477,18 @@ def test_list_before_api_1_28_carries_containers(api, hostnet):
     assert len(listed["Containers"]) == 1
 
 
+def test_a_list_of_many_networks_gives_each_its_own_containers(api, hostnet):
+    # the listing reads every endpoint once and sorts them to their networks
+    api.create("empty")
+    api.sandbox("s2")
+    api.ok("POST", "/networks/hostnet/connect", {"Container": "s2"})
+    listed = {net["Name"]: net for net in api.ok("GET", "/v1.27/networks")}
+    assert sorted(ep["Name"] for ep in listed["hostnet"]["Containers"].values()) == ["s1", "s2"]
+    assert listed["empty"]["Containers"] == {}
+    inspected = api.ok("GET", "/networks/hostnet")
+    assert listed["hostnet"]["Containers"] == inspected["Containers"]
+
+
 def names(api: Api, filters: Any) -> list[str]:
     text = filters if isinstance(filters, str) else json.dumps(filters)
     return sorted(n["Name"] for n in api.ok("GET", "/networks", query={"filters": text}))

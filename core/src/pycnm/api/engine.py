@@ -456,24 +456,23 @@ class Engine:
         if dangling and dangling[0] not in ("0", "false", "1", "true"):
             raise ApiError(400, 'invalid value for filter \'dangling\', must be "true" (or "1"), or "false" (or "0")')
         detailed = req.version < (1, 28)  # before 1.28 the list carried Containers
-        out = []
+        chosen = []
         for net in self.controller.networks():
             if not (
                 filters.exact("driver", net.driver)
                 and filters.match("name", net.name)
                 and filters.match("id", net.id)
                 and filters.exact("scope", net.scope)
+                and filters.match_kv("label", net.record.labels)
             ):
                 continue
             if kinds and ("builtin" if net.name in shapes.PREDEFINED_NETWORKS else "custom") not in kinds:
                 continue
             if dangling and (dangling[0] in ("1", "true")) != (not net.endpoints()):
                 continue  # dangling: no endpoints (dockerd 20.10 tests this before it knows them)
-            doc = net.inspect()
-            if not filters.match_kv("label", doc.get("Labels") or {}):
-                continue
-            out.append(shapes.network_resource(doc, containers=detailed))
-        return json_response(200, out)
+            chosen.append(net)
+        docs = self.controller.inspect_networks(chosen, containers=detailed)
+        return json_response(200, [shapes.network_resource(doc, containers=detailed) for doc in docs])
 
     def _network_inspect(self, req: Request) -> Response:
         verbose = req.arg("verbose")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .. import labels
+from .. import codec, labels
+from ..records import EndpointRecord, NetworkRecord
+from ..store import keys
 from .core import Core
 from .joins import Joins
 from .sandboxes import sandbox_dir
@@ -20,13 +22,40 @@ class Views:
 
     def network(self, network_id: str) -> dict[str, Any]:
         core = self.core
-        net, _ = core.network(network_id)
+        net = core.network_view(network_id)  # (decoded once per version)
+        return self._network(net, core.endpoint_records(network_id), {})
+
+    def networks(self, records: list[NetworkRecord], containers: bool = True) -> list[dict[str, Any]]:
+        """:meth:`network` of each of ``records`` (read just before, in a listing): one read of
+        all endpoints and of each sandbox's name, rather than one per network; none at all
+        without ``containers`` (``Containers`` is then empty)."""
+        core = self.core
+        wanted = {rec.id for rec in records}
+        endpoints: dict[str, list[EndpointRecord]] = {}
+        if not containers:
+            pass
+        elif len(records) > 1:
+            for entry in core.store.list(keys.ENDPOINTS):
+                network_id = entry.key.split("/", 2)[1]
+                if network_id in wanted:
+                    endpoints.setdefault(network_id, []).append(codec.loads(entry.value, EndpointRecord))
+        else:
+            endpoints = {rec.id: core.endpoint_records(rec.id) for rec in records}
+        names: dict[str, str] = {}
+        return [self._network(rec, endpoints.get(rec.id, []), names) for rec in records]
+
+    def _network(self, net: NetworkRecord, endpoint_records: list[EndpointRecord], names: dict[str, str]) -> dict:
+        """``names``: sandbox ID to name, shared by the networks of one listing."""
+        core = self.core
         containers = {}
-        for ep in core.endpoint_records(network_id):
+        for ep in endpoint_records:
             if ep.sandbox_id is None:
                 continue
+            name = names.get(ep.sandbox_id)
+            if name is None:
+                name = names[ep.sandbox_id] = core.sandbox_name(ep.sandbox_id)
             containers[ep.sandbox_id] = {
-                "Name": core.sandbox_name(ep.sandbox_id),
+                "Name": name,
                 "EndpointID": ep.id,
                 "MacAddress": ep.mac or "",
                 "IPv4Address": str(ep.address) if ep.address else "",
