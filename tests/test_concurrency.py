@@ -250,3 +250,147 @@ def test_a_controller_starting_never_touches_another_process_s_work_in_progress(
     again = controller_factory()
     assert [e.id for e in again.network("n").endpoints()] == [b_out.strip()]
     assert again.sandbox("live").endpoints()[0].id == b_out.strip()
+
+
+# ---- the library, the CLI and pycnm daemon on one state directory at once ---------------------
+
+
+def _cli_connects(state, prefix, tag, count, queue):
+    """``count`` sandboxes made and connected by the pycnm CLI, one process per command, working
+    in-process (the daemon of this test listens elsewhere, not on the state directory's socket)."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYCNM_STATE_DIR=state, PYCNM_NETNS_PREFIX=f"{prefix}-", PYCNM_IFNAME_PREFIX=prefix)
+    env["PYCNM_DISABLE_PLUGINS"] = "1"
+    env.pop("PYCNM_HOST", None)
+    done, errors = [], []
+    for i in range(count):
+        name = f"{tag}s{i}"
+        for argv in (["sandbox", "create", name], ["network", "connect", "busy", name]):
+            out = subprocess.run(
+                [sys.executable, "-m", "pycnm.cli", *argv], env=env, capture_output=True, text=True, check=False
+            )
+            if out.returncode:
+                errors.append(f"pycnm {' '.join(argv)}: {out.stderr.strip()}")
+                break
+        else:
+            done.append(name)
+    queue.put((done, errors))
+
+
+def _api(sock_path: str, method: str, target: str, body: object = None) -> tuple[int, object]:
+    import http.client
+    import json
+    import socket
+
+    conn = http.client.HTTPConnection("localhost", timeout=60)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(60)
+    sock.connect(sock_path)
+    conn.sock = sock
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        conn.request(method, target, body=data, headers={"Content-Type": "application/json"})
+        answer = conn.getresponse()
+        raw = answer.read()
+        if "json" not in (answer.getheader("Content-Type") or "") or not raw.strip():
+            return answer.status, raw
+        return answer.status, json.loads(raw)
+    finally:
+        conn.close()
+
+
+def _daemon_connects(sock_path, tag, count, results):
+    """``count`` sandboxes made and connected through pycnm daemon's API (a thread of the test)."""
+    done, errors = [], []
+    for i in range(count):
+        name = f"{tag}s{i}"
+        status, body = _api(sock_path, "POST", "/pycnm/v1/sandboxes/create", {"Name": name})
+        if status != 201:
+            errors.append(f"sandbox create {name}: {status} {body}")
+            continue
+        status, body = _api(sock_path, "POST", "/v1.41/networks/busy/connect", {"Container": name})
+        if status != 200:
+            errors.append(f"connect {name}: {status} {body}")
+            continue
+        done.append(name)
+    results.append((done, errors))
+
+
+def test_the_library_the_cli_and_the_daemon_on_one_state_directory_lose_and_double_nothing(
+    controller, prefix, tmp_path
+):
+    import os
+    import signal
+    import threading
+    import time
+
+    controller.create_network("busy", "null", subnet="10.74.0.0/22")
+    state = controller.state_dir
+    sock_path = str(tmp_path / "d.sock")
+    env = dict(os.environ, PYCNM_NETNS_PREFIX=f"{prefix}-", PYCNM_IFNAME_PREFIX=prefix, PYCNM_DISABLE_PLUGINS="1")
+    log = open(tmp_path / "daemon.log", "wb")  # noqa: SIM115 - closed at the end
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "pycnm.cli", "--state-dir", state, "daemon", "-H", f"unix://{sock_path}"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    names: list[str] = []
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert daemon.poll() is None, (tmp_path / "daemon.log").read_text()
+            try:
+                if _api(sock_path, "GET", "/_ping")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the daemon did not answer in 60 s"
+            time.sleep(0.05)
+        ctx = multiprocessing.get_context("spawn")
+        queue, stop = ctx.Queue(), ctx.Event()
+        per = 8
+        starters = [ctx.Process(target=_starters, args=(state, prefix, stop, queue)) for _ in range(2)]
+        library = [
+            ctx.Process(target=_connects, args=(state, prefix, f"lib{w}", per, w % 2 == 0, queue)) for w in range(4)
+        ]
+        cli = [ctx.Process(target=_cli_connects, args=(state, prefix, f"cli{w}", per, queue)) for w in range(4)]
+        threads_out: list = []
+        threads = [
+            threading.Thread(target=_daemon_connects, args=(sock_path, f"api{w}", per, threads_out)) for w in range(4)
+        ]
+        for p in starters + library + cli:
+            p.start()
+        for t in threads:
+            t.start()
+        results = [queue.get(timeout=300) for _ in library + cli]
+        for t in threads:
+            t.join(timeout=300)
+        stop.set()
+        started = [queue.get(timeout=60) for _ in starters]
+        for p in starters + library + cli:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+        errors = [e for _, errs in results + threads_out for e in errs]
+        notes = [n for _, ns in started for n in ns]
+        assert errors == [] and notes == [], (errors, notes)
+        for ok, _ in results + threads_out:
+            names += [d[0] if isinstance(d, tuple) else d for d in ok]
+        assert len(names) == len(set(names)) == 12 * per
+        endpoints = controller.network("busy").endpoints()
+        by_sandbox = [controller.sandbox(ep.sandbox_id).name for ep in endpoints]
+        assert sorted(by_sandbox) == sorted(names), "a connect that returned is missing, or one more"
+        addresses = [str(ep.address.ip) for ep in endpoints]
+        assert len(set(addresses)) == len(addresses), "an address was handed out twice"
+        # the daemon, a Controller that lived through all of it, sees the same
+        status, listed = _api(sock_path, "GET", "/v1.27/networks/busy")
+        assert status == 200 and len(listed["Containers"]) == len(names)
+        assert daemon.poll() is None, "the daemon died"
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(30)
+        log.close()
+        controller.delete_sandboxes([n for n in names if n])
