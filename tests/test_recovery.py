@@ -138,6 +138,20 @@ def test_an_orphan_namespace_of_ours_is_removed(controller_factory, prefix):
     assert not os.path.exists(path)
 
 
+def test_a_namespace_that_only_starts_with_our_prefix_is_left_alone(controller_factory, prefix):
+    # another tool's namespace (a benchmark's stand-in host was one) named "<prefix>host"
+    ctl = controller_factory()
+    path = os.path.join(ctl.netns_dir, f"{prefix}-host")
+    netns.create(path)
+    try:
+        ctl.close()
+        again = controller_factory()
+        assert not any(path in line for line in again.reconciled)
+        assert os.path.exists(path)
+    finally:
+        netns.delete(path)
+
+
 def test_a_vanished_bridge_is_recreated(controller_factory):
     ctl = controller_factory()
     net = ctl.create_network("n", "bridge", subnet="10.63.0.0/24")

@@ -16,6 +16,9 @@ dead process's leftovers among the changes.
 
 from __future__ import annotations
 
+import os
+import re
+
 from .. import codec, labels
 from .._relay import NetworkRelay
 from ..errors import CNMError
@@ -27,6 +30,9 @@ from .endpoints import Endpoints
 from .joins import Joins
 from .networks import Networks
 from .sandboxes import sandbox_dir
+
+#: what follows the prefix in the name of a sandbox namespace pycnm made
+_SANDBOX_ID12 = re.compile(r"[0-9a-f]{12}")
 
 #: what recovery does with an endpoint left in a transient state, by the operation it was in:
 #: True when the endpoint itself goes (the operation made it, or was deleting it)
@@ -147,10 +153,12 @@ class Recovery:
                 self._recheck_sandbox_endpoints(sb)
             # 3. orphan namespaces of ours with no sandbox record (the directory is read before
             #    the records: a namespace is made after its record and deleted before it)
+            #    Only names pycnm gives (the prefix and 12 hex digits of a sandbox ID): another
+            #    tool's namespace that merely starts with the prefix is not ours to remove
             found = core.osl.namespaces(core.netns_dir, core.netns_prefix)
             known = {sb.key for sb in core.sandbox_records()}
             for path in found:
-                if path not in known:
+                if path not in known and _SANDBOX_ID12.fullmatch(os.path.basename(path)[len(core.netns_prefix) :]):
                     core.note("removing namespace %s: no sandbox record", path)
                     safely("delete orphan namespace", ignore_missing, core.osl.delete_namespace, path)
             # 4. IPAM drivers that keep no state of their own hear every request again (Docker's
