@@ -87,6 +87,7 @@ bench: venv
 	$(PY) bench/overlay.py --write docs/benchmarks.md
 	$(PY) bench/cli.py --write docs/benchmarks.md
 	$(PY) bench/cni.py --write docs/benchmarks.md
+	$(PY) bench/dns_resolvers.py --write docs/benchmarks.md
 
 clean:
 	rm -rf $(VENV)
