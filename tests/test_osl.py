@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -49,3 +50,28 @@ def test_sockets_from_other_threads_are_closed_before_the_namespace_goes(prefix,
     assert seen == [1]
     netlink.forget(path)
     netns.delete(path)
+
+
+NFT_WITH_MANY_SOCKETS = """
+import os, socket, sys
+from pycnm.osl import fds, nft
+kept = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(1100)]  # a daemon's per-sandbox sockets
+if sys.argv[1] == "high":
+    kept = [fds.high(s) for s in kept]
+nft.run_once("add table inet pycnmfds")
+print("ran")
+"""
+
+
+def test_nftables_survives_a_process_holding_over_a_thousand_sockets_kept_high():
+    # libnftables select()s on its socket: with 1100 sockets below it, its descriptor passes
+    # FD_SETSIZE and glibc aborts the process; moved above 1024 (pycnm.osl.fds), it does not
+    # (run in a network namespace of its own, gone with the process)
+    def run(where: str) -> subprocess.CompletedProcess:
+        argv = ["unshare", "--net", sys.executable, "-c", NFT_WITH_MANY_SOCKETS, where]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+
+    low = run("low")
+    assert low.returncode != 0 and "FD_SETSIZE" in low.stderr, (low.returncode, low.stderr[-500:])
+    high = run("high")
+    assert high.returncode == 0 and high.stdout.strip() == "ran", high.stderr[-500:]

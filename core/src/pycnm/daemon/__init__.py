@@ -73,7 +73,9 @@ class Daemon:
         from ..api.events import EventBus
         from ..api.server import EngineServer
         from ..controller import Controller
+        from ..osl import fds
 
+        fds.raise_limit()  # a few sockets per sandbox, kept above FD_SETSIZE (pycnm.osl.fds)
         with contextlib.ExitStack() as undo:  # on the way out, in reverse: each step's own undo
             # until the event loop takes the signals over: note them, finish starting, then stop
             # (a KeyboardInterrupt in the middle of the Controller's recovery would cut it short)

@@ -45,7 +45,7 @@ from typing import Any
 from .. import codec, labels, ports
 from ..dns import Forwarding, Names, Resolver, Upstream, default_socket_factory
 from ..errors import CNMError, InvalidParameter, NotFound
-from ..osl import netns, nft
+from ..osl import fds, netns, nft
 from ..records import EndpointRecord, NetworkRecord, SandboxRecord, State
 from ..store import keys
 
@@ -262,6 +262,10 @@ class DNSService:
                 tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 tcp.bind((ADDRESS, 0))
                 tcp.listen(128)
+                # two per sandbox, for as long as it lives: above the descriptors libnftables'
+                # select() can take (pycnm.osl.fds)
+                udp = fds.high(udp)
+                tcp = fds.high(tcp)
                 udp.setblocking(False)
                 tcp.setblocking(False)
                 nft.run_once(_nat(udp.getsockname()[1], tcp.getsockname()[1]))

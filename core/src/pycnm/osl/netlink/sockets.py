@@ -22,7 +22,7 @@ from typing import Any
 
 from pyroute2 import IPRoute
 
-from .. import netns
+from .. import fds, netns
 
 
 def current() -> str:
@@ -38,7 +38,7 @@ def current() -> str:
 def _raw_socket() -> socket.socket:
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, socket.NETLINK_ROUTE)
     sock.bind((0, 0))
-    return sock
+    return fds.high(sock)  # one per namespace visited: kept out of select()'s range
 
 
 class SocketCache:
