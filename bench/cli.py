@@ -271,7 +271,14 @@ def base_env(work: str, private_netns: bool) -> dict[str, str]:
 def pycnm_sides(work: str, env: dict[str, str], quick: bool) -> Iterator[dict[str, Any]]:
     """The daemon's side and the in-process side, each with its network and sandbox."""
     daemon = PycnmDaemon(os.path.join(work, "d"), env)
-    local_env = dict(env, PYCNM_STATE_DIR=os.path.join(work, "local", "state"))
+    # a namespace prefix of its own: a Controller removes the namespaces under its prefix that its
+    # state directory has no record of, and these are two state directories
+    local_env = dict(
+        env,
+        PYCNM_STATE_DIR=os.path.join(work, "local", "state"),
+        PYCNM_NETNS_PREFIX=f"{PREFIX}l-",
+        PYCNM_IFNAME_PREFIX=f"{PREFIX}l",
+    )
     sides = {"daemon": dict(daemon.env), "local": local_env}
     try:
         daemon.start()
