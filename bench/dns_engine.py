@@ -145,7 +145,11 @@ def throughput(server: subprocess.Popen, port: int, datafile: str, seconds: floa
 
 
 def latency(port: int, datafile: str, seconds: float) -> tuple[float, float]:
-    out = dnsperf(port, datafile, seconds, "-Q", "2000", "-v")
+    return percentiles(dnsperf(port, datafile, seconds, "-Q", "2000", "-v"))
+
+
+def percentiles(out: str) -> tuple[float, float]:
+    """p50 and p99 in ms of the per-query latencies ``dnsperf -v`` printed in ``out``."""
     values = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", out, re.M))
     if not values:
         return float("nan"), float("nan")
