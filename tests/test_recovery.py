@@ -163,3 +163,27 @@ def test_a_vanished_bridge_is_recreated(controller_factory):
     sb = again.create_sandbox("s")
     again.connect("n", sb)
     assert ping(sb.key, "10.63.0.1")
+
+
+def test_two_state_directories_with_default_prefixes_leave_each_other_s_namespaces_alone(
+    tmp_path, monkeypatch, no_leaks
+):
+    # a daemon on one state directory and the CLI on another, both with the default prefix: each
+    # used to remove the other's sandbox namespaces at start-up ("no sandbox record")
+    from pycnm import Controller
+
+    monkeypatch.delenv("PYCNM_NETNS_PREFIX", raising=False)
+    netns_dir = str(tmp_path / "netns")
+    first = Controller(str(tmp_path / "a"), netns_dir=netns_dir, plugins=[])
+    sb = first.create_sandbox("s")
+    try:
+        assert os.path.basename(sb.key).startswith("pycnm-") and os.path.basename(sb.key).count("-") == 2
+        second = Controller(str(tmp_path / "b"), netns_dir=netns_dir, plugins=[])
+        try:
+            assert second.netns_prefix != first.netns_prefix
+            assert second.reconciled == [] and os.path.exists(sb.key)
+        finally:
+            second.close()
+    finally:
+        sb.delete()
+        first.close()

@@ -76,3 +76,12 @@ def test_pool_requests_follow_docker_s_cli_rules():
         request.build(None, None, ["10.1.0.1"])
     with pytest.raises(InvalidParameter, match="network or broadcast"):
         request.build(["10.1.0.0/24"], None, ["10.1.0.255"])
+
+
+def test_the_default_state_directory_keeps_the_plain_namespace_prefix_and_others_get_their_own():
+    from pycnm.controller import DEFAULT_STATE_DIR, default_netns_prefix
+
+    assert default_netns_prefix(DEFAULT_STATE_DIR) == "pycnm-"
+    a, b = default_netns_prefix("/tmp/a/state"), default_netns_prefix("/tmp/b/state")
+    assert a != b and a.startswith("pycnm-") and len(a) == len("pycnm-") + 7 and a.endswith("-")
+    assert default_netns_prefix("/tmp/a/state/") == a  # the path, not its spelling

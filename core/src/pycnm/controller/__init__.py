@@ -22,6 +22,7 @@ The kernel is the OS layer's (:class:`pycnm.osl.layer.OSLayer`, given or made he
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -51,6 +52,19 @@ DEFAULT_STATE_DIR = "/var/lib/pycnm"
 DEFAULT_NETNS_DIR = "/run/netns"
 DEFAULT_NETNS_PREFIX = "pycnm-"
 
+
+def default_netns_prefix(state_dir: str) -> str:
+    """The namespace prefix of a state directory when none is given: ``pycnm-`` for
+    ``/var/lib/pycnm``, else ``pycnm-`` and 6 hex digits of the directory's path. A Controller
+    removes the namespaces under its prefix that its store has no record of, so two state
+    directories under one prefix (a daemon on the default one, the CLI on ``--state-dir``)
+    would each take the other's sandboxes for orphans."""
+    path = os.path.abspath(state_dir)
+    if path == DEFAULT_STATE_DIR:
+        return DEFAULT_NETNS_PREFIX
+    return f"{DEFAULT_NETNS_PREFIX}{hashlib.sha256(path.encode()).hexdigest()[:6]}-"
+
+
 NetworkRef = Network | str
 SandboxRef = Sandbox | str
 
@@ -62,7 +76,8 @@ class Controller:
         ``$PYCNM_STATE_DIR`` or ``/var/lib/pycnm``).
     :param netns_dir: where sandbox namespaces are bind-mounted (default ``/run/netns``, so that
         ``ip netns exec`` finds them).
-    :param netns_prefix: prefix of sandbox namespace names (default ``pycnm-``).
+    :param netns_prefix: prefix of sandbox namespace names (default ``$PYCNM_NETNS_PREFIX``, else
+        :func:`default_netns_prefix`: ``pycnm-`` on the default state directory).
     :param ifname_prefix: prefix for every kernel interface drivers create (default none); lets
         a test or a lab own and recognise its objects.
     :param store: a :class:`~pycnm.store.Store` to use instead of the SQLite file.
@@ -115,7 +130,7 @@ class Controller:
             netns_dir=netns_dir or env.get("PYCNM_NETNS_DIR") or DEFAULT_NETNS_DIR,
             netns_prefix=netns_prefix
             if netns_prefix is not None
-            else env.get("PYCNM_NETNS_PREFIX", DEFAULT_NETNS_PREFIX),
+            else env.get("PYCNM_NETNS_PREFIX") or default_netns_prefix(state_dir),
             ifname_prefix=prefix,
             store=ScopedStore(local, cluster) if cluster else local,
             cluster_store=cluster or None,
