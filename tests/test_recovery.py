@@ -173,12 +173,13 @@ def test_two_state_directories_with_default_prefixes_leave_each_other_s_namespac
     from pycnm import Controller
 
     monkeypatch.delenv("PYCNM_NETNS_PREFIX", raising=False)
-    netns_dir = str(tmp_path / "netns")
-    first = Controller(str(tmp_path / "a"), netns_dir=netns_dir, plugins=[])
+    monkeypatch.delenv("PYCNM_NETNS_DIR", raising=False)
+    # (in /run/netns, already a mount point: a private directory would be left mounted)
+    first = Controller(str(tmp_path / "a"), plugins=[])
     sb = first.create_sandbox("s")
     try:
         assert os.path.basename(sb.key).startswith("pycnm-") and os.path.basename(sb.key).count("-") == 2
-        second = Controller(str(tmp_path / "b"), netns_dir=netns_dir, plugins=[])
+        second = Controller(str(tmp_path / "b"), plugins=[])
         try:
             assert second.netns_prefix != first.netns_prefix
             assert second.reconciled == [] and os.path.exists(sb.key)
