@@ -151,6 +151,24 @@ class Daemon:
             self.request("DELETE", f"/networks/{net['Id']}")
 
 
+def network_actions(daemon, cli: str, network: str) -> list[str]:
+    """What ``docker events`` reports of ``network`` so far, action by action."""
+    return daemon.docker(
+        cli,
+        "events",
+        "--since",
+        "0",
+        "--until",
+        str(int(time.time()) + 1),
+        "--filter",
+        "type=network",
+        "--filter",
+        f"network={network}",
+        "--format",
+        "{{.Action}}",
+    ).stdout.split()
+
+
 @pytest.fixture
 def daemon(tmp_path, prefix):
     d = Daemon(tmp_path, prefix).start()
@@ -360,20 +378,7 @@ def test_docker_clis_connect_and_disconnect_a_host_mode_sandbox(daemon, cli):
     assert again.returncode == 1 and f"container {sid} is not connected to network hostnet" in again.stderr
     missing = daemon.docker(cli, "network", "connect", "hostnet", "nope", check=False)
     assert missing.returncode == 1 and "No such container: nope" in missing.stderr
-    actions = daemon.docker(
-        cli,
-        "events",
-        "--since",
-        "0",
-        "--until",
-        str(int(time.time()) + 1),
-        "--filter",
-        "type=network",
-        "--filter",
-        "network=hostnet",
-        "--format",
-        "{{.Action}}",
-    ).stdout.split()
+    actions = network_actions(daemon, cli, "hostnet")
     assert actions == ["create", "connect", "disconnect"]
 
 
@@ -843,20 +848,7 @@ def test_docker_clis_connect_and_disconnect_a_sandbox(ns_daemon, cli):
     assert again.returncode == 1 and f"container {sid} is not connected to network n1" in again.stderr
     missing = d.docker(cli, "network", "connect", "n1", "nope", check=False)
     assert missing.returncode == 1 and "No such container: nope" in missing.stderr
-    events = d.docker(
-        cli,
-        "events",
-        "--since",
-        "0",
-        "--until",
-        str(int(time.time()) + 1),
-        "--filter",
-        "type=network",
-        "--filter",
-        "network=n1",
-        "--format",
-        "{{.Action}}",
-    ).stdout.split()
+    events = network_actions(d, cli, "n1")
     assert events == ["create", "connect", "disconnect"]
 
 
