@@ -32,14 +32,12 @@ class Views:
         core = self.core
         wanted = {rec.id for rec in records}
         endpoints: dict[str, list[EndpointRecord]] = {}
-        if not containers:
-            pass
-        elif len(records) > 1:
+        if containers and len(records) > 1:
             for entry in core.store.list(keys.ENDPOINTS):
                 network_id = entry.key.split("/", 2)[1]
                 if network_id in wanted:
                     endpoints.setdefault(network_id, []).append(codec.loads(entry.value, EndpointRecord))
-        else:
+        elif containers:
             endpoints = {rec.id: core.endpoint_records(rec.id) for rec in records}
         names: dict[str, str] = {}
         return [self._network(rec, endpoints.get(rec.id, []), names) for rec in records]
