@@ -52,6 +52,30 @@ def test_sockets_from_other_threads_are_closed_before_the_namespace_goes(prefix,
     netns.delete(path)
 
 
+def test_a_cached_socket_follows_a_namespace_another_process_made_again_at_its_path(prefix, no_leaks):
+    from pycnm.osl.netlink import SocketCache
+
+    name = f"{prefix}-again"
+    path = f"/run/netns/{name}"
+    cache = SocketCache()
+    netns.create(path)
+    try:
+        old = cache.pyroute2(path)
+        assert old.link_lookup(ifname="lo")
+        # another process deletes the namespace (this socket alone keeps it alive) and makes a new one
+        for argv in (["ip", "netns", "delete", name], ["ip", "netns", "add", name]):
+            subprocess.run(argv, check=True)
+        subprocess.run(["ip", "-n", name, "link", "add", f"{prefix}-br", "type", "bridge"], check=True)
+        new = cache.pyroute2(path)
+        assert new is not old and old.fileno() == -1  # the dead namespace's socket is closed
+        assert new.link_lookup(ifname=f"{prefix}-br")  # and this one is in the namespace there now
+        assert cache.pyroute2(path) is new
+    finally:
+        cache.close()
+        if os.path.exists(path):
+            netns.delete(path)
+
+
 NFT_WITH_MANY_SOCKETS = """
 import os, socket, sys
 from pycnm.osl import fds, nft

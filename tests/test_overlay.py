@@ -222,3 +222,45 @@ def test_a_dead_host_s_endpoints_disappear_from_the_others_within_the_lease(clus
     h2.stop_daemon(kill=True)  # host 2 dies: its lease (3 s) runs out, host 1 forgets its endpoints
     assert until(lambda: eb.mac not in fdb(plane(h1, net)), 20), "host 1 kept the dead host's endpoint"
     assert not ping(a.key, eb.address.ip, timeout=1)
+
+
+@pytest.fixture
+def named_cluster(tmp_path, prefix, no_leaks, monkeypatch):
+    """Two hosts with daemons serving the embedded DNS; their hosts name no server (an empty
+    resolv.conf), so that a name nobody holds gets its SERVFAIL at once, never a query out."""
+    resolv = tmp_path / "no-servers.conf"
+    resolv.write_text("")
+    monkeypatch.setenv("PYCNM_RESOLV_CONF", str(resolv))
+    with Cluster(prefix, str(tmp_path), hosts=2, etcd_members=1, lease=3) as made:
+        yield made
+
+
+def test_sandboxes_on_two_hosts_find_each_other_by_name_until_one_leaves_or_its_host_dies(named_cluster):
+    from .test_dns import answers, dig, eventually, glibc, served
+
+    h1, h2 = named_cluster.hosts["h1"], named_cluster.hosts["h2"]
+    h1.call(lambda: h1.ctl.create_network("names", "overlay", subnet="10.159.0.0/24"))
+    a, ea = joined(h1, "names", "front")
+    b = h2.call(lambda: h2.ctl.create_sandbox("back"))
+    eb = h2.call(lambda: h2.ctl.connect("names", b, aliases=["web"]))
+    ip_a, ip_b = str(ea.address.ip), str(eb.address.ip)
+    assert until(lambda: ping(a.key, eb.address.ip)), "the daemons did not program the peers"
+    assert eventually(lambda: served(a) and served(b), 10), "the sandboxes got no embedded DNS"
+    # each host's resolver answers for the other host's sandbox, as the cluster store holds it
+    assert eventually(lambda: answers(a, "back") == [ip_b], 5)
+    assert answers(a, "web") == [ip_b]
+    assert answers(a, "back.names") == [ip_b]
+    assert answers(a, b.id[:12]) == [ip_b]
+    assert answers(b, "front") == [ip_a]
+    assert ip_b in glibc(a, "hosts", "web").stdout  # glibc, with a's resolv.conf
+    assert dig(a, "+short", "-x", ip_b).split() == ["back.names."]  # PTR: the sandbox's name on the network
+    # b leaves: host 1's resolver forgets it
+    h2.call(lambda: h2.ctl.disconnect("names", b))
+    assert eventually(lambda: answers(a, "back") == [], 5), "host 1 still answers for a sandbox that left"
+    assert answers(a, "web") == []
+    # b comes back, then its host dies: gone from host 1's answers once the host's lease runs out
+    eb = h2.call(lambda: h2.ctl.connect("names", b))
+    assert eventually(lambda: answers(a, "back") == [str(eb.address.ip)], 5)
+    h2.stop_daemon(kill=True)
+    assert eventually(lambda: answers(a, "back") == [], 20), "host 1 answered for a dead host's sandbox"
+    assert answers(a, "front") == [ip_a]  # its own names stay

@@ -477,6 +477,11 @@ class Controller:
         """The cluster store revision the peers reflect (watch from the next)."""
         return self._peers.peer_revision
 
+    def live_hosts(self) -> frozenset[str]:
+        """The instance IDs of the hosts whose cluster store record lives (their lease is kept),
+        this one's included, as the last :meth:`sync_peers` and :meth:`apply_event` saw them."""
+        return self._peers.live_hosts()
+
 
 def _private_dir(path: str) -> None:
     """Make the state directory, or tighten it, to 0700: it holds the store (every network's

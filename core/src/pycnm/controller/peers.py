@@ -71,6 +71,11 @@ class Peers:
             self.peer_revision = revision
             return sum(self._reconcile(nid) for nid in {*self._gnets, *self._peers})
 
+    def live_hosts(self) -> frozenset[str]:
+        """The hosts whose record is in the cluster store now, as the cache holds them."""
+        with self.core.lock:
+            return frozenset(self._hosts)
+
     def apply(self, event: dict) -> int:
         """One watch event (``type``, ``key``, ``value``, ``revision``) of the cluster store;
         returns how many peers changed."""

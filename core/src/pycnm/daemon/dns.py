@@ -15,7 +15,10 @@ What the service does, for each such sandbox:
 - keeps the resolver's names (:class:`pycnm.dns.Names`) in step with the store: each sandbox sees
   the names of the networks it shares (its name, its endpoints' names and aliases, its short ID,
   its hostname, and ``name.network``), within one poll interval (50 ms) of a change by any
-  process, at once for a change this daemon made;
+  process, at once for a change this daemon made; on overlay networks also other hosts'
+  endpoints (the sandbox's name, the endpoint's aliases, the short ID), as the cluster store
+  holds them and as long as their host's lease lives, within a poll interval of the peer watch
+  seeing them;
 - forwards what is not local: to the sandbox's own servers (``--dns``, dialled from the sandbox's
   namespace) or else to the host's (from ``/etc/resolv.conf``, or ``$PYCNM_RESOLV_CONF``, dialled
   from the host's namespace, so that 127.0.0.53 works), at most three; never for a sandbox whose
@@ -75,7 +78,7 @@ class DNSService:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
-        self._seen: int | None = None
+        self._seen: tuple[int, int] | None = None
         #: sandbox -> (key, networks in join order, forwarding) of the clients set up
         self._clients: dict[str, tuple[str, tuple[str, ...], Forwarding]] = {}
         self._endpoints: dict[str, set[str]] = {}  # network -> endpoints given to the names
@@ -131,17 +134,24 @@ class DNSService:
                 return
             self._events.take()  # drained: they only woke the loop
             try:
-                if self.ctl.store.revision() != self._seen:
+                if self._revision() != self._seen:
                     with self.ctl.lock:
                         self._sync()
             except Exception as exc:  # noqa: BLE001 - the service goes on; the next change tries again
                 self.errors += 1
                 log.warning("could not bring the DNS names in step: %s", exc)
 
+    def _revision(self) -> tuple[int, int]:
+        """Where the stores are: this host's, and the cluster's as the peer watch last saw it
+        (other hosts' endpoints on overlay networks, and their hosts' leases)."""
+        clustered = self.ctl.cluster_store is not None
+        return self.ctl.store.revision(), self.ctl.peer_revision if clustered else 0
+
     def _sync(self) -> None:
         """Bring names and clients in step with the store (everything it says now)."""
         with self._lock:
-            revision = self.ctl.store.revision()
+            revision = self._revision()
+            live = self.ctl.live_hosts() if self.ctl.cluster_store is not None else None
             nets = {n.id: n for n in self._records("networks/", NetworkRecord)}
             sandboxes = {s.id: s for s in self._records("sandboxes/", SandboxRecord)}
             dns_nets = {nid for nid, n in nets.items() if self._has_dns(n)}
@@ -160,6 +170,8 @@ class DNSService:
                             ep.sandbox_id is None
                             or ep.state not in (State.JOINED, State.JOINING)
                             or (not ep.address and not ep.address_ipv6)
+                            # another host's, whose lease ran out: gone with its host
+                            or (live is not None and ep.owner not in ("", self.ctl.instance_id, *live))
                         ):
                             continue
                         sb = sandboxes.get(ep.sandbox_id)

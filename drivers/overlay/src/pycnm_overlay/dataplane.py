@@ -121,7 +121,16 @@ class OverlayNamespace:
         self.inode = None
 
     def delete(self) -> None:
-        """Remove the namespace; the bridge, the VXLAN device and the veths go with it."""
+        """Remove the namespace; the bridge, the VXLAN device and the veths go with it.
+
+        The VXLAN device is deleted first: a socket another process (the daemon, a library user)
+        holds in the namespace keeps it alive after its file is gone, and the VNI with it, until
+        that process next looks; the network could not come back to this host meanwhile."""
+        if netns.is_namespace(self.path):
+            try:
+                netlink.batch(self.path, lambda b: b.link_del("vxlan0"))
+            except NetlinkError:
+                pass  # (a crash midway through create: no vxlan0 yet)
         self.forget()
         if os.path.exists(self.path):
             netns.delete(self.path)

@@ -7,6 +7,11 @@ all when the namespace is deleted (an open socket keeps a namespace, and the int
 alive). Opening a namespace's socket by ``setns`` in the calling thread costs a system call;
 pyroute2's own ``IPRoute(netns=...)`` forks a helper process for every socket (about 8.5 ms).
 
+Another process may delete a namespace and make a new one at the same path (an overlay
+network's, when its last endpoint on the host leaves and one joins again): a cached socket is
+used only while the path still holds the namespace it was opened in (one ``stat``), else it is
+closed and opened anew, so that it neither programs a dead namespace nor keeps it alive.
+
 A :class:`SocketCache` belongs to whoever made it: each Controller's OS layer has its own, so
 closing one Controller closes its sockets only. Drivers and tests use :data:`default`.
 """
@@ -68,17 +73,30 @@ class SocketCache:
             setattr(self._local, kind, cache)
         generation = self._generation[path]
         hit = cache.get(path)
+        named = not path.startswith("@")
+        inode = _inode(path) if named else None
         if hit is not None and hit[0] == generation:
-            return hit[1]
-        if not path.startswith("@"):
+            if hit[2] == inode:
+                return hit[1]
+            # the namespace at the path is not this socket's any more: another process deleted it
+            # (the socket alone keeps it alive) or made a new one there; drop it, open one anew
+            self._drop(path, hit[1])
+        if named:
             with netns.entered(path):
                 made = make()
         else:
             made = make()
-        cache[path] = (generation, made)
+        cache[path] = (generation, made, inode)
         with self._lock:
             self._open[path].append(made)
         return made
+
+    def _drop(self, path: str, sock: Any) -> None:
+        with self._lock:
+            kept = self._open.get(path, [])
+            if sock in kept:
+                kept.remove(sock)
+        _close(sock)
 
     def forget(self, path: str) -> None:
         """Close every thread's sockets for ``path``; call before deleting its namespace."""
@@ -86,10 +104,7 @@ class SocketCache:
             socks = self._open.pop(path, [])
             self._generation[path] += 1
         for sock in socks:
-            try:
-                sock.close()
-            except Exception:  # noqa: BLE001 - closing is best effort; the fd goes with the object
-                pass
+            _close(sock)
 
     def close(self) -> None:
         """Close every socket of every thread."""
@@ -97,6 +112,21 @@ class SocketCache:
             paths = list(self._open)
         for path in paths:
             self.forget(path)
+
+
+def _inode(path: str) -> int | None:
+    """The namespace at ``path`` (its nsfs inode), or None when there is none."""
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _close(sock: Any) -> None:
+    try:
+        sock.close()
+    except Exception:  # noqa: BLE001 - closing is best effort; the fd goes with the object
+        pass
 
 
 #: the cache of module-level callers (drivers, tests, benchmarks)
