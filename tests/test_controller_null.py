@@ -173,3 +173,34 @@ def test_a_connect_reads_its_network_once_and_its_endpoint_never(controller, mon
     assert reads.count(f"networks/{net.id}") == 1
     assert not [k for k in reads if k.startswith(f"endpoints/{net.id}/")]
     assert ep.sandbox_id == sb.id
+
+
+def test_a_service_releases_its_sockets_in_a_sandbox_namespace_before_it_is_deleted(controller):
+    """on_release: called with the sandbox's ID and namespace while the namespace still exists,
+    once per deleted sandbox (not for one in the host's namespace), until unhooked."""
+    import socket
+
+    from pycnm.osl import netns
+
+    net = controller.create_network("nn", "null")
+    a, b = controller.create_sandbox("a"), controller.create_sandbox("b")
+    controller.create_network("hn", "host")
+    h = controller.create_sandbox("h", host_namespace=True)
+    controller.connect(net, a)
+    held = {}
+    for sb in (a, b):
+        with netns.entered(sb.key):  # what the embedded DNS keeps in each sandbox
+            held[sb.id] = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    calls = []
+
+    def release(sandbox_id, key):
+        calls.append((sandbox_id, key, netns.is_namespace(key)))
+        held.pop(sandbox_id).close()
+
+    unhook = controller.on_release(release)
+    controller.delete_sandboxes([a, h])
+    assert calls == [(a.id, a.key, True)] and list(held) == [b.id]
+    unhook()
+    held[b.id].close()
+    b.delete()
+    assert len(calls) == 1

@@ -228,6 +228,23 @@ def test_port_53_stays_free_for_the_sandbox_s_own_server(two):
     assert out.stdout.strip() == "ok", out.stderr
 
 
+def test_a_sandbox_s_own_stateful_firewall_lets_the_resolver_s_replies_in(two):
+    """The resolver's ports are rewritten statelessly; where the sandbox tracks connections, a
+    query and its reply must still be one connection (replies are let in as established)."""
+    _ctl, a, _b, ip = two
+    rules = (
+        "table ip userfw {\n chain input {\n type filter hook input priority 0; policy drop;\n"
+        " ct state established,related accept\n ip daddr 127.0.0.11 accept\n }\n}\n"
+    )
+    subprocess.run(["nsenter", f"--net={a.key}", "nft", "-f", "-"], input=rules, text=True, check=True)
+    try:
+        assert answers(a, "b") == [ip]
+        assert answers(a, "b", tcp=True) == [ip]
+    finally:
+        subprocess.run(["nsenter", f"--net={a.key}", "nft", "delete", "table", "ip", "userfw"], check=True)
+    assert answers(a, "b") == [ip]
+
+
 def test_the_pycnm_cli_asks_a_sandbox_s_resolver_from_the_host(two, tmp_path):
     ctl, _a, _b, ip = two
     sock = tmp_path / "daemon.sock"
@@ -269,3 +286,50 @@ def test_a_stopped_daemon_gives_the_sandboxes_the_host_s_servers_back(dns_daemon
     ctl.connect(net, sb2)  # no daemon: the host's servers, as without the embedded DNS
     with open(sb2.resolv_conf_path) as fh:
         assert "127.0.0.11" not in fh.read()
+
+
+def test_the_sandbox_table_is_rewritten_in_place_by_a_restarted_daemon(prefix, no_leaks):
+    """Each daemon start writes the table again with its new ports (over an earlier version's
+    NAT table too); what 127.0.0.11:53 reaches is the last one's socket."""
+    import socket
+
+    from pycnm.daemon.dns import _nat
+    from pycnm.osl import nft
+
+    path = f"/run/netns/{prefix}-tbl"
+    netns.create(path)
+    try:
+        with netns.entered(path):
+            subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+            # the table as pycnm 0.x wrote it (DNAT), then two daemon starts
+            nft.run_once(
+                "add table ip pycnm-dns\n"
+                "add chain ip pycnm-dns output { type nat hook output priority -100; policy accept; }\n"
+                "add rule ip pycnm-dns output ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:9"
+            )
+            socks = []
+            for _ in range(2):
+                udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                udp.bind(("127.0.0.11", 0))
+                udp.settimeout(2)
+                socks.append(udp)
+                nft.run_once(_nat(udp.getsockname()[1], 9))
+            asker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            asker.settimeout(2)
+            asker.connect(("127.0.0.11", 53))
+            asker.send(b"query")
+            data, source = socks[1].recvfrom(64)
+            assert data == b"query"
+            socks[1].sendto(b"reply", source)
+            assert asker.recv(64) == b"reply"  # from 127.0.0.11:53, or a connected socket drops it
+            socks[0].setblocking(False)
+            with pytest.raises(BlockingIOError):
+                socks[0].recv(64)
+            listed = subprocess.run(
+                ["nft", "list", "table", "ip", "pycnm-dns"], check=True, capture_output=True, text=True
+            ).stdout
+            assert listed.count(" set ") == 4 and "dnat" not in listed, listed
+            for sock in (*socks, asker):
+                sock.close()
+    finally:
+        netns.delete(path)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from .. import discovery
@@ -424,6 +424,15 @@ class Controller:
         namespaces go first, all at once (one RCU grace period for all their interfaces)."""
         with self._core.lock:
             self._sandboxes.delete([self.sandbox(sb).id for sb in sandboxes])
+
+    def on_release(self, callback: Callable[[str, str], None]) -> Callable[[], None]:
+        """Have ``callback(sandbox_id, key)`` called just before pycnm is done with a sandbox's
+        namespace (it deletes it, or leaves an external one to its runtime). A service holding
+        sockets in the namespace closes them then: an open socket keeps a deleted namespace,
+        and every interface in it, alive. Returns a function that removes the callback."""
+        releasing = self._core.releasing
+        releasing.append(callback)
+        return lambda: releasing.remove(callback) if callback in releasing else None
 
     def sandbox_endpoints(self, sandbox: SandboxRef) -> list[Endpoint]:
         """The sandbox's endpoints, in join order."""

@@ -94,6 +94,8 @@ class Core:
         self.instance_id = ""
         #: what reconciliations did, one line per action
         self.reconciled: list[str] = []
+        #: ``callback(sandbox_id, key)`` before pycnm is done with a sandbox's namespace
+        self.releasing: list[Callable[[str, str], None]] = []
         self._net_views: dict[str, tuple[int, bytes, NetworkRecord]] = {}
         self._operation = threading.local()  # .networks: what one operation has read (see one_read)
 

@@ -162,6 +162,11 @@ class Sandboxes:
                             self.joins.leave(network_id, endpoint_id, rec.id, then_delete=ep.anonymous)
             records = [core.sandbox(rec.id) for rec, _ in records]
             for rec, _ in records:
+                if not rec.host_namespace:
+                    # a service's sockets in the namespace (the embedded DNS's) would keep it, and
+                    # the veths in it, alive after its deletion: each leave would wait for one
+                    for release in list(core.releasing):
+                        safely("release the namespace", release, rec.id, rec.key)
                 if not rec.host_namespace and not rec.external:
                     ignore_missing(core.osl.delete_namespace, rec.key)
             # one transaction for the rest: the sandboxes are durably "deleting" already, so a
