@@ -250,12 +250,12 @@ def breakdown(rounds: int = 20000) -> list[tuple[str, float]]:
                 break
         replies = []
         for pending in list(forwarder.pending.values()):
-            attempt = pending.attempts[0]
+            _, _, usock, qid, _ = pending.attempts[0]
             body = pending.qbody
             replies.append(
                 (
-                    attempt.usock,
-                    attempt.qid.to_bytes(2, "big")
+                    usock,
+                    qid.to_bytes(2, "big")
                     + b"\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
                     + body[10 : 10 + len(pending.question)]
                     + A_RECORD_TTL0,

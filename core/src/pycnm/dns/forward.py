@@ -130,7 +130,7 @@ class _UpstreamSocket:
         self.sock = sock
         self.fd = sock.fileno()
         self.upstream = upstream
-        self.inflight: dict[int, _Attempt] = {}
+        self.inflight: dict[int, tuple] = {}
         self.uses = 0
         self.born = now
         self.retired = False
@@ -139,18 +139,9 @@ class _UpstreamSocket:
         self.out: list[bytes] = []
 
 
-class _Attempt:
-    __slots__ = ("pending", "upstream", "usock", "qid", "sent", "done")
-
-    def __init__(
-        self, pending: Pending, upstream: UpstreamState, usock: _UpstreamSocket | None, qid: int, sent: float
-    ) -> None:
-        self.pending = pending
-        self.upstream = upstream
-        self.usock = usock
-        self.qid = qid
-        self.sent = sent
-        self.done = False
+#: one query sent upstream: (pending, upstream, socket, ID, sent at). It is outstanding while its
+#: socket's ``inflight`` maps its ID to it (a tuple: no __init__ to run per query)
+_Attempt = tuple
 
 
 class Route:
@@ -203,7 +194,7 @@ class Pending:
         self.order: list[UpstreamState] | tuple = ()
         self.next = 0
         self.outstanding = 0
-        self.attempts: list[_Attempt] = []
+        self.attempts: list[tuple] = []
         self.done = False
         #: the last SERVFAIL/REFUSED reply, passed on if nothing better comes
         self.bad: bytes | None = None
@@ -264,6 +255,7 @@ class Forwarder:
         self._route_numbers = 0
         self._ids = _RandomIds()
         self._deadlines = loop.fixed_delay(answer_within, self._expire)
+        self._deadline_entries = self._deadlines.entries
         self._hedge_callback = self._hedge
         # the query's bytes around its question, for each (CD, EDNS, DO): built once
         self._query_parts = []
@@ -340,14 +332,20 @@ class Forwarder:
         self.pending[key] = pending
         self._live[number] = pending
         now = self.loop.now
-        self._deadlines.push(now, number)
+        self._deadline_entries.append((now + self.answer_within, number))  # FixedDelay.push, inlined
         upstreams = route.upstreams
         for state in upstreams:
             if state.down:
                 break
         else:
-            # all up (the usual case): their order as configured, no list to build
+            # all up (the usual case): their order as configured, no list to build, and the
+            # first asked here (what _advance would do)
             pending.order = upstreams
+            pending.next = 1
+            if self._send(pending, upstreams[0]):
+                if len(upstreams) > 1:
+                    self.loop.call_at(now + self._hedge_delay(upstreams[0]), self._hedge_callback, number)
+                return
             self._advance(pending)
             return
         order = []
@@ -394,7 +392,8 @@ class Forwarder:
         now = self.loop.now
         pool = state.pool
         if len(pool) >= self.pool_size:
-            usock = pool[self._ids() % len(pool)] if len(pool) > 1 else pool[0]
+            # in turn (which socket does not matter to a spoofer: each has its own port and IDs)
+            usock = pool[pending.id % len(pool)]
         else:
             try:
                 usock = self._new_socket(state, now)
@@ -430,7 +429,7 @@ class Forwarder:
                     return False
             else:
                 return False
-        attempt = _Attempt(pending, state, usock, qid, now)
+        attempt = (pending, state, usock, qid, now)
         inflight[qid] = attempt
         pending.attempts.append(attempt)
         pending.outstanding += 1
@@ -532,8 +531,7 @@ class Forwarder:
         attempts = list(usock.inflight.values())
         usock.inflight.clear()
         for attempt in attempts:
-            attempt.done = True
-            pending = attempt.pending
+            pending = attempt[0]
             pending.outstanding -= 1
             if not pending.done:
                 self._advance(pending)
@@ -556,17 +554,22 @@ class Forwarder:
         if attempt is None:
             self.counters.upstream_unmatched += 1
             return
-        pending = attempt.pending
+        pending = attempt[0]
         qend = pending.qend
         # a reply, to one question, to this question: else not ours (a spoof or a broken server)
         if not data[2] & 0x80 or data[4:6] != b"\x00\x01" or data[12:qend].lower() != pending.question:
             self.counters.upstream_unmatched += 1
             return
-        del usock.inflight[attempt.qid]
-        attempt.done = True
+        del usock.inflight[attempt[3]]
         pending.outstanding -= 1
-        state = attempt.upstream
-        state.sample(self.loop.now - attempt.sent)
+        state = attempt[1]
+        # UpstreamState.sample, inlined (RFC 6298)
+        rtt = self.loop.now - attempt[4]
+        if state.srtt < 0:
+            state.srtt, state.rttvar = rtt, rtt / 2
+        else:
+            state.rttvar = 0.75 * state.rttvar + 0.25 * abs(state.srtt - rtt)
+            state.srtt = 0.875 * state.srtt + 0.125 * rtt
         state.answers += 1
         state.failures = 0
         if state.down:
@@ -637,17 +640,15 @@ class Forwarder:
             return
         now = self.loop.now
         for attempt in pending.attempts:
-            if attempt.done:
-                continue
-            attempt.done = True
-            usock = attempt.usock
-            if usock is not None:
-                usock.inflight.pop(attempt.qid, None)
-                if usock.retired and not usock.inflight:
-                    self._close_socket(usock)
-            if now - attempt.sent >= self.answer_within / 2:
-                attempt.upstream.timeouts += 1
-                self._failure(attempt.upstream)
+            _, state, usock, qid, sent = attempt
+            if usock.inflight.get(qid) is not attempt:
+                continue  # answered, or failed at once
+            del usock.inflight[qid]
+            if usock.retired and not usock.inflight:
+                self._close_socket(usock)
+            if now - sent >= self.answer_within / 2:
+                state.timeouts += 1
+                self._failure(state)
         pending.outstanding = 0
         if not pending.done:
             self._finish(pending, pending.bad)
@@ -662,9 +663,10 @@ class Forwarder:
         for pending in list(self._live.values()):
             pending.done = True
             for attempt in pending.attempts:
-                if attempt.usock is not None and attempt.usock.retired:
-                    attempt.usock.inflight.clear()
-                    self._close_socket(attempt.usock)
+                usock = attempt[2]
+                if usock.retired:
+                    usock.inflight.clear()
+                    self._close_socket(usock)
             if pending.tcp is not None:
                 pending.tcp.close()
             pending.attempts = []
