@@ -86,6 +86,7 @@ bench: venv
 	$(PY) bench/remote.py --write docs/benchmarks.md
 	$(PY) bench/overlay.py --write docs/benchmarks.md
 	$(PY) bench/cli.py --write docs/benchmarks.md
+	$(PY) bench/daemon_scale.py --write docs/benchmarks.md
 	$(PY) bench/cni.py --write docs/benchmarks.md
 	$(PY) bench/dns_resolvers.py --write docs/benchmarks.md
 

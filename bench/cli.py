@@ -86,7 +86,8 @@ def rss_mib(pid: int) -> float:
 class PycnmDaemon:
     """``pycnm daemon`` on a state directory of its own, stopped by its pid."""
 
-    def __init__(self, root: str, env: dict[str, str]) -> None:
+    def __init__(self, root: str, env: dict[str, str], args: tuple[str, ...] = ()) -> None:
+        self.args = args  # of ``pycnm daemon``
         self.state = os.path.join(root, "state")
         self.socket = os.path.join(self.state, "pycnm.sock")
         self.env = dict(env, PYCNM_STATE_DIR=self.state)
@@ -98,7 +99,9 @@ class PycnmDaemon:
         os.makedirs(self.state, exist_ok=True)
         started = time.perf_counter()
         with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen([PYCNM, "daemon"], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [PYCNM, "daemon", *self.args], env=self.env, stdout=log, stderr=subprocess.STDOUT
+            )
         while time.perf_counter() - started < 120:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"pycnm daemon exited: {Path(self.log).read_text()[-2000:]}")
