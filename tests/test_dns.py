@@ -385,3 +385,51 @@ def test_a_pass_of_the_dns_service_reads_only_what_changed(lab_controller, tmp_p
         for sid in list(svc._clients):
             svc._client_down(sid)
         svc.resolver.stop()
+
+
+def test_a_pass_catches_up_with_a_network_whose_driver_gives_dns_late_and_retries_a_failed_resolver(
+    lab_controller, tmp_path, monkeypatch
+):
+    """Nothing in the store changes in either case: the next pass must still do what a full
+    pass would (a remote driver that loads late; a resolver whose set-up failed once)."""
+    from pycnm.daemon import dns as service
+
+    ctl = lab_controller
+    net = ctl.create_network("n1", "bridge", subnet="10.215.0.0/24")
+    a, b = ctl.create_sandbox("sa"), ctl.create_sandbox("sb")
+    ctl.connect(net, a)
+    ctl.connect(net, b)
+    resolv = tmp_path / "no-servers.conf"
+    resolv.write_text("")
+    svc = service.DNSService(ctl, engine=None, resolv_conf=str(resolv))
+    loaded = [False]
+    real_has_dns = svc._has_dns
+    monkeypatch.setattr(svc, "_has_dns", lambda n: loaded[0] and real_has_dns(n))
+    real_up = svc._client_up
+    failing = {b.id}
+
+    def client_up(sid, key):
+        if sid in failing:
+            failing.discard(sid)
+            raise OSError("no descriptors left (the test's)")
+        real_up(sid, key)
+
+    monkeypatch.setattr(svc, "_client_up", client_up)
+
+    def one_pass():
+        with ctl.lock:
+            svc._sync()
+
+    try:
+        one_pass()
+        assert svc._clients == {} and net.id not in svc.names.snapshot.networks  # no DNS yet
+        loaded[0] = True  # the driver says DNS now; the store says nothing new
+        one_pass()
+        assert set(svc._clients) == {a.id} and svc.errors == 1  # b's set-up failed once
+        assert {b"\x02sa\x00", b"\x02sb\x00"} <= set(svc.names.snapshot.networks[net.id].addr)  # b's name too
+        one_pass()  # nothing changed again: b is tried again
+        assert set(svc._clients) == {a.id, b.id}
+    finally:
+        for sid in list(svc._clients):
+            svc._client_down(sid)
+        svc.resolver.stop()

@@ -60,14 +60,32 @@ def test_a_cached_socket_follows_a_namespace_another_process_made_again_at_its_p
     cache = SocketCache()
     netns.create(path)
     try:
+        import threading
+
         old = cache.pyroute2(path)
         assert old.link_lookup(ifname="lo")
+        # another thread's socket there: closed with this thread's (asked from that thread: a
+        # pyroute2 socket is per thread, and asking from this one would open another)
+        ready, go, other = threading.Event(), threading.Event(), []
+
+        def worker_body():
+            sock = cache.pyroute2(path)
+            ready.set()
+            go.wait(30)
+            other.append(sock.fileno())
+
+        worker = threading.Thread(target=worker_body)
+        worker.start()
+        ready.wait(30)
         # another process deletes the namespace (this socket alone keeps it alive) and makes a new one
         for argv in (["ip", "netns", "delete", name], ["ip", "netns", "add", name]):
             subprocess.run(argv, check=True)
         subprocess.run(["ip", "-n", name, "link", "add", f"{prefix}-br", "type", "bridge"], check=True)
         new = cache.pyroute2(path)
-        assert new is not old and old.fileno() == -1  # the dead namespace's socket is closed
+        assert new is not old and old.fileno() == -1  # the dead namespace's sockets are closed
+        go.set()
+        worker.join()
+        assert other == [-1]
         assert new.link_lookup(ifname=f"{prefix}-br")  # and this one is in the namespace there now
         assert cache.pyroute2(path) is new
     finally:

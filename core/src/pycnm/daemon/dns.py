@@ -113,7 +113,10 @@ class DNSService:
         #: (network, endpoint) -> what the names were given of it
         self._given: dict[tuple[str, str], tuple] = {}
         self._last_full = 0.0
-        self._factories: dict[str, Callable[[int, int], socket.socket]] = {}
+        #: sandboxes whose resolver could not be set up: tried again at every pass
+        self._retry: set[str] = set()
+        #: the networks that had DNS at the last pass
+        self._dns_nets: set[str] = set()
         self._lock = threading.Lock()
         self.errors = 0
 
@@ -313,6 +316,10 @@ class DNSService:
         """Give the names what changed; returns the sandboxes whose resolver is new."""
         nets = self._nets
         dns_nets = {nid for nid, n in nets.items() if self._has_dns(n)}
+        for nid in dns_nets - self._eps.keys():
+            # it has DNS now without a change to its record (its driver loads now): read them
+            self._eps[nid] = {e.id: e for e in self._records(keys.endpoints(nid), EndpointRecord)}
+            work.networks.add(nid)
         fresh = []
         with self.names.batch():
             for nid in [n for n in self._endpoints if n not in dns_nets]:
@@ -345,10 +352,11 @@ class DNSService:
                 self.names.set_endpoint(nid, eid, names=names, ipv4=ipv4, ipv6=ipv6, ports=exposed)
                 self._given[(nid, eid)] = want
                 self._endpoints[nid].add(eid)
-            if work.everything or work.all_sandboxes or work.networks:
+            if work.everything or work.all_sandboxes or work.networks or dns_nets != self._dns_nets:
                 sandboxes: Iterable[str] = {*self._sbs, *self._clients}
             else:
-                sandboxes = work.sandboxes
+                sandboxes = work.sandboxes | self._retry
+            self._dns_nets = dns_nets
             for sid in sandboxes:
                 check = work.everything or sid in work.sandboxes or sid not in self._clients
                 wanted = self._wanted_client(self._sbs.get(sid), dns_nets, check)
@@ -363,8 +371,11 @@ class DNSService:
                         self._client_up(sid, wanted[0])
                     except (OSError, CNMError) as exc:
                         self.errors += 1
-                        log.warning("no DNS for sandbox %s: %s", sid[:12], exc)
+                        if sid not in self._retry:
+                            log.warning("no DNS for sandbox %s (tried again at each pass): %s", sid[:12], exc)
+                        self._retry.add(sid)
                         continue
+                    self._retry.discard(sid)
                     fresh.append(sid)
                 self.names.set_client(sid, networks=wanted[1], forwarding=wanted[2])
                 self._clients[sid] = wanted
@@ -422,9 +433,7 @@ class DNSService:
             return Forwarding(enabled=False)  # internal networks never reach out through the host
         ndots = any(option.startswith("ndots:") for option in sb.dns_options)
         if sb.dns:  # the sandbox's own servers: dialled from its namespace
-            factory = self._factories.get(sb.key)
-            if factory is None:  # one per namespace: equal forwardings stay equal
-                factory = self._factories[sb.key] = _in_namespace(sb.key)
+            factory = _InNamespace(sb.key)
             upstreams = [Upstream(server, 53, factory=factory) for server in sb.dns[:MAX_UPSTREAMS]]
         else:  # the host's, dialled from the host's namespace (127.0.0.53 works)
             upstreams = [
@@ -482,9 +491,8 @@ class DNSService:
             self._client_down(sandbox_id)
 
     def _client_down(self, sandbox_id: str) -> None:
-        gone = self._clients.pop(sandbox_id, None)
-        if gone is not None:
-            self._factories.pop(gone[0], None)
+        self._clients.pop(sandbox_id, None)
+        self._retry.discard(sandbox_id)
         self.names.remove_client(sandbox_id)
         self.resolver.remove_client(sandbox_id)  # closes its sockets: the namespace may go
 
@@ -553,7 +561,9 @@ def _nat(udp_port: int, tcp_port: int) -> str:
       entry. The query is rewritten before conntrack would see it (output, priority raw) and
       the reply after it (postrouting), so that where a sandbox's own rules track connections,
       query and reply are one connection, the one to the resolver's port (tests/test_dns.py
-      has such a firewall).
+      has such a firewall). One difference from NAT: the ICMP "port unreachable" for a resolver
+      port nobody holds (a daemon that died, leaving the table) quotes the rewritten port, so a
+      UDP client waits out its timeout rather than failing at once; TCP gets its reset.
     - Atomic and idempotent: the table is added if missing and flushed, and its rules written
       anew, in one transaction; a restarted daemon's new ports replace the old ones. Deleting
       and re-adding the table (or any base chain) would make the kernel wait out an RCU grace
@@ -576,11 +586,22 @@ def _nat(udp_port: int, tcp_port: int) -> str:
     )
 
 
-def _in_namespace(key: str) -> Callable[[int, int], socket.socket]:
-    """A socket factory for upstreams dialled from the sandbox's namespace (its ``--dns``)."""
+class _InNamespace:
+    """A socket factory for upstreams dialled from the sandbox's namespace (its ``--dns``):
+    equal for equal paths, so that the resolver's upstream state (its sockets, its health) is
+    one per namespace whichever pass made the forwarding."""
 
-    def make(family: int, kind: int) -> socket.socket:
-        with netns.entered(key):
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, family: int, kind: int) -> socket.socket:
+        with netns.entered(self.key):
             return socket.socket(family, kind | socket.SOCK_CLOEXEC)
 
-    return make
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _InNamespace) and other.key == self.key
+
+    def __hash__(self) -> int:
+        return hash(("in-namespace", self.key))

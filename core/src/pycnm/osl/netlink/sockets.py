@@ -9,8 +9,9 @@ pyroute2's own ``IPRoute(netns=...)`` forks a helper process for every socket (a
 
 Another process may delete a namespace and make a new one at the same path (an overlay
 network's, when its last endpoint on the host leaves and one joins again): a cached socket is
-used only while the path still holds the namespace it was opened in (one ``stat``), else it is
-closed and opened anew, so that it neither programs a dead namespace nor keeps it alive.
+used only while the path still holds the namespace it was opened in (one ``stat``), else every
+thread's sockets for the path are closed (as :meth:`SocketCache.forget` does) and one is opened
+anew, so that none programs a dead namespace or keeps it alive.
 
 A :class:`SocketCache` belongs to whoever made it: each Controller's OS layer has its own, so
 closing one Controller closes its sockets only. Drivers and tests use :data:`default`.
@@ -79,8 +80,10 @@ class SocketCache:
             if hit[2] == inode:
                 return hit[1]
             # the namespace at the path is not this socket's any more: another process deleted it
-            # (the socket alone keeps it alive) or made a new one there; drop it, open one anew
-            self._drop(path, hit[1])
+            # (its sockets alone keep it alive) or made a new one there: every thread's go, as in
+            # forget(), and this one opens anew
+            self.forget(path)
+            generation = self._generation[path]
         if named:
             with netns.entered(path):
                 made = make()
@@ -90,13 +93,6 @@ class SocketCache:
         with self._lock:
             self._open[path].append(made)
         return made
-
-    def _drop(self, path: str, sock: Any) -> None:
-        with self._lock:
-            kept = self._open.get(path, [])
-            if sock in kept:
-                kept.remove(sock)
-        _close(sock)
 
     def forget(self, path: str) -> None:
         """Close every thread's sockets for ``path``; call before deleting its namespace."""
