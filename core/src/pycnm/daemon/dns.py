@@ -108,6 +108,8 @@ class DNSService:
         self._sbs: dict[str, SandboxRecord] = {}
         self._eps: dict[str, dict[str, EndpointRecord]] = {}
         self._versions: dict[str, int] = {}  # cluster store endpoint key -> version read
+        #: store key -> (version, record) of the records read, so a full pass decodes only news
+        self._decoded: dict[str, tuple[int, Any]] = {}
         self._live: frozenset[str] | None = None
         self._servers: list[str] | None = None  # the host's, as last read
         #: (network, endpoint) -> what the names were given of it
@@ -231,6 +233,9 @@ class DNSService:
             if self._has_dns(net):
                 self._eps[nid] = {e.id: e for e in self._records(keys.endpoints(nid), EndpointRecord)}
         self._live = self.ctl.live_hosts() if self.ctl.cluster_store is not None else None
+        held = {keys.network(n) for n in self._nets} | {keys.sandbox(s) for s in self._sbs}
+        held.update(keys.endpoint(n, e) for n, eps in self._eps.items() for e in eps)
+        self._decoded = {k: v for k, v in self._decoded.items() if k in held}  # forget the deleted
         work.everything = True
 
     def _load_changes(self, changes: Any, work: _Dirty) -> None:
@@ -241,6 +246,8 @@ class DNSService:
 
     def _take(self, key: str, entry: Any, work: _Dirty) -> None:
         """One changed key of the local store (``entry`` None: deleted)."""
+        if entry is None:
+            self._decoded.pop(key, None)
         parts = key.split("/")
         if parts[0] == "networks" and len(parts) == 2:
             nid = parts[1]
@@ -248,7 +255,7 @@ class DNSService:
                 self._nets.pop(nid, None)
                 self._eps.pop(nid, None)
             else:
-                net = self._nets[nid] = codec.loads(entry.value, NetworkRecord)
+                net = self._nets[nid] = self._decode(entry, NetworkRecord)
                 if nid not in self._eps and self._has_dns(net):
                     self._eps[nid] = {e.id: e for e in self._records(keys.endpoints(nid), EndpointRecord)}
             work.networks.add(nid)
@@ -257,14 +264,14 @@ class DNSService:
             if entry is None:
                 self._eps.get(nid, {}).pop(eid, None)
             elif nid in self._eps:  # (of a network with DNS)
-                self._eps[nid][eid] = codec.loads(entry.value, EndpointRecord)
+                self._eps[nid][eid] = self._decode(entry, EndpointRecord)
             work.endpoints.add((nid, eid))
         elif parts[0] == "sandboxes" and len(parts) == 2:
             sid = parts[1]
             old = self._sbs.pop(sid, None)
             refs = list(old.endpoints) if old is not None else []
             if entry is not None:
-                sb = self._sbs[sid] = codec.loads(entry.value, SandboxRecord)
+                sb = self._sbs[sid] = self._decode(entry, SandboxRecord)
                 refs += sb.endpoints
             work.sandboxes.add(sid)
             for ref in refs:  # its name and hostname are in its endpoints' names
@@ -418,7 +425,22 @@ class DNSService:
         return tuple(nid for nid in (keys.split_endpoint(r)[0] for r in sb.endpoints) if nid in dns_nets)
 
     def _records(self, prefix: str, cls: type) -> list[Any]:
-        return [codec.loads(e.value, cls) for e in self.ctl.store.list(prefix)]
+        """The records under ``prefix``, decoded only when their version is new to this service
+        (a full pass over 1000 sandboxes: 115 ms with every record decoded)."""
+        out = []
+        decoded = self._decoded
+        for entry in self.ctl.store.list(prefix):
+            hit = decoded.get(entry.key)
+            if hit is None or hit[0] != entry.version:
+                hit = decoded[entry.key] = (entry.version, codec.loads(entry.value, cls))
+            out.append(hit[1])
+        return out
+
+    def _decode(self, entry: Any, cls: type) -> Any:
+        """One changed record, remembered by version for the next full pass."""
+        record: Any = codec.loads(entry.value, cls)
+        self._decoded[entry.key] = (entry.version, record)
+        return record
 
     def _has_dns(self, net: NetworkRecord) -> bool:
         if net.state != State.READY:
