@@ -42,21 +42,21 @@ FORWARDED_NAMES = 50000
 # --- the processes dnsperf talks to --------------------------------------------------------------
 
 
-def _bound(port: int) -> socket.socket:
+def _bound(port: int, address: str = "127.0.0.1") -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
-    sock.bind(("127.0.0.1", port))
+    sock.bind((address, port))
     sock.setblocking(False)
     return sock
 
 
-def serve_template(port: int, answer: bytes) -> None:
+def serve_template(port: int, answer: bytes, address: str = "127.0.0.1") -> None:
     """The floor, and the upstream stub: any query answered from a template (its ID patched)."""
     import select
 
     from pycnm.dns import udpio
 
-    sock = _bound(port)
+    sock = _bound(port, address)
     batch = udpio.Batch(socket.AF_INET)
     poller = select.epoll()
     poller.register(sock.fileno(), select.EPOLLIN)

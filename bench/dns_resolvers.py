@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -102,17 +101,9 @@ def sh(*argv: str, env: dict[str, str] | None = None) -> str:
 
 
 def serve_stub(port: int) -> None:
-    """bench/dns_engine.py's template server (TTL 0), on every address of its namespace."""
-
-    def bound(port: int) -> socket.socket:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
-        sock.bind(("0.0.0.0", port))  # inside the stub's own namespace
-        sock.setblocking(False)
-        return sock
-
-    dns_engine._bound = bound  # serve_template binds 127.0.0.1 only; the resolvers dial its address
-    dns_engine.serve_template(port, dns_engine.A_RECORD_TTL0)
+    """bench/dns_engine.py's template server (TTL 0), on every address of its namespace (the
+    resolvers dial its address on the bridge)."""
+    dns_engine.serve_template(port, dns_engine.A_RECORD_TTL0, address="0.0.0.0")
 
 
 def start_stub(ns: str, procs: list[subprocess.Popen]) -> subprocess.Popen:
