@@ -124,7 +124,7 @@ class UpstreamState:
 
 
 class _UpstreamSocket:
-    __slots__ = ("sock", "fd", "upstream", "inflight", "uses", "born", "retired", "closed", "out")
+    __slots__ = ("sock", "fd", "upstream", "inflight", "uses", "born", "retired", "closed", "out", "gso")
 
     def __init__(self, sock: socket.socket, upstream: UpstreamState, now: float) -> None:
         self.sock = sock
@@ -137,6 +137,8 @@ class _UpstreamSocket:
         self.closed = False
         #: queries waiting for the end-of-iteration flush (batched I/O)
         self.out: list[bytes] = []
+        #: whether queries of one length go out as one segmented send (until the kernel refuses)
+        self.gso = True
 
 
 #: one query sent upstream: (pending, upstream, socket, ID, sent at). It is outstanding while its
@@ -475,7 +477,7 @@ class Forwarder:
             out, usock.out = usock.out, []
             if usock.closed:
                 continue
-            _, error = sender.send(usock.fd, out)
+            _, error, usock.gso = sender.send(usock.fd, out, gso=usock.gso)
             if error:
                 # refused or unreachable: what was sent on this socket will not be answered
                 self._refused(usock)

@@ -70,6 +70,7 @@ class _Client:
         "closed",
         "out",
         "out_names",
+        "gso",
     )
 
     def __init__(self, client_id: str, sock: socket.socket, listener: socket.socket | None) -> None:
@@ -93,6 +94,8 @@ class _Client:
         #: forwarded answers waiting for the end-of-iteration flush, and where they go
         self.out: list[bytes] = []
         self.out_names: list[bytes] = []
+        #: whether answers of one length to one address go out as one segmented send
+        self.gso = True
 
 
 class Resolver:
@@ -297,7 +300,7 @@ class Resolver:
             client.out, client.out_names = [], []
             if client.closed:
                 continue
-            sent, _ = sender.send(client.fd, out, names)
+            sent, _, client.gso = sender.send(client.fd, out, names, gso=client.gso)
             if sent < len(out):
                 self.counters.dropped += len(out) - sent
 
