@@ -148,12 +148,21 @@ def latency(port: int, datafile: str, seconds: float) -> tuple[float, float]:
     return percentiles(dnsperf(port, datafile, seconds, "-Q", "2000", "-v"))
 
 
-def percentiles(out: str) -> tuple[float, float]:
-    """p50 and p99 in ms of the per-query latencies ``dnsperf -v`` printed in ``out``."""
-    values = sorted(float(m) for m in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", out, re.M))
+def samples(out: str) -> list[float]:
+    """The per-query latencies in ms that ``dnsperf -v`` printed in ``out``, sorted."""
+    return sorted(float(m) * 1e3 for m in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", out, re.M))
+
+
+def of(values: list[float]) -> tuple[float, float]:
+    """p50 and p99 of sorted ``values``."""
     if not values:
         return float("nan"), float("nan")
-    return values[len(values) // 2] * 1e3, values[int(len(values) * 0.99)] * 1e3
+    return values[len(values) // 2], values[int(len(values) * 0.99)]
+
+
+def percentiles(out: str) -> tuple[float, float]:
+    """p50 and p99 in ms of the per-query latencies ``dnsperf -v`` printed in ``out``."""
+    return of(samples(out))
 
 
 # --- in-process breakdown -----------------------------------------------------------------------

@@ -42,7 +42,6 @@ import os
 import re
 import shutil
 import signal
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -84,8 +83,9 @@ class Resolver:
     stub_pid: int = 0  # the stub upstream's process (its namespace's UDP counters)
     why_not: str = ""  # set when it could not be set up
     runs: dict[str, list[dict[str, float]]] = field(default_factory=lambda: {"local": [], "forwarded": []})
-    latencies: list[tuple[float, float]] = field(default_factory=list)
-    forwarded_latencies: list[tuple[float, float]] = field(default_factory=list)
+    #: each round's latencies at 2,000 q/s, in ms, sorted
+    latencies: list[list[float]] = field(default_factory=list)
+    forwarded_latencies: list[list[float]] = field(default_factory=list)
     rss_kib: int = 0  # the resolver process's resident memory after the runs (largest seen)
     failures: list[str] = field(default_factory=list)
 
@@ -310,9 +310,9 @@ def top_rate(r: Resolver, datafile: str, seconds: float) -> dict[str, float]:
     }
 
 
-def steady(r: Resolver, datafile: str, seconds: float) -> tuple[float, float]:
-    """p50 and p99 in ms at 2,000 q/s."""
-    return dns_engine.percentiles(perf(r, datafile, seconds, "-Q", "2000", "-v"))
+def steady(r: Resolver, datafile: str, seconds: float) -> list[float]:
+    """Every query's latency in ms at 2,000 q/s, sorted."""
+    return dns_engine.samples(perf(r, datafile, seconds, "-Q", "2000", "-v"))
 
 
 def rss_kib(pid: int) -> int:
@@ -351,11 +351,13 @@ def median(runs: list[dict[str, float]]) -> dict[str, float] | None:
 def table(resolvers: list[Resolver], rounds: int, seconds: float, quick: bool) -> str:
     best = {r.label: {kind: median(r.runs[kind]) for kind in ("local", "forwarded")} for r in resolvers}
 
-    def medians(pairs: list[tuple[float, float]]) -> tuple[float, float]:
-        return statistics.median(p[0] for p in pairs), statistics.median(p[1] for p in pairs)
+    def pooled(rounds: list[list[float]]) -> tuple[float, float]:
+        # every round's queries together: a p99 of 3 x 10,000 queries, not the median of three
+        # p99s (one noisy round on a shared machine moves that a lot)
+        return dns_engine.of(sorted(v for values in rounds for v in values))
 
-    lat = {r.label: medians(r.latencies) for r in resolvers if r.latencies}
-    flat = {r.label: medians(r.forwarded_latencies) for r in resolvers if r.forwarded_latencies}
+    lat = {r.label: pooled(r.latencies) for r in resolvers if r.latencies}
+    flat = {r.label: pooled(r.forwarded_latencies) for r in resolvers if r.forwarded_latencies}
 
     def rate(label: str, kind: str) -> str:
         run = best[label][kind]
@@ -385,10 +387,11 @@ def table(resolvers: list[Resolver], rounds: int, seconds: float, quick: bool) -
             continue
         fwd = best[r.label]["forwarded"]
 
-        def pcts(pair: tuple[float, float] | None, rounds: list[tuple[float, float]]) -> str:
+        def pcts(pair: tuple[float, float] | None, rounds: list[list[float]]) -> str:
             if pair is None:
                 return "not measured"
-            by_round = f" (p99 by round: {', '.join(f'{q[1]:.3f}' for q in rounds)})" if len(rounds) > 1 else ""
+            by_round = ", ".join(f"{dns_engine.of(values)[1]:.3f}" for values in rounds)
+            by_round = f" (p99 by round: {by_round})" if len(rounds) > 1 else ""
             return f"{pair[0]:.3f} / {pair[1]:.3f} ms{by_round}"
 
         lines.append(
@@ -406,7 +409,8 @@ def table(resolvers: list[Resolver], rounds: int, seconds: float, quick: bool) -
     text = "\n".join(lines) + "\n\n"
     text += (
         f"dnsperf 2.10 from inside the client container's namespace: 8 clients, 100 outstanding, {seconds:g} s a"
-        f" run, the median of {rounds} rounds taken in turn (latencies: {seconds:g} s at 2,000 q/s)."
+        f" run, the median of {rounds} rounds taken in turn (latencies: {seconds:g} s at 2,000 q/s each round,"
+        " p50 and p99 of every round's queries together)."
         " Local: another container's name on the same bridge network. Forwarded: names no resolver knows,"
         " answered by a stub upstream (a Python template server, TTL 0) in a third container on that network"
         " (the client's `--dns` for pycnm and dockerd, aardvark-dns's own resolv.conf). pycnm and dockerd answer"

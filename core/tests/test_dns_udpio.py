@@ -113,3 +113,24 @@ def test_a_segmented_send_leaves_the_vectors_right_for_the_next_plain_one(socket
     out = messages(5, (33, 34, 35))
     assert sender.send(sock.fileno(), out) == (5, 0, False)
     assert drain(peer) == out
+
+
+def test_ipv6_answers_are_grouped_and_arrive_whole():
+    try:
+        receiver = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        receiver.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with receiver, socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        receiver.setblocking(False)
+        port = receiver.getsockname()[1]
+        # a sockaddr_in6: family, port, flow info, address, scope
+        name = (
+            struct.pack("=H", socket.AF_INET6) + struct.pack(">HI", port, 0) + socket.inet_pton(socket.AF_INET6, "::1")
+        )
+        name += bytes(4)
+        sender = udpio.Sender(named=True)
+        out = messages(40, (60,))
+        assert sender.send(sock.fileno(), out, [name] * 40, gso=True) == (40, 0, True)
+        assert drain(receiver) == out
+        assert (sender.gso_sends, sender.gso_datagrams) == (1, 40)
