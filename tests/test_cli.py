@@ -702,6 +702,15 @@ def test_the_client_path_imports_no_kernel_code_no_click_no_http_client(prefix, 
             cli("network", "disconnect", "hostnet", "s1")
 
 
+def test_the_daemon_keeps_what_start_up_made_out_of_the_collectors_scans(prefix):
+    # a full collection over every start-up object stopped the resolver's thread for 50-60 ms
+    with _cli(prefix, "daemon") as cli:
+        cli("network", "create", "-d", "null", "n1")
+        gc = cli.status()["Daemon"]["GC"]
+        assert gc["Frozen"] > 10000, gc
+        assert len(gc["Collections"]) == 3
+
+
 def test_in_process_imports_the_controller_only_when_no_daemon_answers(prefix):
     with _cli(prefix, "in-process") as cli:
         out = subprocess.run(

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -103,10 +104,20 @@ class Daemon:
                 "Socket": self.socket,
                 "ClusterStore": ctl.cluster_store is not None,
                 "Services": {getattr(s, "name", type(s).__name__): _status_of(s) for s in services},
+                "GC": {
+                    "Frozen": gc.get_freeze_count(),
+                    "Collections": [generation["collections"] for generation in gc.get_stats()],
+                },
             }
             for service in services:
                 service.start()
                 undo.callback(_safely, f"stop {type(service).__name__}", service.stop)
+            # What start-up made (modules, the Controller, the drivers, dnspython's tables: some
+            # 70,000 objects) lives as long as the daemon: out of the collector's sight, so that
+            # a full collection scans only what came after. Scanning them all stopped every
+            # thread, the resolver's among them, for 50 to 60 ms on a 2-CPU machine.
+            gc.collect()
+            gc.freeze()
             asyncio.run(self._serve(server, early))
         print("pycnm daemon: stopped", flush=True)
 
