@@ -51,7 +51,7 @@ def upstream(lab):
 @pytest.fixture
 def dns_daemon(lab, tmp_path, prefix, upstream, controller_factory):
     """A daemon serving the embedded DNS on the state directory the test's Controller uses; the
-    host's resolv.conf names the outside's server."""
+    host's resolv.conf names the outside's server. ``ctl.restart()`` stops it and starts another."""
     ctl = controller_factory()
     resolv = tmp_path / "host-resolv.conf"
     resolv.write_text(f"nameserver {OUTSIDE_IP}\nsearch example.test\n")
@@ -65,27 +65,32 @@ def dns_daemon(lab, tmp_path, prefix, upstream, controller_factory):
     )
     os.environ["PYCNM_RESOLV_CONF"] = str(resolv)  # the test's Controller writes the same files
     sock = tmp_path / "daemon.sock"
-    proc = subprocess.Popen(
-        ["nsenter", f"--net={lab.host}", sys.executable, "-m", "pycnm.cli", "daemon", "-H", f"unix://{sock}"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 30
-    while not _answers(sock):  # the socket is claimed before the services start: ask it
-        assert proc.poll() is None, proc.stderr.read()
-        assert time.monotonic() < deadline, "the daemon did not start"
-        time.sleep(0.05)
-    ctl.daemon = proc  # the test may stop it
+
+    def start() -> subprocess.Popen:
+        argv = ["nsenter", f"--net={lab.host}", sys.executable, "-m", "pycnm.cli", "daemon", "-H", f"unix://{sock}"]
+        proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not _answers(sock):  # the socket is claimed before the services start: ask it
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "the daemon did not start"
+            time.sleep(0.05)
+        return proc
+
+    def restart() -> None:
+        ctl.daemon.send_signal(signal.SIGTERM)
+        ctl.daemon.wait(timeout=30)
+        ctl.daemon = start()
+
+    ctl.daemon = start()  # the test may stop it
+    ctl.restart = restart
     yield ctl
-    proc.send_signal(signal.SIGTERM)
+    ctl.daemon.send_signal(signal.SIGTERM)
     try:
-        proc.wait(timeout=30)
+        ctl.daemon.wait(timeout=30)
     finally:
         os.environ.pop("PYCNM_RESOLV_CONF", None)
-        if proc.poll() is None:
-            proc.kill()
+        if ctl.daemon.poll() is None:
+            ctl.daemon.kill()
 
 
 def _answers(sock) -> bool:
@@ -288,12 +293,49 @@ def test_a_stopped_daemon_gives_the_sandboxes_the_host_s_servers_back(dns_daemon
         assert "127.0.0.11" not in fh.read()
 
 
+def test_a_restarted_daemon_serves_the_sandboxes_again_over_the_table_it_finds(dns_daemon):
+    from pycnm.daemon.dns import _table_ports
+
+    ctl = dns_daemon
+    net = ctl.create_network("n5", "bridge", subnet="10.213.5.0/24")
+    sb, other = ctl.create_sandbox("r"), ctl.create_sandbox("other")
+    ctl.connect(net, sb)
+    address = str(ctl.connect(net, other).address.ip)
+    assert eventually(lambda: served(sb))
+    with netns.entered(sb.key):
+        ports = _table_ports()
+    assert ports is not None
+    ctl.restart()  # its first pass binds the ports the table names, and leaves the table alone
+    assert eventually(lambda: served(sb)) and answers(sb, "other") == [address]
+    with netns.entered(sb.key):
+        assert _table_ports() == ports
+    out = run(sb.key, "dig", "@127.0.0.11", "+tcp", "+time=4", "+tries=1", "+short", "other")
+    assert out.stdout.split() == answers(sb, "other")
+
+
+def test_a_killed_daemon_s_sandboxes_are_refused_at_once_not_left_waiting(dns_daemon):
+    ctl = dns_daemon
+    net = ctl.create_network("n4", "bridge", subnet="10.213.4.0/24")
+    sb = ctl.create_sandbox("k")
+    ctl.connect(net, sb)
+    assert eventually(lambda: served(sb))
+    ctl.daemon.kill()  # (the pid this test started) no clean-up: the table and resolv.conf stay
+    ctl.daemon.wait(timeout=30)
+    with open(sb.resolv_conf_path) as fh:
+        assert "nameserver 127.0.0.11" in fh.read()
+    out = run(sb.key, "dig", "@127.0.0.11", "+time=4", "+tries=1", "example.com")
+    # not ";; connection timed out": the ICMP error names port 53, which dig's socket knows
+    assert "connection refused" in out.stdout, out.stdout + out.stderr
+    out = run(sb.key, "dig", "@127.0.0.11", "+tcp", "+time=4", "+tries=1", "example.com")
+    assert "connection refused" in out.stdout, out.stdout + out.stderr
+
+
 def test_the_sandbox_table_is_rewritten_in_place_by_a_restarted_daemon(prefix, no_leaks):
     """Each daemon start writes the table again with its new ports (over an earlier version's
     NAT table too); what 127.0.0.11:53 reaches is the last one's socket."""
     import socket
 
-    from pycnm.daemon.dns import _nat
+    from pycnm.daemon.dns import _nat, _table_ports
     from pycnm.osl import nft
 
     path = f"/run/netns/{prefix}-tbl"
@@ -301,12 +343,14 @@ def test_the_sandbox_table_is_rewritten_in_place_by_a_restarted_daemon(prefix, n
     try:
         with netns.entered(path):
             subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+            assert _table_ports() is None
             # the table as pycnm 0.x wrote it (DNAT), then two daemon starts
             nft.run_once(
                 "add table ip pycnm-dns\n"
                 "add chain ip pycnm-dns output { type nat hook output priority -100; policy accept; }\n"
                 "add rule ip pycnm-dns output ip daddr 127.0.0.11 udp dport 53 dnat to 127.0.0.11:9"
             )
+            assert _table_ports() is None  # (not this version's chains: they are added)
             socks = []
             for _ in range(2):
                 udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -328,7 +372,9 @@ def test_the_sandbox_table_is_rewritten_in_place_by_a_restarted_daemon(prefix, n
             listed = subprocess.run(
                 ["nft", "list", "table", "ip", "pycnm-dns"], check=True, capture_output=True, text=True
             ).stdout
-            assert listed.count(" set ") == 4 and "dnat" not in listed, listed
+            assert listed.count(" set ") == 5 and "dnat" not in listed, listed
+            # what a restart finds: this version's table and the ports it names
+            assert _table_ports() == (socks[1].getsockname()[1], 9)
             for sock in (*socks, asker):
                 sock.close()
     finally:

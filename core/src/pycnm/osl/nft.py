@@ -109,6 +109,24 @@ def run_once(script: str) -> None:
         lib.nft_ctx_free(ctx)
 
 
+def query_once(command: str) -> list[dict[str, Any]] | None:
+    """A listing in this thread's namespace with a context made for it (as :func:`run_once`):
+    the ``nftables`` items of its JSON answer, or None when nftables refuses it (a table or
+    chain that is not there)."""
+    lib = _load()
+    ctx = lib.nft_ctx_new(0)
+    try:
+        lib.nft_ctx_buffer_output(ctx)
+        lib.nft_ctx_buffer_error(ctx)
+        lib.nft_ctx_output_set_flags(ctx, _OUTPUT_JSON)
+        if lib.nft_run_cmd_from_buffer(ctx, command.encode()) != 0:
+            return None
+        out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode()
+    finally:
+        lib.nft_ctx_free(ctx)
+    return json.loads(out).get("nftables", []) if out.strip() else []
+
+
 def query(command: str) -> list[dict[str, Any]]:
     """Run a listing command; returns the ``nftables`` items of its JSON answer."""
     out = run(command, changes=False)
