@@ -276,12 +276,18 @@ def test_the_pycnm_cli_asks_a_sandbox_s_resolver_from_the_host(two, tmp_path):
     assert ip in out.stdout
 
 
-def test_a_stopped_daemon_gives_the_sandboxes_the_host_s_servers_back(dns_daemon):
-    ctl = dns_daemon
-    net = ctl.create_network("n3", "bridge", subnet="10.213.3.0/24")
-    sb = ctl.create_sandbox("s")
+def served_sandbox(ctl, n: int, name: str):
+    """A sandbox on a new bridge network ``n<n>``, once the daemon serves it; and the network."""
+    net = ctl.create_network(f"n{n}", "bridge", subnet=f"10.213.{n}.0/24")
+    sb = ctl.create_sandbox(name)
     ctl.connect(net, sb)
     assert eventually(lambda: served(sb))
+    return sb, net
+
+
+def test_a_stopped_daemon_gives_the_sandboxes_the_host_s_servers_back(dns_daemon):
+    ctl = dns_daemon
+    sb, net = served_sandbox(ctl, 3, "s")
     ctl.daemon.send_signal(signal.SIGTERM)
     ctl.daemon.wait(timeout=30)
     with open(sb.resolv_conf_path) as fh:
@@ -297,11 +303,9 @@ def test_a_restarted_daemon_serves_the_sandboxes_again_over_the_table_it_finds(d
     from pycnm.daemon.dns import _table_ports
 
     ctl = dns_daemon
-    net = ctl.create_network("n5", "bridge", subnet="10.213.5.0/24")
-    sb, other = ctl.create_sandbox("r"), ctl.create_sandbox("other")
-    ctl.connect(net, sb)
-    address = str(ctl.connect(net, other).address.ip)
-    assert eventually(lambda: served(sb))
+    sb, net = served_sandbox(ctl, 5, "r")
+    address = str(ctl.connect(net, ctl.create_sandbox("other")).address.ip)
+    assert eventually(lambda: answers(sb, "other") == [address])
     with netns.entered(sb.key):
         ports = _table_ports()
     assert ports is not None
@@ -315,10 +319,7 @@ def test_a_restarted_daemon_serves_the_sandboxes_again_over_the_table_it_finds(d
 
 def test_a_killed_daemon_s_sandboxes_are_refused_at_once_not_left_waiting(dns_daemon):
     ctl = dns_daemon
-    net = ctl.create_network("n4", "bridge", subnet="10.213.4.0/24")
-    sb = ctl.create_sandbox("k")
-    ctl.connect(net, sb)
-    assert eventually(lambda: served(sb))
+    sb, _ = served_sandbox(ctl, 4, "k")
     ctl.daemon.kill()  # (the pid this test started) no clean-up: the table and resolv.conf stay
     ctl.daemon.wait(timeout=30)
     with open(sb.resolv_conf_path) as fh:
