@@ -332,8 +332,8 @@ def test_a_killed_daemon_s_sandboxes_are_refused_at_once_not_left_waiting(dns_da
 
 
 def test_the_sandbox_table_is_rewritten_in_place_by_a_restarted_daemon(prefix, no_leaks):
-    """Each daemon start writes the table again with its new ports (over an earlier version's
-    NAT table too); what 127.0.0.11:53 reaches is the last one's socket."""
+    """Each table written replaces the last one's ports (over an earlier version's NAT table
+    too); what 127.0.0.11:53 reaches is the last one's socket."""
     import socket
 
     from pycnm.daemon.dns import _nat, _table_ports

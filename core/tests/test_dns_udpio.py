@@ -108,9 +108,11 @@ def test_a_segmented_send_leaves_the_vectors_right_for_the_next_plain_one(socket
     peer = sockets()
     sock = sockets(connect_to=peer)
     sender = udpio.Sender(named=False)
-    sender.send(sock.fileno(), messages(10, (40,)), gso=True)
+    # two groups: the second header's buffer and segment size move
+    sender.send(sock.fileno(), messages(20, (40, 41)), gso=True)
     drain(peer)
-    out = messages(5, (33, 34, 35))
+    # longer than the segment sizes left behind: a stale control message would cut them up
+    out = messages(5, (100, 120, 140))
     assert sender.send(sock.fileno(), out) == (5, 0, False)
     assert drain(peer) == out
 

@@ -99,6 +99,7 @@ class Daemon:
             )
             undo.callback(ctl.close)
             server.engine = engine = Engine(ctl, bus)
+            gc.collect()  # before the resolver serves: its one long collection, not during
             services = self._services(ctl, engine)
             engine.status_sections["Daemon"] = lambda: {
                 "Socket": self.socket,
@@ -116,7 +117,6 @@ class Daemon:
             # 70,000 objects) lives as long as the daemon: out of the collector's sight, so that
             # a full collection scans only what came after. Scanning them all stopped every
             # thread, the resolver's among them, for 50 to 60 ms on a 2-CPU machine.
-            gc.collect()
             gc.freeze()
             asyncio.run(self._serve(server, early))
         print("pycnm daemon: stopped", flush=True)

@@ -223,8 +223,10 @@ class Sender:
     (``UDP_SEGMENT``, generic segmentation offload): the kernel carries them through its IP
     output, netfilter, the veth and the bridge as one packet and cuts it into datagrams only where
     it must (at the receiving socket, or a device that cannot carry it whole). The datagrams are
-    exactly those of separate sends. A forwarder's queries to one upstream mostly share a few
-    lengths, so this takes most of the per-datagram kernel work out of forwarding.
+    those of separate sends (in another order across lengths and addresses); only datagrams of at
+    most :data:`GSO_MAX_SIZE` bytes, up to :data:`GSO_MAX_SEGMENTS` a send, are grouped. A
+    forwarder's queries to one upstream mostly share a few lengths, so this takes most of the
+    per-datagram kernel work out of forwarding.
     """
 
     def __init__(self, named: bool) -> None:
@@ -350,65 +352,69 @@ class Sender:
         named = self.named
         sent = error = 0
         r = 0
-        while r < len(runs):
-            # fill up to SLOTS headers while the data fits the buffer
-            offset = count = 0
-            carried: list[int] = []
-            while r < len(runs) and count < SLOTS:
-                key, run = runs[r]
-                data = b"".join(run) if len(run) > 1 else run[0]
-                if len(data) > SLOT_SIZE and len(run) == 1:
-                    data = data[:12]  # (as _send_plain: never more than a slot for one datagram)
-                if offset + len(data) > self._capacity:
-                    break
-                out[offset : offset + len(data)] = data
-                lens[count * 2] = self._obase + offset
-                lens[count * 2 + 1] = len(data)
-                if len(run) > 1:
-                    segments[count * cstride // 2] = len(run[0])
-                    controls[count * word] = self._cmsg_base + count * cstride
-                    controllens[count * word] = cstride
-                else:
-                    controls[count * word] = 0
-                    controllens[count * word] = 0
-                if named:
-                    name = key[1]
-                    self._names_view[count * _NAME_SIZE : count * _NAME_SIZE + len(name)] = name
-                    self._namelens[count * (self._stride // 4)] = len(name)
-                carried.append(len(run))
-                offset += len(data)
-                count += 1
-                r += 1
-            done = tries = 0
-            refused = False
-            while done < count and tries < 3:
-                n = self._libc.sendmmsg(fd, self._omsg_addr + done * self._stride, count - done, _MSG_DONTWAIT)
-                if n > 0:
-                    for k in range(done, done + n):
-                        sent += carried[k]
-                        if carried[k] > 1:
-                            self.gso_sends += 1
-                            self.gso_datagrams += carried[k]
-                    done += n
-                    continue
-                code = ctypes.get_errno() if n < 0 else 0
-                if carried[done] > 1 and code in _GSO_REFUSED:
-                    refused = True
-                    break
-                tries += 1
-                error = error or code
-                if code in (errno.EINTR, errno.EAGAIN, errno.ENOBUFS, errno.ECONNREFUSED):
-                    continue
-                done += 1  # this header cannot go: skip it, keep the others
-            self._reset_headers(count)
-            if refused:
-                # this kernel or route cannot segment: the rest one by one, and never again here
-                rest = [message for _, run in runs[r - count + done :] for message in run]
-                rest_names = None
-                if named:
-                    rest_names = [key[1] for key, run in runs[r - count + done :] for _ in run]
-                more, code = self._send_plain(fd, rest, rest_names)
-                return sent + more, error or code, False
+        try:
+            while r < len(runs):
+                # fill up to SLOTS headers while the data fits the buffer
+                offset = count = 0
+                carried: list[int] = []
+                while r < len(runs) and count < SLOTS:
+                    key, run = runs[r]
+                    data = b"".join(run) if len(run) > 1 else run[0]
+                    if len(data) > SLOT_SIZE and len(run) == 1:
+                        data = data[:12]  # (as _send_plain: never more than a slot for one datagram)
+                    if offset + len(data) > self._capacity:
+                        break
+                    out[offset : offset + len(data)] = data
+                    lens[count * 2] = self._obase + offset
+                    lens[count * 2 + 1] = len(data)
+                    if len(run) > 1:
+                        segments[count * cstride // 2] = len(run[0])
+                        controls[count * word] = self._cmsg_base + count * cstride
+                        controllens[count * word] = cstride
+                    else:
+                        controls[count * word] = 0
+                        controllens[count * word] = 0
+                    if named:
+                        name = key[1]
+                        self._names_view[count * _NAME_SIZE : count * _NAME_SIZE + len(name)] = name
+                        self._namelens[count * (self._stride // 4)] = len(name)
+                    carried.append(len(run))
+                    offset += len(data)
+                    count += 1
+                    r += 1
+                done = tries = 0
+                refused = False
+                while done < count and tries < 3:
+                    n = self._libc.sendmmsg(fd, self._omsg_addr + done * self._stride, count - done, _MSG_DONTWAIT)
+                    if n > 0:
+                        for k in range(done, done + n):
+                            sent += carried[k]
+                            if carried[k] > 1:
+                                self.gso_sends += 1
+                                self.gso_datagrams += carried[k]
+                        done += n
+                        continue
+                    code = ctypes.get_errno() if n < 0 else 0
+                    if carried[done] > 1 and code in _GSO_REFUSED:
+                        refused = True
+                        break
+                    tries += 1
+                    error = error or code
+                    if code in (errno.EINTR, errno.EAGAIN, errno.ENOBUFS, errno.ECONNREFUSED):
+                        continue
+                    done += 1  # this header cannot go: skip it, keep the others
+                self._reset_headers(count)
+                if refused:
+                    # this kernel or route cannot segment: the rest one by one, and never again here
+                    rest = [message for _, run in runs[r - count + done :] for message in run]
+                    rest_names = None
+                    if named:
+                        rest_names = [key[1] for key, run in runs[r - count + done :] for _ in run]
+                    more, code = self._send_plain(fd, rest, rest_names)
+                    return sent + more, error or code, False
+        except BaseException:
+            self._reset_headers(SLOTS)  # never left segmenting for the next plain send
+            raise
         return sent, error, True
 
     def _reset_headers(self, count: int) -> None:
