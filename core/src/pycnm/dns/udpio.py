@@ -316,23 +316,15 @@ class Sender:
     def _send_segmented(self, fd: int, messages: list[bytes], names: list[bytes] | None) -> tuple[int, int, bool]:
         # group by length (and address): each group's datagrams back to back, one header each
         groups: dict[Any, list[bytes]] = {}
-        key: Any
-        if self.named and names is not None:
-            for message, name in zip(messages, names, strict=True):
-                key = (len(message), name)
-                group = groups.get(key)
-                if group is None:
-                    groups[key] = [message]
-                else:
-                    group.append(message)
-        else:
-            for message in messages:
-                key = len(message)
-                group = groups.get(key)
-                if group is None:
-                    groups[key] = [message]
-                else:
-                    group.append(message)
+        keys: Any = (
+            zip(map(len, messages), names, strict=True) if self.named and names is not None else map(len, messages)
+        )
+        for key, message in zip(keys, messages, strict=True):
+            group = groups.get(key)
+            if group is None:
+                groups[key] = [message]
+            else:
+                group.append(message)
         runs: list[tuple[Any, list[bytes]]] = []
         for key, group in groups.items():
             size = key if key.__class__ is int else key[0]

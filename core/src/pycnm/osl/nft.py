@@ -92,38 +92,40 @@ def run(script: str, *, changes: bool = True) -> str:
     return out
 
 
-def run_once(script: str) -> None:
-    """Run ``script`` in this thread's namespace with a context made for it and freed after:
-    for a namespace visited once (a sandbox's own table), where a cached context would only hold
-    a socket open in it."""
+def _once(command: str, listing: bool) -> tuple[bool, str, str]:
+    """Run ``command`` with a context made for it and freed after: (done, output, errors)."""
     lib = _load()
-    steps.step("nft", script.split("\n", 1)[0][:80])
     ctx = lib.nft_ctx_new(0)
     try:
         lib.nft_ctx_buffer_output(ctx)
         lib.nft_ctx_buffer_error(ctx)
-        if lib.nft_run_cmd_from_buffer(ctx, script.encode()) != 0:
-            err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode()
-            raise Internal(f"nftables refused the change: {err.strip() or 'an error'}")
+        if listing:
+            lib.nft_ctx_output_set_flags(ctx, _OUTPUT_JSON)
+        done = lib.nft_run_cmd_from_buffer(ctx, command.encode()) == 0
+        out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode()
+        err = (lib.nft_ctx_get_error_buffer(ctx) or b"").decode()
     finally:
         lib.nft_ctx_free(ctx)
+    return done, out, err
+
+
+def run_once(script: str) -> None:
+    """Run ``script`` in this thread's namespace with a context made for it and freed after:
+    for a namespace visited once (a sandbox's own table), where a cached context would only hold
+    a socket open in it."""
+    steps.step("nft", script.split("\n", 1)[0][:80])
+    done, _, err = _once(script, listing=False)
+    if not done:
+        raise Internal(f"nftables refused the change: {err.strip() or 'an error'}")
 
 
 def query_once(command: str) -> list[dict[str, Any]] | None:
     """A listing in this thread's namespace with a context made for it (as :func:`run_once`):
     the ``nftables`` items of its JSON answer, or None when nftables refuses it (a table or
     chain that is not there)."""
-    lib = _load()
-    ctx = lib.nft_ctx_new(0)
-    try:
-        lib.nft_ctx_buffer_output(ctx)
-        lib.nft_ctx_buffer_error(ctx)
-        lib.nft_ctx_output_set_flags(ctx, _OUTPUT_JSON)
-        if lib.nft_run_cmd_from_buffer(ctx, command.encode()) != 0:
-            return None
-        out = (lib.nft_ctx_get_output_buffer(ctx) or b"").decode()
-    finally:
-        lib.nft_ctx_free(ctx)
+    done, out, _ = _once(command, listing=True)
+    if not done:
+        return None
     return json.loads(out).get("nftables", []) if out.strip() else []
 
 
